@@ -1,15 +1,15 @@
 """The scope catalog: the one definition the SDK, the CLI and the server share.
 
-A scope is a ``str`` enum member, so ``Scope.create_session`` can be passed
+A scope is a ``StrEnum`` member, so ``Scope.create_session`` can be passed
 wherever a scope string is expected (and compares equal to ``"create_session"``).
 """
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Scope(str, Enum):
+class Scope(StrEnum):
     """A permission a scoped token can carry."""
 
     create_session = "create_session"
@@ -21,10 +21,7 @@ class Scope(str, Enum):
     read_user_session = "read_user_session"
     read_all_session = "read_all_session"
     cli = "cli"
-    revoke_user_token = "revoke_user_token"
-
-    def __str__(self) -> str:
-        return self.value
+    revoke_user_token = "revoke_user_token"  # noqa: S105 (a scope name, not a secret)
 
     @property
     def description(self) -> str:
