@@ -1,0 +1,505 @@
+"""The ``scopegate`` command: the SDK for shells and scripts.
+
+Every command maps to one SDK call. Output is a readable table or record by
+default and the server's JSON with ``--json``. Any failure prints one line
+(``Error: ...``) on stderr and exits with status 1 (2 for usage errors).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import click
+
+from sdk import __version__
+from sdk.auth.client import DEFAULT_URL, TOKEN_ENV, URL_ENV, AuthClient, connect_to_auth_client
+from sdk.auth.exceptions import ScopegateError
+from sdk.auth.scopes import CATALOG
+
+__all__ = ["main"]
+
+_LOG_FORMAT = "%(asctime)s:%(levelname)s:%(message)s"
+_LOG_DATEFMT = "%m/%d/%Y %H:%M:%S"
+_SECRET_PREFIXES = ("sgp_", "sgt_", "sgs_")
+
+
+class SDKFailure(click.ClickException):
+    """An SDK call failed: click prints ``Error: <message>`` and exits with 1."""
+
+    exit_code = 1
+
+
+class _Group(click.Group):
+    """A group that turns any SDK exception into a one-line CLI error."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ScopegateError as exc:
+            raise SDKFailure(" ".join(str(exc).split())) from None
+
+
+class _EchoHandler(logging.Handler):
+    """Writes SDK log records to the current stderr (as click sees it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            click.echo(self.format(record), err=True)
+        except Exception:  # logging must never break a command
+            self.handleError(record)
+
+
+class State:
+    """Global options, and the SDK client made from them on first use."""
+
+    def __init__(
+        self, url: str, token: str | None, as_json: bool, timeout: float, insecure: bool
+    ) -> None:
+        self.url = url
+        self.token = token
+        self.as_json = as_json
+        self.timeout = timeout
+        self.insecure = insecure
+        self._client: AuthClient | None = None
+
+    @property
+    def client(self) -> AuthClient:
+        if self._client is None:
+            if not (self.token or "").strip():
+                raise SDKFailure(f"No token: set {TOKEN_ENV} to your admin token (sgp_...) "
+                                 "or pass --token.")
+            self._client = connect_to_auth_client(
+                token=self.token, url=self.url, timeout=self.timeout, verify=not self.insecure
+            )
+        return self._client
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+# -- parameter types -------------------------------------------------------
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class Duration(click.ParamType):
+    """Seconds, or a number with a unit: 90m, 12h, 7d, 2w."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int:
+        if isinstance(value, int):
+            return value
+        match = re.fullmatch(r"\s*(\d+)\s*([smhdw]?)\s*", str(value).lower())
+        if not match or int(match[1]) == 0:
+            self.fail(f"{value!r} is not a duration such as 3600, 90m, 12h or 7d.", param, ctx)
+        return int(match[1]) * _UNITS[match[2] or "s"]
+
+
+class When(click.ParamType):
+    """An ISO 8601 time (UTC unless it says otherwise), or a duration ago (1h, 7d)."""
+
+    name = "time"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> dt.datetime:
+        if isinstance(value, dt.datetime):
+            return value
+        text = str(value).strip()
+        if re.fullmatch(r"\d+\s*[smhdw]", text.lower()):
+            ago = Duration().convert(text, param, ctx)
+            return dt.datetime.now(dt.UTC) - dt.timedelta(seconds=ago)
+        try:
+            when = dt.datetime.fromisoformat(text)
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO 8601 time (2024-05-01T12:00:00Z) "
+                      "nor a duration ago (90m, 12h, 7d).", param, ctx)
+        return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+# -- output ----------------------------------------------------------------
+
+
+def _when(value: Any) -> str:
+    """A timestamp (ISO string or epoch seconds) as ``YYYY-MM-DD HH:MM:SSZ``."""
+    if value in (None, ""):
+        return "-"
+    try:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            when = dt.datetime.fromtimestamp(value, dt.UTC)
+        else:
+            when = dt.datetime.fromisoformat(str(value))
+            when = when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
+    except (ValueError, OverflowError, OSError):
+        return str(value)
+    return when.strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _plain(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return " ".join(_plain(v) for v in value) or "-"
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return str(value)
+
+
+def _scope_list(value: Any) -> str:
+    names = value.split() if isinstance(value, str) else list(value or [])
+    if names and set(names) == set(CATALOG):
+        return f"all ({len(names)})"
+    return ",".join(names) or "-"
+
+
+def _record(data: dict, times: Iterable[str] = ()) -> None:
+    """Print a dict as aligned ``key: value`` lines."""
+    times = set(times)
+    width = max((len(k) for k in data), default=0)
+    for key, value in data.items():
+        shown = _when(value) if key in times and value is not None else _plain(value)
+        click.echo(f"{key + ':':<{width + 1}} {shown}")
+
+
+def _table(rows: Sequence[dict], columns: Sequence[tuple[str, Callable[[dict], Any]]],
+           empty: str) -> None:
+    """Print rows under upper-case headers, columns padded to their widest cell."""
+    if not rows:
+        click.echo(empty)
+        return
+    cells = [[h for h, _ in columns]]
+    cells += [[_plain(get(row)) for _, get in columns] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
+    for line in cells:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
+
+
+def _emit(state: State, data: Any, human: Callable[[Any], None]) -> None:
+    if state.as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+    else:
+        human(data)
+
+
+def _token_status(meta: dict) -> str:
+    if meta.get("revoked_at"):
+        return "revoked"
+    expires = meta.get("expires_at")
+    if expires:
+        try:
+            when = dt.datetime.fromisoformat(str(expires))
+            when = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+            if when <= dt.datetime.now(dt.UTC):
+                return "expired"
+        except ValueError:
+            pass
+    return "active"
+
+
+_USER_TIMES = ("created_at",)
+_TOKEN_TIMES = ("created_at", "expires_at", "revoked_at", "last_used_at")
+
+
+# -- the command group -----------------------------------------------------
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--url", envvar=URL_ENV, default=DEFAULT_URL, show_default=True, show_envvar=True,
+              help="Base URL of the Scopegate server.")
+@click.option("--token", envvar=TOKEN_ENV, show_envvar=True, metavar="TOKEN",
+              help="Admin token (sgp_...). Prefer the environment variable: "
+                   "other local users can read command lines.")
+@click.option("--json", "as_json", is_flag=True, help="Print the server's JSON instead of tables.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0,
+              show_default=True, help="Seconds to wait for each request.")
+@click.option("--insecure", is_flag=True,
+              help="Do not verify the server's TLS certificate (testing only).")
+@click.option("-v", "--verbose", is_flag=True, help="Show the SDK's log lines on stderr.")
+@click.version_option(__version__, "-V", "--version", prog_name="scopegate")
+@click.pass_context
+def main(ctx: click.Context, url: str, token: str | None, as_json: bool, timeout: float,
+         insecure: bool, verbose: bool) -> None:
+    """Manage Scopegate machine users, scoped tokens and activity.
+
+    Set SCOPEGATE_TOKEN to your admin token and, unless the server runs at
+    the default address, SCOPEGATE_URL. Every command has --help.
+    """
+    ctx.obj = State(url, token, as_json, timeout, insecure)
+    if verbose:
+        sdk_logger = logging.getLogger("sdk")
+        if not any(isinstance(h, _EchoHandler) for h in sdk_logger.handlers):
+            handler = _EchoHandler()
+            handler.setFormatter(logging.Formatter(_LOG_FORMAT, _LOG_DATEFMT))
+            sdk_logger.addHandler(handler)
+        sdk_logger.setLevel(logging.INFO)
+
+
+_scope_choice = click.Choice(CATALOG)
+_SCOPE_NAMES = ", ".join(CATALOG)
+
+
+# -- users -----------------------------------------------------------------
+
+
+@main.group()
+def users() -> None:
+    """Create, list, show and delete machine users."""
+
+
+def _show_user(user: dict) -> None:
+    _record(user, _USER_TIMES)
+
+
+@users.command("create")
+@click.argument("name")
+@click.option("--scope", "scopes", multiple=True, type=_scope_choice, metavar="SCOPE",
+              help=f"A scope the user may be given (repeat; default: the whole catalog): "
+                   f"{_SCOPE_NAMES}.")
+@pass_state
+def users_create(state: State, name: str, scopes: tuple[str, ...]) -> None:
+    """Create machine user NAME and print its generated unique ID."""
+    user = state.client.create_user(name, scopes=list(scopes) or None)
+    _emit(state, user, _show_user)
+
+
+@users.command("list")
+@pass_state
+def users_list(state: State) -> None:
+    """List the organization's users."""
+    rows = state.client.list_users()
+    _emit(state, rows, lambda rows: _table(rows, [
+        ("NAME", lambda u: u.get("name")),
+        ("EMAIL", lambda u: u.get("email")),
+        ("TYPE", lambda u: u.get("user_type")),
+        ("ACTIVE", lambda u: u.get("active")),
+        ("SCOPES", lambda u: _scope_list(u.get("scopes"))),
+        ("CREATED_BY", lambda u: u.get("created_by")),
+        ("CREATED_AT", lambda u: _when(u.get("created_at"))),
+    ], "No users."))
+
+
+@users.command("show")
+@click.argument("name")
+@pass_state
+def users_show(state: State, name: str) -> None:
+    """Show one user."""
+    _emit(state, state.client.get_user(name), _show_user)
+
+
+@users.command("delete")
+@click.argument("name")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@pass_state
+def users_delete(state: State, name: str, yes: bool) -> None:
+    """Delete machine user NAME and revoke all its tokens."""
+    if not yes:
+        click.confirm(f"Delete machine user {name!r} and revoke all its tokens?", abort=True,
+                      err=True)
+    state.client.delete_user(name)
+    _emit(state, {"name": name, "deleted": True},
+          lambda _: click.echo(f"Deleted machine user {name}; its tokens are revoked."))
+
+
+# -- credentials -----------------------------------------------------------
+
+
+@main.group()
+def credentials() -> None:
+    """Client credentials for machine users.
+
+    A machine user holding a client_id and client_secret can make standard
+    OAuth 2.0 client_credentials requests to /oauth/token itself.
+    """
+
+
+@credentials.command("create")
+@click.argument("name")
+@pass_state
+def credentials_create(state: State, name: str) -> None:
+    """Give machine user NAME a new client secret (replacing the previous one)."""
+    creds = state.client.create_client_credentials(name)
+
+    def human(data: dict) -> None:
+        _record(data)
+        click.echo("Save the client secret now: it is shown only once.", err=True)
+
+    _emit(state, creds, human)
+
+
+# -- tokens ----------------------------------------------------------------
+
+
+@main.group()
+def tokens() -> None:
+    """Create, list, inspect, revoke and renew tokens."""
+
+
+@tokens.command("create")
+@click.option("--user", "user", required=True, help="Name of the machine user.")
+@click.option("--scope", "scopes", multiple=True, required=True, type=_scope_choice,
+              metavar="SCOPE", help=f"A scope to grant (repeat for several): {_SCOPE_NAMES}.")
+@click.option("--expires-in", type=Duration(),
+              help="Lifetime: seconds or 90m, 12h, 7d (default and maximum: 30 days).")
+@pass_state
+def tokens_create(state: State, user: str, scopes: tuple[str, ...],
+                  expires_in: int | None) -> None:
+    """Create a scoped token for a machine user and print it (shown only once)."""
+    token = state.client.create_token(user_id=user, scopes=list(scopes), expires_in=expires_in)
+
+    def human(data: dict) -> None:
+        _record(data, ("expires_at",))
+        click.echo("Save the token now: it is shown only once.", err=True)
+
+    _emit(state, token, human)
+
+
+@tokens.command("list")
+@click.option("--user", help="Only tokens of this user (name or unique ID).")
+@click.option("--active/--inactive", default=None,
+              help="Only live tokens, or only expired and revoked ones (default: all).")
+@click.option("--kind", type=click.Choice(["personal", "scoped"]), help="Only this kind of token.")
+@pass_state
+def tokens_list(state: State, user: str | None, active: bool | None, kind: str | None) -> None:
+    """List token metadata (never the tokens themselves)."""
+    rows = state.client.list_tokens(user=user, active=active, kind=kind)
+    _emit(state, rows, lambda rows: _table(rows, [
+        ("TOKEN_ID", lambda t: t.get("token_id")),
+        ("KIND", lambda t: t.get("kind")),
+        ("USER", lambda t: t.get("user_id")),
+        ("STATUS", _token_status),
+        ("SCOPES", lambda t: _scope_list(t.get("scopes"))),
+        ("EXPIRES_AT", lambda t: _when(t.get("expires_at"))),
+        ("LAST_USED", lambda t: _when(t.get("last_used_at"))),
+    ], "No tokens."))
+
+
+def _read_token(argument: str | None) -> str:
+    """The token from the argument, else from stdin (a hidden prompt on a terminal)."""
+    if argument not in (None, "-"):
+        return argument.strip()
+    stdin = click.get_text_stream("stdin")
+    if argument is None and stdin.isatty():
+        return click.prompt("Token", hide_input=True, err=True).strip()
+    for line in stdin.read().splitlines():
+        if line.strip():
+            return line.strip()
+    raise click.UsageError("No token on stdin.")
+
+
+def _show_info(info: dict) -> None:
+    if not info.get("active"):
+        click.echo("active: no (the token is invalid, expired, revoked or unknown)")
+        return
+    _record(info, ("exp", "iat", "nbf"))
+
+
+@tokens.command("info")
+@click.argument("token", required=False, metavar="[TOKEN|-]")
+@pass_state
+def tokens_info(state: State, token: str | None) -> None:
+    """Introspect a token: is it active, whose is it, what may it do.
+
+    Reads the token from stdin when TOKEN is "-" or missing, so that it
+    need not appear on the command line:  scopegate tokens info < token.txt
+    """
+    value = _read_token(token)
+    _emit(state, state.client.token_info(value), _show_info)
+
+
+def _check_token_id(token_id: str) -> None:
+    if token_id.startswith(_SECRET_PREFIXES):
+        raise click.BadParameter(
+            "that is a token, not a token_id; find its token_id with `scopegate tokens info -` "
+            "(reading the token from stdin) or `scopegate tokens list`.",
+            param_hint="TOKEN_ID",
+        )
+
+
+@tokens.command("revoke")
+@click.argument("token_id")
+@pass_state
+def tokens_revoke(state: State, token_id: str) -> None:
+    """Revoke the token with TOKEN_ID (already revoked is fine)."""
+    _check_token_id(token_id)
+    state.client.revoke_token(token_id)
+    _emit(state, {"token_id": token_id, "revoked": True},
+          lambda _: click.echo(f"Revoked token {token_id}."))
+
+
+@tokens.command("renew")
+@click.argument("token_id")
+@click.option("--expires-in", type=Duration(),
+              help="New lifetime from now: seconds or 90m, 12h, 7d "
+                   "(never past issue time + the maximum lifespan).")
+@pass_state
+def tokens_renew(state: State, token_id: str, expires_in: int | None) -> None:
+    """Extend the lifetime of the token with TOKEN_ID."""
+    _check_token_id(token_id)
+    meta = state.client.renew_token(token_id, expires_in=expires_in)
+    _emit(state, meta, lambda m: _record(m, _TOKEN_TIMES))
+
+
+# -- activity, scopes, whoami ---------------------------------------------
+
+
+@main.command()
+@click.option("--user", "users_", multiple=True,
+              help="Events where this user (name or unique ID) acted or is the subject "
+                   "(repeat for several).")
+@click.option("--actor", help="Only events where this user (name or unique ID) acted.")
+@click.option("--action", help="Only this action, e.g. token.create or user.delete.")
+@click.option("--since", type=When(), help="From this time: ISO 8601, or a duration ago (7d).")
+@click.option("--until", type=When(), help="Up to this time: ISO 8601, or a duration ago (1h).")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
+              help="At most this many events (newest first).")
+@pass_state
+def activity(state: State, users_: tuple[str, ...], actor: str | None, action: str | None,
+             since: dt.datetime | None, until: dt.datetime | None, limit: int) -> None:
+    """Show the audit trail (filter by user, action, time)."""
+    rows = state.client.list_activity(user=list(users_) or None, actor=actor, action=action,
+                                      since=since, until=until, limit=limit)
+    _emit(state, rows, lambda rows: _table(rows, [
+        ("AT", lambda e: _when(e.get("at"))),
+        ("ACTION", lambda e: e.get("action")),
+        ("OUTCOME", lambda e: e.get("outcome")),
+        ("ACTOR", lambda e: e.get("actor_name") or e.get("actor")),
+        ("SUBJECT", lambda e: e.get("subject")),
+        ("TARGET", lambda e: e.get("target")),
+        ("IP", lambda e: e.get("ip")),
+    ], "No matching events."))
+
+
+def _scope_rows(data: Any) -> list[dict]:
+    """The catalog as rows, whichever JSON shape the server chose."""
+    if isinstance(data, dict) and "items" in data:
+        data = data["items"]
+    elif isinstance(data, dict) and "scopes" in data:
+        data = data["scopes"]
+    if isinstance(data, dict):
+        return [{"name": k, "description": v} for k, v in data.items()]
+    return [s if isinstance(s, dict) else {"name": s} for s in data or []]
+
+
+@main.command()
+@pass_state
+def scopes(state: State) -> None:
+    """List the scopes a token can carry, with what each allows."""
+    data = state.client.scopes()
+    _emit(state, data, lambda d: _table(_scope_rows(d), [
+        ("SCOPE", lambda s: s.get("name")),
+        ("DESCRIPTION", lambda s: s.get("description")),
+    ], "No scopes."))
+
+
+@main.command()
+@pass_state
+def whoami(state: State) -> None:
+    """Show who the token in use belongs to, and its metadata."""
+    _emit(state, state.client.whoami(),
+          lambda me: _record(me, ("created_at", "expires_at", "last_used_at", "exp", "iat")))
