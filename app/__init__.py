@@ -1,0 +1,48 @@
+"""Scopegate: an OAuth 2.0 / OpenID Connect access server for ML platforms.
+
+``create_app`` is the only place that knows every part; each part exposes
+``init_app(app)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask
+
+import config
+
+log = logging.getLogger("scopegate")
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_path=os.path.abspath("instance"))
+    app.config.update(config.load())
+    if test_config:
+        app.config.update(test_config)
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=app.config["SCOPEGATE_DATABASE_URL"],
+        SECRET_KEY=app.config["SCOPEGATE_SECRET_KEY"],
+        # Bodies above the limit are refused with 413 before anything parses them.
+        MAX_CONTENT_LENGTH=app.config["SCOPEGATE_MAX_BODY_BYTES"],
+        MAX_FORM_MEMORY_SIZE=app.config["SCOPEGATE_MAX_BODY_BYTES"],
+        JSON_SORT_KEYS=False,
+    )
+    _warn_insecure_defaults(app)
+
+    from app import api, cli, database, errors, health, oauth, observability
+
+    database.init_app(app)
+    observability.init_app(app)
+    errors.init_app(app)
+    oauth.init_app(app)
+    api.init_app(app)
+    health.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def _warn_insecure_defaults(app: Flask) -> None:
+    if app.config["SCOPEGATE_SECRET_KEY"] == config.load({})["SCOPEGATE_SECRET_KEY"]:
+        log.warning("SCOPEGATE_SECRET_KEY is the development default: set it in production.")

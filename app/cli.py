@@ -1,0 +1,137 @@
+"""Operator commands: ``flask --app wsgi <command>``. Every command takes
+``--json`` for scripts; secrets are printed once and never logged."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from flask import Flask, current_app
+
+from app.api.representations import iso
+from app.errors import ScopegateError
+from app.models import db
+from app.services import audit, callers, keys, orgs, tokens
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+def _emit(as_json: bool, data: dict, text: str) -> None:
+    click.echo(json.dumps(data) if as_json else text)
+
+
+def _fail(error: ScopegateError) -> None:
+    raise click.ClickException(error.get_error_description() or error.error)
+
+
+@click.command("init-db")
+@json_option
+def init_db(as_json: bool) -> None:
+    """Create or upgrade the schema, and the first signing key."""
+    from app.database import upgrade
+
+    upgrade()
+    created = keys.ensure_key()
+    _emit(as_json, {"schema": "ok", "signing_key_created": created},
+          "Database ready." + (" Signing key created." if created else ""))
+
+
+@click.command("create-org")
+@click.argument("name")
+@json_option
+def create_org(name: str, as_json: bool) -> None:
+    """Create an organization (a tenant)."""
+    try:
+        org = orgs.create_org(callers.operator(), name)
+    except ScopegateError as e:
+        _fail(e)
+    _emit(as_json, {"name": org.name, "id": org.id, "created_at": iso(org.created_at)},
+          f"Organization {org.name} created.")
+
+
+@click.command("create-admin")
+@click.option("--org", "org_name", required=True, help="Organization the admin belongs to.")
+@click.option("--email", required=True, help="The admin's email (their login).")
+@click.option("--password-stdin", is_flag=True,
+              help="Read a dashboard password from stdin (one trailing newline stripped).")
+@json_option
+def create_admin(org_name: str, email: str, password_stdin: bool, as_json: bool) -> None:
+    """Create a human admin account."""
+    password = None
+    if password_stdin:
+        password = sys.stdin.read()
+        if password.endswith("\n"):
+            password = password[:-1]
+        if not password:
+            raise click.ClickException("The password read from stdin is empty.")
+    try:
+        org = orgs.get_org(org_name)
+        account = orgs.create_admin(callers.operator(org.id), org, email, password)
+    except ScopegateError as e:
+        _fail(e)
+    _emit(as_json, {"email": account.email, "org": org.name, "uid": account.uid,
+                    "role": account.role, "has_password": password is not None},
+          f"Admin {account.email} ({account.uid}) created in {org.name}.")
+
+
+@click.command("issue-admin-token")
+@click.option("--email", required=True, help="The admin the unscoped token acts as.")
+@click.option("--expires-in", type=int, default=None,
+              help="Lifetime in seconds (default 90 days, max 365).")
+@click.option("--name", default="cli", show_default=True, help="A label for the token.")
+@json_option
+def issue_admin_token(email: str, expires_in: int | None, name: str, as_json: bool) -> None:
+    """Issue an unscoped (personal) token for an admin. Printed once."""
+    try:
+        account = orgs.get_account(email)
+        value, token = tokens.create_personal(account, callers.operator(account.org_id),
+                                              name=name, expires_in=expires_in)
+    except ScopegateError as e:
+        _fail(e)
+    _emit(as_json, {"token": value, "token_id": token.token_id,
+                    "expires_at": iso(token.expires_at)},
+          f"{value}\n(token_id {token.token_id}, expires {iso(token.expires_at)}; "
+          "shown once, store it safely)")
+
+
+@click.command("create-resource-server")
+@click.argument("name")
+@json_option
+def create_resource_server(name: str, as_json: bool) -> None:
+    """Register a platform service allowed to introspect every organization's tokens."""
+    try:
+        server, secret = orgs.create_resource_server(callers.operator(), name)
+    except ScopegateError as e:
+        _fail(e)
+    _emit(as_json, {"client_id": server.client_id, "client_secret": secret, "name": name},
+          f"client_id: {server.client_id}\nclient_secret: {secret}\n(shown once)")
+
+
+@click.command("rotate-keys")
+@json_option
+def rotate_keys(as_json: bool) -> None:
+    """Create a new signing key; the previous one stays published."""
+    kid, dropped = keys.rotate(callers.operator())
+    _emit(as_json, {"kid": kid, "removed": dropped},
+          f"New signing key {kid}; removed {len(dropped)} old key(s).")
+
+
+@click.command("purge-expired")
+@click.option("--retention", type=int, default=None,
+              help="Seconds since expiry/revocation to keep (default: setting).")
+@json_option
+def purge_expired(retention: int | None, as_json: bool) -> None:
+    """Delete tokens expired or revoked longer ago than the retention."""
+    retention = current_app.config["SCOPEGATE_PURGE_RETENTION"] if retention is None else retention
+    removed = tokens.purge(retention)
+    audit.record("token.purge", actor=callers.operator(), detail=f"{removed} removed")
+    db.session.commit()
+    _emit(as_json, {"removed": removed, "retention": retention},
+          f"Removed {removed} token(s).")
+
+
+def init_app(app: Flask) -> None:
+    for command in (init_db, create_org, create_admin, issue_admin_token,
+                    create_resource_server, rotate_keys, purge_expired):
+        app.cli.add_command(command)

@@ -1,0 +1,138 @@
+"""Errors: classes carrying an error code, an HTTP status and a default
+description. Raised anywhere, rendered in exactly one place
+(:func:`init_app`). They subclass Authlib's ``OAuth2Error`` so that the OAuth
+endpoints render them the RFC 6749 way too.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import InvalidRequestError, InvalidScopeError
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "ScopegateError", "BadRequest", "InvalidRequest", "InvalidScope", "Unauthorized",
+    "Forbidden", "NotFound", "Conflict", "Unprocessable", "init_app",
+]
+
+
+class ScopegateError(OAuth2Error):
+    """Base of every error a client is meant to see."""
+
+    error = "invalid_request"
+    status_code = 400
+
+
+class BadRequest(ScopegateError):
+    error = "invalid_request"
+    description = "The request is malformed."
+
+
+class InvalidRequest(InvalidRequestError, ScopegateError):
+    """A parameter has a value the server refuses (RFC 6749 ``invalid_request``)."""
+
+
+class InvalidScope(InvalidScopeError, ScopegateError):
+    """A scope outside the catalog or above the user's ceiling."""
+
+
+class Unauthorized(ScopegateError):
+    """No valid bearer token (RFC 6750 ``invalid_token``)."""
+
+    error = "invalid_token"
+    status_code = 401
+    description = "A valid bearer token is required."
+
+    def get_headers(self):
+        headers = super().get_headers()
+        desc = self.get_error_description().replace('"', "'")
+        headers.append(("WWW-Authenticate",
+                        f'Bearer realm="scopegate", error="{self.error}", '
+                        f'error_description="{desc}"'))
+        return headers
+
+
+class Forbidden(ScopegateError):
+    """Authenticated, but this token may not do this (RFC 6750 ``insufficient_scope``)."""
+
+    error = "insufficient_scope"
+    status_code = 403
+    description = "The request requires higher privileges than provided by the access token."
+
+
+class NotFound(ScopegateError):
+    """Unknown, or outside the caller's organization: the two look the same."""
+
+    error = "not_found"
+    status_code = 404
+    description = "No such object."
+
+
+class Conflict(ScopegateError):
+    error = "conflict"
+    status_code = 409
+    description = "The object already exists."
+
+
+class Unprocessable(ScopegateError):
+    """Well-formed JSON whose values have the wrong type or shape."""
+
+    error = "invalid_request"
+    status_code = 422
+    description = "The request body has the wrong shape."
+
+
+def error_response(error: OAuth2Error):
+    """The one JSON rendering of an error."""
+    body = {"error": error.error}
+    description = error.get_error_description()
+    if description:
+        body["error_description"] = description
+    response = jsonify(body)
+    response.status_code = error.status_code or 400
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
+_HTTP_CODES = {
+    400: "invalid_request", 401: "invalid_token", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 409: "conflict", 413: "request_too_large",
+    415: "unsupported_media_type", 422: "invalid_request", 429: "rate_limited",
+}
+
+
+def init_app(app: Flask) -> None:
+    """Render every error as JSON ``{"error", "error_description"}``; hide internals."""
+
+    @app.errorhandler(OAuth2Error)
+    def _oauth_error(error: OAuth2Error):
+        return error_response(error)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        # The dashboard renders its own pages; everything else speaks JSON.
+        if hasattr(error, "get_body") and getattr(error, "body", None) is not None:
+            return error  # an Authlib-built response, already JSON
+        response = jsonify({
+            "error": _HTTP_CODES.get(error.code or 500, "server_error"),
+            "error_description": error.description or error.name,
+        })
+        response.status_code = error.code or 500
+        if error.code == 405 and getattr(error, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        log.exception("unhandled error")
+        response = jsonify({"error": "server_error",
+                            "error_description": "The server could not complete the request."})
+        response.status_code = 500
+        return response

@@ -1,0 +1,15 @@
+"""Where rows are stored. Models hold columns and small facts about a row;
+the rules that decide what may happen to a row live in ``app.services``."""
+
+from app.models.account import Account
+from app.models.audit import AuditEvent
+from app.models.base import db, now
+from app.models.clients import MachineUser, ResourceServer
+from app.models.org import Organization
+from app.models.signing_key import SigningKey
+from app.models.token import Token
+
+__all__ = [
+    "db", "now", "Organization", "Account", "MachineUser", "ResourceServer",
+    "Token", "AuditEvent", "SigningKey",
+]

@@ -1,0 +1,15 @@
+from app.models.base import db, now
+
+
+class SigningKey(db.Model):
+    """A JOSE signing key. The newest is used to sign; the previous one stays
+    published in the JWKS so signatures made before a rotation still verify."""
+
+    __tablename__ = "signing_key"
+
+    id = db.Column(db.Integer, primary_key=True)
+    kid = db.Column(db.String(64), nullable=False, unique=True)
+    #: Private JWK (JSON). Protect database backups accordingly.
+    private_jwk = db.Column(db.Text, nullable=False)
+    created_at = db.Column(db.Integer, nullable=False, default=now)
+    retired_at = db.Column(db.Integer)

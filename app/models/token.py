@@ -1,0 +1,65 @@
+from app.models.base import db, now
+
+
+class Token(db.Model):
+    """An access token: a personal (unscoped) token of an admin, or a scoped
+    token of a machine user. Only the SHA-256 digest of the value is stored.
+
+    Who the token belongs to is denormalised (``subject_uid``,
+    ``subject_name``) so that introspection is one indexed read, and so that
+    the row survives, revoked, after its machine user is deleted.
+    """
+
+    __tablename__ = "token"
+    __table_args__ = (
+        db.Index("ix_token_org_created", "org_id", "id"),
+        db.Index("ix_token_subject", "subject_uid"),
+    )
+
+    id = db.Column(db.Integer, primary_key=True)
+    #: Public, non-secret handle (32 hex chars) used by listing, revoking, audit.
+    token_id = db.Column(db.String(32), nullable=False, unique=True)
+    token_hash = db.Column(db.String(64), nullable=False, unique=True)
+    kind = db.Column(db.String(10), nullable=False)  # "personal" | "scoped"
+    org_id = db.Column(db.ForeignKey("organization.id", ondelete="CASCADE"), nullable=False)
+    account_id = db.Column(db.ForeignKey("account.id", ondelete="SET NULL"))
+    machine_user_id = db.Column(db.ForeignKey("machine_user.id", ondelete="SET NULL"),
+                                index=True)
+    subject_uid = db.Column(db.String(120), nullable=False)
+    subject_name = db.Column(db.String(254), nullable=False)
+    #: The OAuth client the token was issued to (machine user's client_id), if any.
+    client_id = db.Column(db.String(120))
+    #: Unique ID of who created it: an admin, or the machine user itself
+    #: (client_credentials).
+    created_by = db.Column(db.String(120), nullable=False)
+    name = db.Column(db.String(100))
+    scope = db.Column(db.Text, nullable=False, default="")
+    issued_at = db.Column(db.Integer, nullable=False, default=now)
+    expires_at = db.Column(db.Integer, nullable=False)
+    revoked_at = db.Column(db.Integer)
+    last_used_at = db.Column(db.Integer)
+
+    org = db.relationship("Organization", lazy="joined")
+
+    @property
+    def scopes(self) -> list[str]:
+        return self.scope.split()
+
+    def is_expired(self, at: int | None = None) -> bool:
+        return (now() if at is None else at) >= self.expires_at
+
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def is_active(self, at: int | None = None) -> bool:
+        return not self.is_revoked() and not self.is_expired(at)
+
+    # Authlib's TokenMixin, for ResourceProtector.
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_expires_in(self) -> int:
+        return max(0, self.expires_at - now())
+
+    def check_client(self, client) -> bool:
+        return self.client_id is not None and self.client_id == client.get_client_id()

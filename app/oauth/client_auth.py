@@ -1,0 +1,63 @@
+"""Client authentication for the token, introspection and revocation endpoints.
+
+``client_secret_basic`` is Authlib's, wrapped so that every failure is
+audited and an unknown client fails exactly like a wrong secret (no client
+enumeration). ``bearer`` lets an admin's personal token, or a machine user's
+scoped token, call introspection/revocation (RFC 7662 §2.1 allows bearer
+authorization); what it may then see is decided in ``services.reach``.
+"""
+
+from __future__ import annotations
+
+from authlib.oauth2.rfc6749.util import extract_basic_authorization
+
+from app.models import MachineUser
+from app.services import audit, callers, tokens
+from app.services.callers import Caller
+
+
+class BearerCaller:
+    """A token holder presented to Authlib as if it were a client."""
+
+    def __init__(self, caller: Caller):
+        self.caller = caller
+
+    def get_client_id(self) -> str:
+        return self.caller.uid
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        return method == "bearer" and endpoint in ("introspection", "revocation")
+
+
+def caller_of(client) -> Caller:
+    """The services-layer caller behind whatever authenticated."""
+    if isinstance(client, BearerCaller):
+        return client.caller
+    return callers.from_client(client)
+
+
+def client_secret_basic(query_client, request):
+    client_id, secret = extract_basic_authorization(request.headers)
+    if not client_id:
+        return None
+    client = query_client(client_id)
+    if client is not None and secret and client.check_client_secret(secret):
+        return client
+    is_user = isinstance(client, MachineUser)
+    audit.record("client.auth", audit.DENIED,
+                 org_id=client.org_id if is_user else None,
+                 subject=client.client_id if is_user else None,
+                 target=client_id[:254], detail="bad client credentials", commit=True)
+    return None
+
+
+def bearer(query_client, request):
+    header = request.headers.get("Authorization") or ""
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    token = tokens.authenticate(value.strip())
+    if token is None:
+        return None
+    tokens.mark_used(token)
+    return BearerCaller(callers.from_token(token))

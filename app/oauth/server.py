@@ -1,0 +1,92 @@
+"""The Authlib authorization server and resource protector: the one bridge
+between Authlib and our services."""
+
+from __future__ import annotations
+
+from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
+from authlib.oauth2.rfc6750 import BearerTokenValidator
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from app.models import MachineUser, ResourceServer, db
+from app.oauth import client_auth
+from app.oauth.endpoints import Introspection, Revocation
+from app.services import audit, callers, scopes, tokens
+from sdk.auth.scopes import CATALOG
+
+
+def query_client(client_id: str):
+    """A machine user or a resource server by ``client_id``."""
+    if not client_id or len(client_id) > 120:
+        return None
+    user = db.session.scalar(select(MachineUser).where(MachineUser.client_id == client_id))
+    if user is not None:
+        return user
+    return db.session.scalar(select(ResourceServer).where(ResourceServer.client_id == client_id))
+
+
+def save_token(token: dict, request) -> None:
+    # The row and its audit event were added by the generator (the value is
+    # only hashed there and never stored); commit them together.
+    db.session.commit()
+
+
+def generate_token(grant_type, client, user=None, scope=None, expires_in=None,
+                   include_refresh_token=False) -> dict:
+    value, row = tokens.issue_client_credentials(client, scope)
+    return {
+        "token_type": "Bearer",
+        "access_token": value,
+        "expires_in": row.expires_at - row.issued_at,
+        "scope": row.scope,
+    }
+
+
+class ScopedTokenGrant(ClientCredentialsGrant):
+    """``client_credentials`` for machine users: scopes within their ceiling.
+
+    No ``scope`` means the whole ceiling; a scope above it is ``invalid_scope``
+    (never silently narrowed), and the refusal is audited.
+    """
+
+    def validate_requested_scope(self):
+        try:
+            scopes.grantable(self.client.scopes, self.request.payload.scope or None)
+        except OAuth2Error as error:
+            audit.record("token.issue", audit.DENIED, actor=callers.from_client(self.client),
+                         subject=self.client.client_id,
+                         detail=error.get_error_description(), commit=True)
+            raise
+
+
+class ActiveTokenValidator(BearerTokenValidator):
+    """Admin-API bearer tokens: active ones only, found by digest."""
+
+    def authenticate_token(self, token_string):
+        return tokens.find(token_string)
+
+
+#: Stateless apart from its validator, so one for every app.
+require_oauth = ResourceProtector()
+require_oauth.register_token_validator(ActiveTokenValidator(realm="scopegate"))
+
+
+def init_app(app: Flask) -> AuthorizationServer:
+    """One authorization server per app (tests build many apps)."""
+    app.config.setdefault("OAUTH2_SCOPES_SUPPORTED", list(CATALOG))
+    server = AuthorizationServer(app, query_client=query_client, save_token=save_token)
+    server.register_client_auth_method("client_secret_basic", client_auth.client_secret_basic)
+    server.register_client_auth_method("bearer", client_auth.bearer)
+    server.register_grant(ScopedTokenGrant)
+    server.register_token_generator("client_credentials", generate_token)
+    server.register_endpoint(Introspection)
+    server.register_endpoint(Revocation)
+    app.extensions["scopegate.authorization"] = server
+    return server
+
+
+def authorization() -> AuthorizationServer:
+    """The current app's authorization server."""
+    return current_app.extensions["scopegate.authorization"]

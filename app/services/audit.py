@@ -1,0 +1,67 @@
+"""Audit recording: every action, once, with who, what, outcome and where from.
+
+Successful actions are added to the caller's transaction, so the event and
+the change commit together (or neither does). Denied attempts commit on
+their own: the request that caused them changes nothing else.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import g, has_request_context, request
+
+from app.models import AuditEvent, db, now
+from app.services.callers import Caller
+
+log = logging.getLogger("scopegate.audit")
+
+SUCCESS, DENIED, ERROR = "success", "denied", "error"
+
+#: Every action the audit log records (the README lists them with meanings).
+ACTIONS = {
+    "org.create": "an operator created an organization",
+    "account.create": "an operator created an admin account",
+    "user.create": "a machine user was created",
+    "user.delete": "a machine user was deleted (its tokens revoked with it)",
+    "credentials.create": "client credentials were issued to a machine user",
+    "token.create": "a token was created through the admin API, dashboard or CLI",
+    "token.issue": "a machine user obtained a token with client_credentials",
+    "token.revoke": "a token was revoked (by id or RFC 7009)",
+    "token.renew": "a token's expiry was extended",
+    "client.auth": "client authentication failed at an OAuth endpoint",
+    "api.call": "an admin-API call was refused (bad token or insufficient scope)",
+    "resource_server.create": "an operator registered a resource server",
+    "key.rotate": "the signing key was rotated",
+    "token.purge": "expired and revoked tokens were purged",
+    "login": "a person signed in to the dashboard (or failed to)",
+    "logout": "a person signed out",
+}
+
+
+def _origin() -> tuple[str | None, str | None]:
+    if not has_request_context():
+        return None, None
+    return request.remote_addr, getattr(g, "request_id", None)
+
+
+def record(action: str, outcome: str = SUCCESS, *, actor: Caller | None = None,
+           org_id: int | None = None, subject: str | None = None,
+           target: str | None = None, detail: str | None = None,
+           commit: bool = False) -> AuditEvent:
+    """Add one event. ``commit=True`` for denied attempts outside a transaction."""
+    assert action in ACTIONS, action
+    ip, request_id = _origin()
+    event = AuditEvent(
+        at=now(), org_id=org_id if org_id is not None else (actor.org_id if actor else None),
+        actor=actor.uid if actor else None, actor_name=actor.name if actor else None,
+        subject=subject, action=action, target=target, outcome=outcome,
+        ip=ip, request_id=request_id, detail=detail[:500] if detail else None,
+    )
+    db.session.add(event)
+    if commit:
+        db.session.commit()
+    if outcome != SUCCESS:
+        log.info("%s %s actor=%s target=%s request_id=%s", action, outcome,
+                 event.actor, target, request_id)
+    return event

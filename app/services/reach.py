@@ -1,0 +1,43 @@
+"""Ownership and tenant isolation: what each caller may see and revoke.
+
+Small named policies, so every endpoint asks the same question the same way:
+
+- a resource server: any token of any organization (introspection/revocation);
+- an admin: anything of its own organization;
+- a machine user: only its own tokens; by ``token_id`` (admin API) only the
+  tokens it obtained itself with its client credentials, and only when its
+  token carries ``revoke_user_token``.
+"""
+
+from __future__ import annotations
+
+from app.services.callers import ADMIN, MACHINE, OPERATOR, RESOURCE_SERVER, Caller
+from sdk.auth.scopes import Scope
+
+
+def in_org(caller: Caller, org_id: int) -> bool:
+    """The object belongs to the caller's organization."""
+    return caller.kind == OPERATOR or (caller.org_id is not None and caller.org_id == org_id)
+
+
+def may_introspect(caller: Caller, token) -> bool:
+    if caller.kind == RESOURCE_SERVER:
+        return True
+    if caller.kind == ADMIN:
+        return in_org(caller, token.org_id)
+    if caller.kind == MACHINE:
+        return token.org_id == caller.org_id and token.subject_uid == caller.uid
+    return False
+
+
+#: RFC 7009 revocation takes the same callers with the same reach.
+may_revoke_by_value = may_introspect
+
+
+def may_revoke_by_id(caller: Caller, token) -> bool:
+    """``DELETE /api/v1/tokens/{id}``."""
+    if caller.kind in (ADMIN, OPERATOR):
+        return in_org(caller, token.org_id)
+    if caller.kind == MACHINE and Scope.revoke_user_token.value in caller.scopes:
+        return token.org_id == caller.org_id and token.created_by == caller.uid
+    return False

@@ -1,0 +1,81 @@
+"""Settings: each one declared once, beside its documentation.
+
+Defaults live here; any setting can be overridden by an environment variable
+of the same name (``SCOPEGATE_DATABASE_URL=...``). The README's configuration
+table is generated from :data:`SETTINGS` (``python -m config``), so the two
+cannot drift.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    doc: str
+    type: type = str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("SCOPEGATE_DATABASE_URL", "sqlite:///instance/scopegate.db",
+            "SQLAlchemy URL of the store. SQLite for development, "
+            "`postgresql+psycopg://…` in production."),
+    Setting("SCOPEGATE_ISSUER", "http://127.0.0.1:5000",
+            "Public base URL of this server: the `iss` of tokens and discovery."),
+    Setting("SCOPEGATE_SECRET_KEY", "dev-insecure-secret-key",
+            "Signs session cookies and CSRF tokens. Set a long random value in "
+            "production (a warning is logged while the default is used)."),
+    Setting("SCOPEGATE_ENV", "dev", "Deployment name reported as `env` by introspection."),
+    Setting("SCOPEGATE_ID_DOMAIN", "scopegate.local",
+            "Domain of generated unique IDs (`f1bd9ff87c@<domain>`)."),
+    Setting("SCOPEGATE_SCOPED_TOKEN_DEFAULT_LIFETIME", 30 * 86400,
+            "Seconds a scoped token lives when no `expires_in` is given (30 days).", int),
+    Setting("SCOPEGATE_SCOPED_TOKEN_MAX_LIFETIME", 30 * 86400,
+            "Longest a scoped token may live, counted from issue time (30 days); "
+            "longer requests are refused, renewals clamped.", int),
+    Setting("SCOPEGATE_PERSONAL_TOKEN_DEFAULT_LIFETIME", 90 * 86400,
+            "Seconds an admin's personal (unscoped) token lives by default (90 days).", int),
+    Setting("SCOPEGATE_PERSONAL_TOKEN_MAX_LIFETIME", 365 * 86400,
+            "Longest a personal token may live (365 days).", int),
+    Setting("SCOPEGATE_LAST_USED_RESOLUTION", 60,
+            "`last_used_at` is written at most once per this many seconds per token, "
+            "so introspection stays a read.", int),
+    Setting("SCOPEGATE_MAX_BODY_BYTES", 64 * 1024,
+            "Largest request body accepted; larger bodies get 413.", int),
+    Setting("SCOPEGATE_PAGE_SIZE", 50, "Default page size of list endpoints (max 500).", int),
+    Setting("SCOPEGATE_PURGE_RETENTION", 30 * 86400,
+            "`purge-expired` deletes tokens expired or revoked longer ago than this (seconds).",
+            int),
+    Setting("SCOPEGATE_TRUST_PROXY", 0,
+            "Number of reverse proxies in front of the server whose X-Forwarded-For "
+            "is trusted for the client IP recorded in the audit log.", int),
+)
+
+
+def _coerce(setting: Setting, raw: str) -> Any:
+    if setting.type is int:
+        return int(raw)
+    return raw
+
+
+def load(environ: os._Environ | dict | None = None) -> dict[str, Any]:
+    """Defaults overridden by the environment."""
+    environ = os.environ if environ is None else environ
+    values = {}
+    for s in SETTINGS:
+        raw = environ.get(s.name)
+        values[s.name] = s.default if raw is None or raw == "" else _coerce(s, raw)
+    return values
+
+
+def markdown_table() -> str:
+    """The README's configuration table."""
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for s in SETTINGS:
+        rows.append(f"| `{s.name}` | `{s.default}` | {s.doc} |")
+    return "\n".join(rows)
