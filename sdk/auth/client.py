@@ -50,6 +50,8 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # 500 is usually a bug that a retry would only delay.
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
 _TOKEN_KINDS = ("personal", "scoped")
+# The largest page list_activity(limit=...) asks for (the server allows up to 500).
+_MAX_PAGE = 200
 
 
 def connect_to_auth_client(
@@ -122,7 +124,10 @@ class AuthClient:
         self.max_backoff = max_backoff
         #: The one session every request goes through.
         self.session = session or requests.Session()
-        self.session.verify = verify
+        #: TLS verification: ``True``, ``False`` or a CA bundle path. Passed on
+        #: every request because requests lets ``REQUESTS_CA_BUNDLE`` override
+        #: a session-level setting.
+        self.verify = verify
         self.session.headers.update(
             {
                 "User-Agent": USER_AGENT,
@@ -254,7 +259,12 @@ class AuthClient:
         meta = self._request(
             "POST", f"/api/v1/tokens/{_seg(token_id, 'token_id')}/renew", json=body
         )
-        logger.info("Token %s renewed, expires %s.", token_id, meta.get("expires_at"))
+        logger.info(
+            "Token %s renewed, expires %s%s.",
+            token_id,
+            meta.get("expires_at"),
+            " (clamped to issue time + the maximum lifespan)" if meta.get("clamped") else "",
+        )
         return meta
 
     def list_tokens(
@@ -341,7 +351,7 @@ class AuthClient:
         remaining = limit
         while True:
             if remaining is not None:
-                query["limit"] = remaining
+                query["limit"] = min(remaining, _MAX_PAGE)
             page = self._request("GET", path, params=query)
             if isinstance(page, list):  # an unpaginated answer
                 yield from page
@@ -366,7 +376,9 @@ class AuthClient:
         attempt = 0
         while True:
             try:
-                response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+                response = self.session.request(
+                    method, url, timeout=self.timeout, verify=self.verify, **kwargs
+                )
             except requests.exceptions.SSLError as exc:
                 raise NetworkError(
                     f"TLS verification failed for {self.url}: {_reason(exc)}"
