@@ -17,6 +17,8 @@ def create_user():
     data = only(json_object(), {"name", "scopes"})
     if "name" not in data:
         raise Unprocessable("`name` is required.")
+    if "scopes" in data and not isinstance(data["scopes"], list):
+        raise Unprocessable("`scopes` must be a list of scope names.")
     user = users.create(current_caller(), data["name"], data.get("scopes"))
     return jsonify(representations.user(user)), 201
 

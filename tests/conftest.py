@@ -1,0 +1,238 @@
+"""Fixtures: an app on a real database, an organization with its admin, a
+machine user with credentials, and a live server process for end-to-end
+tests. Tests read like the documentation: one behaviour each."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from app import create_app
+from app.models import db
+from app.services import callers, keys, orgs, tokens
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+
+
+def database_url(tmp_path: Path) -> str:
+    """SQLite by default; SCOPEGATE_TEST_DATABASE_URL points the suite elsewhere."""
+    return os.environ.get("SCOPEGATE_TEST_DATABASE_URL") or f"sqlite:///{tmp_path}/test.db"
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = create_app({
+        "TESTING": True,
+        "SCOPEGATE_DATABASE_URL": database_url(tmp_path),
+        "SCOPEGATE_SECRET_KEY": "test-secret-key",
+        "SCOPEGATE_ISSUER": "http://localhost",
+    })
+    with app.app_context():
+        from app.database import upgrade
+
+        upgrade()
+        keys.ensure_key()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        if not database_url(tmp_path).startswith("sqlite"):
+            db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@dataclass
+class Org:
+    name: str
+    id: int
+    admin_email: str
+    admin_uid: str
+    admin_token: str
+    admin_token_id: str
+
+
+def make_org(app, name: str) -> Org:
+    """An organization with one admin holding an unscoped token."""
+    with app.app_context():
+        org = orgs.create_org(callers.operator(), name)
+        admin = orgs.create_admin(callers.operator(org.id), org, f"admin@{name}.test")
+        value, token = tokens.create_personal(admin, callers.operator(org.id), name="tests")
+        return Org(org.name, org.id, admin.email, admin.uid, value, token.token_id)
+
+
+@pytest.fixture
+def org(app) -> Org:
+    return make_org(app, "acme")
+
+
+@pytest.fixture
+def other_org(app) -> Org:
+    return make_org(app, "globex")
+
+
+class Api:
+    """The admin API as one admin sees it."""
+
+    def __init__(self, client, token: str):
+        self.client, self.token = client, token
+
+    def _headers(self, headers=None):
+        return {"Authorization": f"Bearer {self.token}", **(headers or {})}
+
+    def get(self, path, **kw):
+        return self.client.get(f"/api/v1{path}", headers=self._headers(), **kw)
+
+    def post(self, path, json=None, **kw):
+        return self.client.post(f"/api/v1{path}", json=json, headers=self._headers(), **kw)
+
+    def delete(self, path, **kw):
+        return self.client.delete(f"/api/v1{path}", headers=self._headers(), **kw)
+
+    def introspect(self, token: str, **form):
+        return self.client.post("/oauth/introspect", data={"token": token, **form},
+                                headers=self._headers())
+
+
+@pytest.fixture
+def api(client, org) -> Api:
+    return Api(client, org.admin_token)
+
+
+@dataclass
+class Machine:
+    name: str
+    email: str
+    client_id: str
+    client_secret: str
+
+
+def basic(client_id: str, secret: str) -> dict:
+    raw = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    return {"Authorization": f"Basic {raw}"}
+
+
+@pytest.fixture
+def machine_user(api) -> Machine:
+    """A machine user ``demo-user`` (whole catalog) with client credentials."""
+    user = api.post("/users", {"name": "demo-user"}).get_json()
+    creds = api.post("/users/demo-user/credentials").get_json()
+    return Machine(user["name"], user["email"], creds["client_id"], creds["client_secret"])
+
+
+@pytest.fixture
+def scoped_token(api, machine_user) -> dict:
+    """A scoped token of ``demo-user`` created by the admin (the documented call)."""
+    response = api.post("/users/demo-user/tokens",
+                        {"scopes": ["create_session", "read_user_session"]})
+    assert response.status_code == 201
+    return response.get_json()
+
+
+def issue(client, machine: Machine, **form) -> object:
+    """A client_credentials request as a stock client sends it."""
+    return client.post("/oauth/token", data={"grant_type": "client_credentials", **form},
+                       headers=basic(machine.client_id, machine.client_secret))
+
+
+# --- a live server process -------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class LiveServer:
+    url: str
+    env: dict
+    process: subprocess.Popen
+    admin_token: str = ""
+    admin_email: str = ""
+    org: str = ""
+
+    def flask(self, *args: str, input: str | None = None) -> str:
+        """Run an operator command against this server's database."""
+        result = subprocess.run(
+            [str(VENV_BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=self.env,
+            capture_output=True, text=True, input=input, timeout=60,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"flask {' '.join(args)} failed: {result.stderr}")
+        return result.stdout
+
+    def flask_json(self, *args: str, input: str | None = None) -> dict:
+        return json.loads(self.flask(*args, "--json", input=input))
+
+
+def start_server(env: dict, port: int) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2",
+         "--graceful-timeout", "5", "wsgi:app"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {process.stderr.read().decode()[-2000:]}")
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1).ok:
+                return process
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("server did not become ready")
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """A gunicorn process on its own database, with an org, an admin and its token."""
+    tmp = tmp_path_factory.mktemp("live")
+    port = free_port()
+    env = {
+        **os.environ,
+        "SCOPEGATE_DATABASE_URL": os.environ.get("SCOPEGATE_TEST_LIVE_DATABASE_URL")
+        or f"sqlite:///{tmp}/live.db",
+        "SCOPEGATE_SECRET_KEY": "live-test-secret",
+        "SCOPEGATE_ISSUER": f"http://127.0.0.1:{port}",
+    }
+    server = LiveServer(f"http://127.0.0.1:{port}", env, None)  # type: ignore[arg-type]
+    server.flask("init-db")
+    server.flask("create-org", "live-org")
+    server.flask("create-admin", "--org", "live-org", "--email", "admin@live.test")
+    issued = server.flask_json("issue-admin-token", "--email", "admin@live.test")
+    server.admin_token, server.admin_email, server.org = (
+        issued["token"], "admin@live.test", "live-org")
+    server.process = start_server(env, port)
+    yield server
+    stop_server(server.process)

@@ -1,0 +1,339 @@
+"""The admin API as the documentation walks through it, and its refusals."""
+
+import pytest
+
+from sdk.auth.scopes import CATALOG
+from tests.conftest import Api, issue
+
+THIRTY_DAYS = 30 * 86400
+
+
+def test_create_user_generates_unique_id_with_whole_catalog(api, org):
+    response = api.post("/users", {"name": "demo-user"})
+    assert response.status_code == 201
+    user = response.get_json()
+    local, _, domain = user["email"].partition("@")
+    assert len(local) == 10 and int(local, 16) >= 0 and domain == "scopegate.local"
+    assert user["user_type"] == "generated"
+    assert user["scopes"] == list(CATALOG)
+    assert user["created_by"] == org.admin_uid
+    assert user["active"] is True
+
+
+def test_create_user_with_scope_ceiling(api):
+    user = api.post("/users", {"name": "reader", "scopes": ["read_user_session"]}).get_json()
+    assert user["scopes"] == ["read_user_session"]
+
+
+def test_duplicate_user_name_is_409(api):
+    api.post("/users", {"name": "demo-user"})
+    response = api.post("/users", {"name": "demo-user"})
+    assert response.status_code == 409
+    assert response.get_json()["error"] == "conflict"
+
+
+@pytest.mark.parametrize("body, status", [
+    ({"name": 5}, 422),
+    ({"name": ""}, 422),
+    ({"name": "has space"}, 422),
+    ({}, 422),
+    ({"name": "x", "extra": 1}, 422),
+    ({"name": "x", "scopes": ["admin"]}, 400),
+    ({"name": "x", "scopes": "cli"}, 422),
+    ({"name": "x", "scopes": [1]}, 422),
+    ([1, 2], 422),
+])
+def test_bad_user_bodies_are_refused(api, body, status):
+    response = api.post("/users", body)
+    assert response.status_code == status
+    assert "error" in response.get_json()
+
+
+def test_malformed_json_is_400(api):
+    response = api.post("/users", data="{nope", content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_request"
+
+
+def test_body_over_the_limit_is_413(api):
+    response = api.post("/users", data="x" * (65 * 1024), content_type="application/json")
+    assert response.status_code == 413
+    assert response.get_json()["error"] == "request_too_large"
+
+
+def test_create_token_returns_documented_fields(api, machine_user, scoped_token):
+    assert set(scoped_token) == {"token", "token_id", "user_id", "email", "scopes",
+                                 "expires_at"}
+    assert scoped_token["token"].startswith("sgt_")
+    assert len(scoped_token["token_id"]) == 32
+    assert scoped_token["user_id"] == "demo-user"
+    assert scoped_token["email"] == machine_user.email
+    assert scoped_token["scopes"] == ["create_session", "read_user_session"]
+
+
+def test_token_lifetime_defaults_to_30_days(app, api, machine_user, scoped_token):
+    info = api.introspect(scoped_token["token"]).get_json()
+    assert info["exp"] - info["iat"] == THIRTY_DAYS
+
+
+def test_token_lifetime_above_30_days_is_refused(api, machine_user):
+    response = api.post("/users/demo-user/tokens",
+                        {"scopes": ["cli"], "expires_in": THIRTY_DAYS + 1})
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["error"] == "invalid_request"
+    assert "maximum lifetime" in body["error_description"]
+
+
+@pytest.mark.parametrize("expires_in, status", [(0, 400), (-5, 400), ("10", 422), (1.5, 422),
+                                               (True, 422)])
+def test_token_lifetime_must_be_positive_integer(api, machine_user, expires_in, status):
+    response = api.post("/users/demo-user/tokens", {"scopes": ["cli"], "expires_in": expires_in})
+    assert response.status_code == status
+
+
+def test_token_scopes_outside_catalog_are_refused(api, machine_user):
+    response = api.post("/users/demo-user/tokens", {"scopes": ["create_session", "superuser"]})
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["error"] == "invalid_scope"
+    assert "superuser" in body["error_description"]
+    assert "create_session" in body["error_description"]  # lists the valid ones
+
+
+def test_token_scopes_above_user_ceiling_are_refused(api):
+    api.post("/users", {"name": "reader", "scopes": ["read_user_session"]})
+    response = api.post("/users/reader/tokens", {"scopes": ["create_session"]})
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_scope"
+
+
+def test_admin_scope_can_never_be_granted(api, machine_user):
+    response = api.post("/users/demo-user/tokens", {"scopes": ["admin"]})
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_scope"
+
+
+def test_empty_scope_list_is_refused(api, machine_user):
+    assert api.post("/users/demo-user/tokens", {"scopes": []}).status_code == 400
+
+
+def test_list_tokens_shows_metadata_never_secrets(api, org, scoped_token):
+    response = api.get("/tokens")
+    assert response.status_code == 200
+    items = response.get_json()["items"]
+    kinds = {t["kind"] for t in items}
+    assert kinds == {"personal", "scoped"}
+    text = response.get_data(as_text=True)
+    assert scoped_token["token"] not in text and org.admin_token not in text
+    assert "token_hash" not in text
+    scoped = next(t for t in items if t["token_id"] == scoped_token["token_id"])
+    assert set(scoped) >= {"token_id", "kind", "user_id", "email", "scopes", "created_by",
+                           "created_at", "expires_at", "revoked_at", "last_used_at"}
+
+
+def test_list_tokens_filters_by_user_kind_and_active(api, scoped_token):
+    assert [t["token_id"] for t in api.get("/tokens?user=demo-user").get_json()["items"]] == [
+        scoped_token["token_id"]]
+    assert all(t["kind"] == "personal" for t in api.get("/tokens?kind=personal").get_json()[
+        "items"])
+    api.delete(f"/tokens/{scoped_token['token_id']}")
+    inactive = api.get("/tokens?active=false").get_json()["items"]
+    assert [t["token_id"] for t in inactive] == [scoped_token["token_id"]]
+    assert api.get("/tokens?active=maybe").status_code == 422
+
+
+def test_list_tokens_paginates_with_cursor(api, machine_user):
+    for _ in range(5):
+        api.post("/users/demo-user/tokens", {"scopes": ["cli"]})
+    first = api.get("/tokens?kind=scoped&limit=2").get_json()
+    second = api.get(f"/tokens?kind=scoped&limit=2&cursor={first['next_cursor']}").get_json()
+    third = api.get(f"/tokens?kind=scoped&limit=2&cursor={second['next_cursor']}").get_json()
+    ids = [t["token_id"] for page in (first, second, third) for t in page["items"]]
+    assert len(ids) == 5 == len(set(ids))
+    assert third["next_cursor"] is None
+
+
+def test_revoke_by_token_id_takes_effect_immediately(api, scoped_token):
+    assert api.introspect(scoped_token["token"]).get_json()["active"] is True
+    assert api.delete(f"/tokens/{scoped_token['token_id']}").status_code == 204
+    assert api.introspect(scoped_token["token"]).get_json() == {"active": False}
+
+
+def test_revoke_is_idempotent(api, scoped_token):
+    assert api.delete(f"/tokens/{scoped_token['token_id']}").status_code == 204
+    assert api.delete(f"/tokens/{scoped_token['token_id']}").status_code == 204
+
+
+def test_revoke_unknown_token_id_is_404(api):
+    assert api.delete("/tokens/" + "0" * 32).status_code == 404
+
+
+def test_renew_never_goes_past_issue_plus_30_days(api, machine_user):
+    token = api.post("/users/demo-user/tokens",
+                     {"scopes": ["cli"], "expires_in": 3600}).get_json()
+    before = api.introspect(token["token"]).get_json()
+    assert before["renewable"] is True
+    response = api.post(f"/tokens/{token['token_id']}/renew", {"expires_in": THIRTY_DAYS + 100})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["clamped"] is True and "clamped" in body["message"]
+    after = api.introspect(token["token"]).get_json()
+    assert after["exp"] == before["iat"] + THIRTY_DAYS
+    assert after["renewable"] is False
+
+
+def test_renew_within_limit_extends(api, machine_user):
+    token = api.post("/users/demo-user/tokens",
+                     {"scopes": ["cli"], "expires_in": 60}).get_json()
+    body = api.post(f"/tokens/{token['token_id']}/renew", {"expires_in": 7200}).get_json()
+    assert body["clamped"] is False
+    info = api.introspect(token["token"]).get_json()
+    assert 7100 < info["exp"] - info["iat"] <= 7200 + 5
+
+
+def test_renew_revoked_token_is_409(api, scoped_token):
+    api.delete(f"/tokens/{scoped_token['token_id']}")
+    assert api.post(f"/tokens/{scoped_token['token_id']}/renew").status_code == 409
+
+
+def test_delete_user_revokes_all_its_tokens_and_credentials(api, client, machine_user,
+                                                            scoped_token):
+    issued = issue(client, machine_user).get_json()["access_token"]
+    assert api.delete("/users/demo-user").status_code == 204
+    assert api.introspect(scoped_token["token"]).get_json() == {"active": False}
+    assert api.introspect(issued).get_json() == {"active": False}
+    assert issue(client, machine_user).status_code == 401
+    assert api.get("/users/demo-user").status_code == 404
+    listed = api.get("/tokens?kind=scoped").get_json()["items"]
+    assert all(t["revoked_at"] for t in listed)
+
+
+def test_deleted_user_name_can_be_reused(api, machine_user):
+    api.delete("/users/demo-user")
+    again = api.post("/users", {"name": "demo-user"})
+    assert again.status_code == 201
+    assert again.get_json()["email"] != machine_user.email
+
+
+def test_get_and_list_users(api, machine_user):
+    assert api.get("/users/demo-user").get_json()["email"] == machine_user.email
+    assert api.get(f"/users/{machine_user.email}").get_json()["name"] == "demo-user"
+    names = [u["name"] for u in api.get("/users").get_json()["items"]]
+    assert names == ["demo-user"]
+
+
+def test_credentials_are_shown_once_and_replace_previous(api, client, machine_user):
+    again = api.post("/users/demo-user/credentials").get_json()
+    assert again["client_id"] == machine_user.client_id
+    assert again["client_secret"] != machine_user.client_secret
+    assert issue(client, machine_user).status_code == 401
+    assert "client_secret" not in api.get("/users/demo-user").get_json()
+
+
+# --- authentication and authorization of the admin API -----------------------
+
+
+def test_missing_bearer_token_is_401_with_challenge(client, org):
+    response = client.get("/api/v1/users")
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert response.get_json()["error"] == "invalid_token"
+
+
+@pytest.mark.parametrize("header", ["Bearer nope", "Bearer sgp_" + "A" * 39, "Basic abc",
+                                    "Bearer"])
+def test_bad_bearer_token_is_401_invalid_token(client, org, header):
+    response = client.get("/api/v1/users", headers={"Authorization": header})
+    assert response.status_code == 401
+    assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+
+
+def test_revoked_admin_token_is_401(api, org):
+    api.delete(f"/tokens/{org.admin_token_id}")
+    assert api.get("/users").status_code == 401
+
+
+def test_scoped_token_cannot_use_admin_calls(client, scoped_token):
+    scoped = Api(client, scoped_token["token"])
+    for response in (scoped.get("/users"), scoped.post("/users", {"name": "x"}),
+                     scoped.get("/tokens"), scoped.get("/activity"),
+                     scoped.delete("/users/demo-user")):
+        assert response.status_code == 403
+        assert response.get_json()["error"] == "insufficient_scope"
+
+
+def test_scoped_token_may_read_me_and_scopes(client, scoped_token):
+    scoped = Api(client, scoped_token["token"])
+    me = scoped.get("/me").get_json()
+    assert me["user_id"] == "demo-user" and me["role"] == "machine"
+    names = [s["name"] for s in scoped.get("/scopes").get_json()["items"]]
+    assert names == list(CATALOG)
+
+
+def test_revoke_user_token_scope_revokes_only_own_client_credentials_tokens(
+        api, client, machine_user):
+    holder = api.post("/users/demo-user/tokens", {"scopes": ["revoke_user_token"]}).get_json()
+    own = issue(client, machine_user, scope="cli").get_json()["access_token"]
+    own_id = api.introspect(own).get_json()["token_id"]
+    admin_made = api.post("/users/demo-user/tokens", {"scopes": ["cli"]}).get_json()
+    scoped = Api(client, holder["token"])
+    assert scoped.delete(f"/tokens/{admin_made['token_id']}").status_code == 404
+    assert api.introspect(admin_made["token"]).get_json()["active"] is True
+    assert scoped.delete(f"/tokens/{own_id}").status_code == 204
+    assert api.introspect(own).get_json() == {"active": False}
+
+
+def test_scoped_token_without_revoke_scope_cannot_revoke(api, client, machine_user,
+                                                         scoped_token):
+    own = issue(client, machine_user, scope="cli").get_json()["access_token"]
+    own_id = api.introspect(own).get_json()["token_id"]
+    scoped = Api(client, scoped_token["token"])
+    assert scoped.delete(f"/tokens/{own_id}").status_code == 403
+
+
+# --- tenant isolation -------------------------------------------------------
+
+
+def test_objects_of_another_organization_are_404(client, api, other_org, machine_user,
+                                                 scoped_token):
+    other = Api(client, other_org.admin_token)
+    assert other.get("/users/demo-user").status_code == 404
+    assert other.get(f"/users/{machine_user.email}").status_code == 404
+    assert other.delete("/users/demo-user").status_code == 404
+    assert other.post("/users/demo-user/tokens", {"scopes": ["cli"]}).status_code == 404
+    assert other.post("/users/demo-user/credentials").status_code == 404
+    assert other.delete(f"/tokens/{scoped_token['token_id']}").status_code == 404
+    assert other.post(f"/tokens/{scoped_token['token_id']}/renew").status_code == 404
+    assert api.introspect(scoped_token["token"]).get_json()["active"] is True
+
+
+def test_listings_never_show_another_organization(client, api, other_org, scoped_token):
+    other = Api(client, other_org.admin_token)
+    assert other.get("/users").get_json()["items"] == []
+    tokens = other.get("/tokens").get_json()["items"]
+    assert [t["kind"] for t in tokens] == ["personal"]
+    events = other.get("/activity").get_json()["items"]
+    assert all(e["actor"] != "demo-user" and e["subject"] != scoped_token["email"]
+               for e in events)
+
+
+def test_same_user_name_in_two_organizations(client, api, other_org):
+    other = Api(client, other_org.admin_token)
+    assert api.post("/users", {"name": "demo-user"}).status_code == 201
+    assert other.post("/users", {"name": "demo-user"}).status_code == 201
+
+
+def test_openapi_document_lists_every_route(client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    assert doc["openapi"].startswith("3.")
+    assert {"/users", "/users/{name}", "/users/{name}/tokens", "/users/{name}/credentials",
+            "/tokens", "/tokens/{token_id}", "/tokens/{token_id}/renew", "/activity",
+            "/scopes", "/me"} <= set(doc["paths"])
+
+
+def test_unknown_route_and_method_are_json(api):
+    assert api.get("/nope").get_json()["error"] == "not_found"
+    response = api.client.put("/api/v1/users", headers=api._headers())
+    assert response.status_code == 405
+    assert response.get_json()["error"] == "method_not_allowed"
