@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import logging
 import re
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -158,12 +159,25 @@ def _scope_list(value: Any) -> str:
     return ",".join(names) or "-"
 
 
+def _flatten(data: dict, prefix: str = "") -> dict:
+    """Nested objects as dotted keys (``token.expires_at``)."""
+    flat: dict = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and value:
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
 def _record(data: dict, times: Iterable[str] = ()) -> None:
     """Print a dict as aligned ``key: value`` lines."""
     times = set(times)
-    width = max((len(k) for k in data), default=0)
-    for key, value in data.items():
-        shown = _when(value) if key in times and value is not None else _plain(value)
+    flat = _flatten(data)
+    width = max((len(k) for k in flat), default=0)
+    for key, value in flat.items():
+        is_time = key.rsplit(".", 1)[-1] in times
+        shown = _when(value) if is_time and value is not None else _plain(value)
         click.echo(f"{key + ':':<{width + 1}} {shown}")
 
 
@@ -233,11 +247,17 @@ def main(ctx: click.Context, url: str, token: str | None, as_json: bool, timeout
     ctx.obj = State(url, token, as_json, timeout, insecure)
     if verbose:
         sdk_logger = logging.getLogger("sdk")
-        if not any(isinstance(h, _EchoHandler) for h in sdk_logger.handlers):
-            handler = _EchoHandler()
-            handler.setFormatter(logging.Formatter(_LOG_FORMAT, _LOG_DATEFMT))
-            sdk_logger.addHandler(handler)
+        handler = _EchoHandler()
+        handler.setFormatter(logging.Formatter(_LOG_FORMAT, _LOG_DATEFMT))
+        level = sdk_logger.level
+        sdk_logger.addHandler(handler)
         sdk_logger.setLevel(logging.INFO)
+
+        def restore() -> None:  # main() may run again in the same process (tests)
+            sdk_logger.removeHandler(handler)
+            sdk_logger.setLevel(level)
+
+        ctx.call_on_close(restore)
 
 
 _scope_choice = click.Choice(CATALOG)
@@ -383,7 +403,7 @@ def _read_token(argument: str | None) -> str:
     """The token from the argument, else from stdin (a hidden prompt on a terminal)."""
     if argument not in (None, "-"):
         return argument.strip()
-    stdin = click.get_text_stream("stdin")
+    stdin = sys.stdin  # CliRunner swaps sys.stdin too
     if argument is None and stdin.isatty():
         return click.prompt("Token", hide_input=True, err=True).strip()
     for line in stdin.read().splitlines():

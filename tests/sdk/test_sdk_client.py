@@ -75,7 +75,7 @@ INFO = {
 }
 CREDS = {"client_id": EMAIL, "client_secret": "sgs_" + "x" * 40}
 EVENT = {"id": 7, "at": "2024-05-01T12:00:00Z", "action": "token.create", "outcome": "success"}
-SCOPES = [{"name": s.value, "description": s.description} for s in Scope]
+SCOPES = {"items": [{"name": s.value, "description": s.description} for s in Scope]}
 ME = {"email": "admin@example.com", "kind": "personal", "token_id": "b" * 32}
 
 
