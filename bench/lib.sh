@@ -1,0 +1,116 @@
+# Shared helpers for bench/run.sh and bench/profile.sh (sourced, not executed).
+# Starts Scopegate the way production runs it (gunicorn on wsgi:app) on a fresh
+# temporary SQLite database, seeds an org, an admin, a machine user with client
+# credentials, and optionally N extra live tokens.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BENCH_DIR="$ROOT/bench"
+VENV="${VENV:-$ROOT/.venv}"
+PY="$VENV/bin/python"
+
+# The shared harness: ../shared/bench beside the repo (CI lays shared/ there), else /work/shared/bench.
+if [ -z "${SHARED_BENCH:-}" ]; then
+  for c in "$ROOT/../shared/bench" "$ROOT/../../shared/bench" /work/shared/bench; do
+    if [ -f "$c/harness/bench.py" ]; then SHARED_BENCH="$(cd "$c" && pwd)"; break; fi
+  done
+fi
+: "${SHARED_BENCH:?shared bench harness not found; set SHARED_BENCH=/path/to/shared/bench}"
+export PEERS_HOME="${PEERS_HOME:-$HOME/.cache/scopegate-peers}"
+
+# Process model (chosen by measurement, see bench/RESULTS.md).
+BENCH_PORT="${BENCH_PORT:-5055}"
+BENCH_WORKERS="${BENCH_WORKERS:-2}"
+BENCH_WORKER_CLASS="${BENCH_WORKER_CLASS:-sync}"
+BENCH_THREADS="${BENCH_THREADS:-1}"
+BENCH_URL="http://127.0.0.1:$BENCH_PORT"
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+
+ensure_tools() {
+  # (1) the server installed in .venv, wrk for load.
+  if [ ! -x "$PY" ]; then
+    log "creating $VENV"
+    "${PYTHON:-python3}" -m venv "$VENV"
+  fi
+  local stamp="$VENV/.bench-installed"
+  if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ] || [ ! -x "$VENV/bin/gunicorn" ]; then
+    log "installing the server into $VENV (.[server])"
+    (cd "$ROOT" && "$VENV/bin/pip" install --quiet -e ".[server]") && touch "$stamp"
+  fi
+  if ! command -v wrk >/dev/null; then
+    log "installing wrk"
+    { apt-get update -qq && apt-get install -y -qq wrk; } >/dev/null
+  fi
+}
+
+ensure_peers() {
+  # idempotent; installs into $PEERS_HOME, outside the repo
+  log "setting up peers in $PEERS_HOME"
+  "$SHARED_BENCH/setup_peers.sh" > "$1/setup_peers.log" 2>&1 || {
+    cat "$1/setup_peers.log" >&2; return 1; }
+}
+
+flask_json() {  # flask sub-command args... -> last JSON line of stdout
+  (cd "$ROOT" && "$VENV/bin/flask" --app wsgi "$@") 2>>"$SG_LOGDIR/seed.log" | grep -E '^\s*[{[]' | tail -1
+}
+
+json_get() {  # key  (reads JSON from stdin)
+  "$PY" -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
+}
+
+wait_ready() {  # url
+  for _ in $(seq 1 150); do
+    if curl -s -o /dev/null -m 1 "$1/healthz"; then return 0; fi
+    if ! kill -0 "$SG_PID" 2>/dev/null; then log "gunicorn died; see $SG_LOGDIR"; return 1; fi
+    sleep 0.1
+  done
+  log "Scopegate at $1 did not come up"; return 1
+}
+
+# start_scopegate LOGDIR [N_EXTRA_TOKENS] [N_AUDIT_EVENTS]
+# Sets SG_PID, SG_DBDIR, SG_CLIENT_ID, SG_CLIENT_SECRET, SG_ADMIN_TOKEN.
+start_scopegate() {
+  SG_LOGDIR="$1"; local ntok="${2:-0}" naudit="${3:-0}"
+  mkdir -p "$SG_LOGDIR"
+  SG_DBDIR="$(mktemp -d /tmp/scopegate-bench.XXXXXX)"
+  export SCOPEGATE_DATABASE_URL="sqlite:///$SG_DBDIR/bench.db"   # absolute path -> sqlite:////tmp/...
+  export SCOPEGATE_SECRET_KEY=bench
+  export SCOPEGATE_ISSUER="$BENCH_URL"
+  (cd "$ROOT" && "$VENV/bin/flask" --app wsgi init-db) >>"$SG_LOGDIR/seed.log" 2>&1
+  flask_json create-org bench --json >/dev/null
+  flask_json create-admin --org bench --email admin@bench.test --json >/dev/null
+  SG_ADMIN_TOKEN="$(flask_json issue-admin-token --email admin@bench.test --json | json_get token)"
+  local gargs=(-w "$BENCH_WORKERS" -k "$BENCH_WORKER_CLASS" -b "127.0.0.1:$BENCH_PORT"
+               --chdir "$ROOT" --error-logfile "$SG_LOGDIR/gunicorn.log" --log-level warning)
+  if [ "$BENCH_WORKER_CLASS" = gthread ]; then gargs+=(--threads "$BENCH_THREADS"); fi
+  "$VENV/bin/gunicorn" "${gargs[@]}" wsgi:app &
+  SG_PID=$!
+  wait_ready "$BENCH_URL"
+  # machine user + credentials over the admin API (as an admin would)
+  local creds
+  creds="$("$PY" "$BENCH_DIR/seed.py" --base-url "$BENCH_URL" --admin-token "$SG_ADMIN_TOKEN")"
+  SG_CLIENT_ID="$(printf '%s' "$creds" | json_get client_id)"
+  SG_CLIENT_SECRET="$(printf '%s' "$creds" | json_get client_secret)"
+  if [ "$ntok" -gt 0 ] || [ "$naudit" -gt 0 ]; then
+    # bulk rows straight into the store (same hashing as the server); the server is up, WAL lets it read
+    log "seeding $ntok tokens, $naudit audit events"
+    (cd "$ROOT" && "$PY" "$BENCH_DIR/seed_tokens.py" --tokens "$ntok" --audit-events "$naudit" \
+        --client-id "$SG_CLIENT_ID") | tee -a "$SG_LOGDIR/seed.log" >&2
+  fi
+  log "Scopegate up: pid=$SG_PID client_id=$SG_CLIENT_ID db=$SG_DBDIR/bench.db" \
+      "($BENCH_WORKERS x $BENCH_WORKER_CLASS${BENCH_THREADS:+, threads=$BENCH_THREADS})"
+}
+
+worker_pids() {  # children of the gunicorn master
+  pgrep -P "$SG_PID" | paste -sd, -
+}
+
+stop_scopegate() {
+  [ -n "${SG_PID:-}" ] || return 0
+  kill -TERM "$SG_PID" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$SG_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$SG_PID" 2>/dev/null || true
+  wait "$SG_PID" 2>/dev/null || true
+  SG_PID=""
+  if [ -n "${SG_DBDIR:-}" ] && [ -z "${BENCH_KEEP_DB:-}" ]; then rm -rf "$SG_DBDIR"; fi
+}

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# `make bench`: Scopegate and the peer authorization servers, side by side, in one run.
+#
+# For each repetition and mode: start Scopegate as production runs it (gunicorn on wsgi:app,
+# fresh SQLite DB, seeded org/admin/machine user over the CLI and admin API), drive it with the
+# shared harness (../shared/bench: wrk + body-checking Lua + server CPU accounting), stop it;
+# then the peers (node-oidc-provider on Node 20/22, django-oauth-toolkit) with the same
+# harness. Prints one table: req/s, p50, p99, server CPU ms/req and Scopegate's ratio to each peer.
+#
+#   make bench                       # REPEAT=3, 15 s runs, unpinned
+#   REPEAT=1 DUR=5 WARM=2 make bench # quick look
+#   PEERS= make bench                # Scopegate only
+#   BENCH_SCALE=1 make bench         # (= make bench-scale) cost vs 10^3/10^5/10^6 live tokens
+#
+# Env: REPEAT (3) DUR (15) WARM (5) CONN (16) MODES ("unpinned"; add "pinned" for per-core)
+#      PEERS ("node20 node22 dot dot-hashed") DUR_HASHED (10)
+#      BENCH_WORKERS (2) BENCH_WORKER_CLASS (sync|gthread) BENCH_THREADS (1) BENCH_PORT (5055)
+#      SCALE_LEVELS ("1000 100000 1000000") SCALE_AUDIT (0: audit events seeded per level)
+#      TARGET_NAME (scopegate) OUT (bench/results/<timestamp>) SHARED_BENCH PEERS_HOME
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+REPEAT="${REPEAT:-3}"; DUR="${DUR:-15}"; WARM="${WARM:-5}"; CONN="${CONN:-16}"
+MODES="${MODES:-unpinned}"
+PEERS="${PEERS-node20 node22 dot dot-hashed}"
+export DUR_HASHED="${DUR_HASHED:-10}"
+TARGET_NAME="${TARGET_NAME:-scopegate}"
+SCALE_LEVELS="${SCALE_LEVELS:-1000 100000 1000000}"
+SCALE_AUDIT="${SCALE_AUDIT:-0}"
+OUT="${OUT:-$BENCH_DIR/results/$(date +%Y%m%d-%H%M%S)$([ -n "${BENCH_SCALE:-}" ] && echo -scale)}"
+mkdir -p "$OUT/logs"
+trap stop_scopegate EXIT
+
+ensure_tools
+
+mode_args() {
+  case "$1" in
+    unpinned) ;;
+    pinned) echo "--server-cpus 1 --wrk-cpus 0" ;;
+    *) log "unknown mode $1"; exit 2 ;;
+  esac
+}
+
+bench_scopegate() {  # out tag mode [ops]
+  local out="$1" tag="$2" mode="$3" ops="${4:-token,introspect}"
+  # shellcheck disable=SC2046
+  python3 "$SHARED_BENCH/harness/bench.py" --name "$TARGET_NAME" --tag "$tag" \
+    --base-url "$BENCH_URL" --token-path /oauth/token --introspect-path /oauth/introspect \
+    --scope cli --client-id "$SG_CLIENT_ID" --client-secret "$SG_CLIENT_SECRET" \
+    --server-pid "$SG_PID" --connections "$CONN" --duration "$DUR" --warmup "$WARM" \
+    --ops "$ops" --out "$out" $(mode_args "$mode") | tee -a "$OUT/logs/bench.log"
+}
+
+{
+  echo "date: $(date -Is)"; echo "host: $(uname -srm)"; echo "nproc: $(nproc)"
+  grep -m1 "model name" /proc/cpuinfo || true
+  echo "python: $("$PY" --version 2>&1)"
+  "$VENV/bin/pip" list 2>/dev/null | grep -iE "^(flask|authlib|sqlalchemy|flask-sqlalchemy|gunicorn|werkzeug) " || true
+  echo "sqlite: $("$PY" -c 'import sqlite3; print(sqlite3.sqlite_version)')"
+  echo "process model: gunicorn -w $BENCH_WORKERS -k $BENCH_WORKER_CLASS threads=$BENCH_THREADS"
+  echo "git: $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null)$(cd "$ROOT" && git diff --quiet 2>/dev/null || echo ' (dirty)')"
+  wrk -v 2>&1 | head -1 || true
+} > "$OUT/versions.txt"
+
+if [ -n "${BENCH_SCALE:-}" ]; then
+  log "scaling mode: levels $SCALE_LEVELS, results in $OUT"
+  for rep in $(seq 1 "$REPEAT"); do
+    for n in $SCALE_LEVELS; do
+      start_scopegate "$OUT/logs/tokens$n-r$rep" "$n" "$SCALE_AUDIT"
+      bench_scopegate "$OUT/r$rep" "tokens$n-r$rep" unpinned
+      stop_scopegate
+    done
+  done
+  python3 "$BENCH_DIR/report.py" --scale --target "$TARGET_NAME" "$OUT"
+  log "results: $OUT/scale.md"
+  exit 0
+fi
+
+if [ -n "$PEERS" ]; then ensure_peers "$OUT/logs"; fi
+log "side by side: REPEAT=$REPEAT MODES=$MODES DUR=${DUR}s CONN=$CONN peers: ${PEERS:-none}; results in $OUT"
+for rep in $(seq 1 "$REPEAT"); do
+  for mode in $MODES; do
+    start_scopegate "$OUT/logs/$TARGET_NAME-$mode-r$rep"
+    bench_scopegate "$OUT/r$rep" "$mode-r$rep" "$mode"
+    stop_scopegate
+  done
+  if [ -n "$PEERS" ]; then
+    # fresh peer servers each repetition, same harness, same machine, interleaved with Scopegate
+    OUT="$OUT/r$rep" PEERS="$PEERS" MODES="$MODES" REPEAT=1 DUR="$DUR" WARM="$WARM" CONN="$CONN" \
+      "$SHARED_BENCH/run_peers.sh" > "$OUT/logs/peers-r$rep.log" 2>&1 \
+      || { tail -30 "$OUT/logs/peers-r$rep.log" >&2; exit 1; }
+    grep -E '\] (token|introspect):' "$OUT/logs/peers-r$rep.log" >&2 || true
+  fi
+done
+python3 "$BENCH_DIR/report.py" --target "$TARGET_NAME" "$OUT"
+log "results: $OUT/report.md"
