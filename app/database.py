@@ -2,20 +2,35 @@
 
 SQLite gets WAL (readers never block the writer), a 5 s ``busy_timeout``
 (writers queue instead of failing with "database is locked") and foreign
-keys on (SQLite leaves them off by default). One connection per thread
-(SQLAlchemy's default pool for file databases) is the only pool setting
-SQLite needs.
+keys on (SQLite leaves them off by default), and ``synchronous=NORMAL``
+(in WAL mode a commit survives the process being killed; only an OS crash
+or power loss may drop the last commits). The one pool setting: SQLAlchemy's
+default ``QueuePool`` (5 connections + 10 overflow per process) is kept for
+SQLite, which is enough as long as a gunicorn worker runs at most 15 threads;
+PostgreSQL adds ``pool_pre_ping`` so a restarted or failed-over database
+costs no request an error.
+
+The schema is owned by the Alembic migrations in ``app/migrations``
+(Flask-Migrate): :func:`upgrade` brings an empty or older database to head.
 """
 
 from __future__ import annotations
 
 import os
 
-from flask import Flask
-from sqlalchemy import event
+from alembic import command
+from flask import Flask, current_app
+from flask_migrate import Migrate
+from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
 
 from app.models import db
+
+#: Where the migration scripts live (Flask-Migrate's ``directory``).
+MIGRATIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "migrations")
+#: The first revision: the schema ``db.create_all()`` made before migrations existed.
+INITIAL_REVISION = "0001"
+migrate = Migrate(directory=MIGRATIONS, compare_type=True, render_as_batch=True)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -33,13 +48,26 @@ def init_app(app: Flask) -> None:
         directory = os.path.dirname(url[len("sqlite:///"):])
         if directory:
             os.makedirs(directory, exist_ok=True)
+    if not url.startswith("sqlite"):
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     db.init_app(app)
+    migrate.init_app(app, db)
     if url.startswith("sqlite"):
         with app.app_context():
             engine: Engine = db.engine
             event.listen(engine, "connect", _sqlite_pragmas)
 
 
-def upgrade() -> None:
-    """Bring the schema to the current models."""
-    db.create_all()
+def alembic_config():
+    return current_app.extensions["migrate"].migrate.get_config()
+
+
+def upgrade(revision: str = "head") -> None:
+    """Bring the schema to ``revision`` (head): an empty database gets every
+    migration; one made by ``create_all`` before migrations existed (tables,
+    no ``alembic_version``) is stamped at the initial revision first."""
+    config = alembic_config()
+    tables = set(inspect(db.engine).get_table_names())
+    if "alembic_version" not in tables and "organization" in tables:
+        command.stamp(config, INITIAL_REVISION)
+    command.upgrade(config, revision)

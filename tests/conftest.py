@@ -42,13 +42,21 @@ def app(tmp_path):
         from app.database import upgrade
 
         upgrade()
+        if not database_url(tmp_path).startswith("sqlite"):
+            empty_tables()  # one shared PostgreSQL database: start each test empty
         keys.ensure_key()
     yield app
     with app.app_context():
         db.session.remove()
-        if not database_url(tmp_path).startswith("sqlite"):
-            db.drop_all()
         db.engine.dispose()
+
+
+def empty_tables() -> None:
+    """Delete every row (schema and alembic_version stay): far cheaper than
+    migrating a fresh PostgreSQL database for each test."""
+    names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+    db.session.execute(db.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    db.session.commit()
 
 
 @pytest.fixture
