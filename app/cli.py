@@ -8,6 +8,7 @@ import sys
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from app.api.representations import iso
 from app.errors import ScopegateError
@@ -26,6 +27,7 @@ def _fail(error: ScopegateError) -> None:
 
 
 @click.command("init-db")
+@with_appcontext
 @json_option
 def init_db(as_json: bool) -> None:
     """Create or upgrade the schema, and the first signing key."""
@@ -38,6 +40,7 @@ def init_db(as_json: bool) -> None:
 
 
 @click.command("create-org")
+@with_appcontext
 @click.argument("name")
 @json_option
 def create_org(name: str, as_json: bool) -> None:
@@ -51,6 +54,7 @@ def create_org(name: str, as_json: bool) -> None:
 
 
 @click.command("create-admin")
+@with_appcontext
 @click.option("--org", "org_name", required=True, help="Organization the admin belongs to.")
 @click.option("--email", required=True, help="The admin's email (their login).")
 @click.option("--password-stdin", is_flag=True,
@@ -76,6 +80,7 @@ def create_admin(org_name: str, email: str, password_stdin: bool, as_json: bool)
 
 
 @click.command("issue-admin-token")
+@with_appcontext
 @click.option("--email", required=True, help="The admin the unscoped token acts as.")
 @click.option("--expires-in", type=int, default=None,
               help="Lifetime in seconds (default 90 days, max 365).")
@@ -96,6 +101,7 @@ def issue_admin_token(email: str, expires_in: int | None, name: str, as_json: bo
 
 
 @click.command("create-resource-server")
+@with_appcontext
 @click.argument("name")
 @json_option
 def create_resource_server(name: str, as_json: bool) -> None:
@@ -109,6 +115,7 @@ def create_resource_server(name: str, as_json: bool) -> None:
 
 
 @click.command("rotate-keys")
+@with_appcontext
 @json_option
 def rotate_keys(as_json: bool) -> None:
     """Create a new signing key; the previous one stays published."""
@@ -118,6 +125,7 @@ def rotate_keys(as_json: bool) -> None:
 
 
 @click.command("purge-expired")
+@with_appcontext
 @click.option("--retention", type=int, default=None,
               help="Seconds since expiry/revocation to keep (default: setting).")
 @json_option

@@ -176,6 +176,7 @@ class LiveServer:
     url: str
     env: dict
     process: subprocess.Popen
+    log_path: Path | None = None
     admin_token: str = ""
     admin_email: str = ""
     org: str = ""
@@ -194,20 +195,25 @@ class LiveServer:
         return json.loads(self.flask(*args, "--json", input=input))
 
 
-def start_server(env: dict, port: int) -> subprocess.Popen:
+def start_server(env: dict, port: int, log_path: Path | None = None) -> subprocess.Popen:
+    """gunicorn serving wsgi:app; its access and error logs go to ``log_path``."""
+    log = open(log_path or os.devnull, "ab")  # noqa: SIM115 - lives as long as the server
     process = subprocess.Popen(
         [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2",
-         "--graceful-timeout", "5", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+         "--graceful-timeout", "5", "--access-logfile", "-", "--log-level", "info",
+         "wsgi:app"],
+        cwd=ROOT, env=env, stdout=log, stderr=log,
     )
+    log.close()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"server exited: {process.stderr.read().decode()[-2000:]}")
+            tail = Path(log_path).read_text()[-2000:] if log_path else ""
+            raise RuntimeError(f"server exited: {tail}")
         try:
-            if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1).ok:
+            if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=5).ok:
                 return process
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.1)
     process.kill()
     raise RuntimeError("server did not become ready")
@@ -234,13 +240,14 @@ def live_server(tmp_path_factory):
         "SCOPEGATE_SECRET_KEY": "live-test-secret",
         "SCOPEGATE_ISSUER": f"http://127.0.0.1:{port}",
     }
-    server = LiveServer(f"http://127.0.0.1:{port}", env, None)  # type: ignore[arg-type]
+    server = LiveServer(f"http://127.0.0.1:{port}", env, None,  # type: ignore[arg-type]
+                        log_path=tmp / "server.log")
     server.flask("init-db")
     server.flask("create-org", "live-org")
     server.flask("create-admin", "--org", "live-org", "--email", "admin@live.test")
     issued = server.flask_json("issue-admin-token", "--email", "admin@live.test")
     server.admin_token, server.admin_email, server.org = (
         issued["token"], "admin@live.test", "live-org")
-    server.process = start_server(env, port)
+    server.process = start_server(env, port, server.log_path)
     yield server
     stop_server(server.process)

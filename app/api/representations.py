@@ -51,6 +51,7 @@ def event(e: AuditEvent) -> dict:
         "actor": e.actor,
         "actor_name": e.actor_name,
         "subject": e.subject,
+        "subject_name": e.subject_name,
         "action": e.action,
         "target": e.target,
         "outcome": e.outcome,

@@ -24,6 +24,8 @@ class AuditEvent(db.Model):
     actor = db.Column(db.String(254))
     actor_name = db.Column(db.String(254))
     subject = db.Column(db.String(254))
+    #: Name of the subject when the event happened (names outlive deleted users here).
+    subject_name = db.Column(db.String(254))
     action = db.Column(db.String(40), nullable=False)
     target = db.Column(db.String(254))
     outcome = db.Column(db.String(10), nullable=False)

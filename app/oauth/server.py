@@ -56,7 +56,7 @@ class ScopedTokenGrant(ClientCredentialsGrant):
             scopes.grantable(self.client.scopes, self.request.payload.scope or None)
         except OAuth2Error as error:
             audit.record("token.issue", audit.DENIED, actor=callers.from_client(self.client),
-                         subject=self.client.client_id,
+                         subject=self.client.client_id, subject_name=self.client.name,
                          detail=error.get_error_description(), commit=True)
             raise
 

@@ -28,12 +28,16 @@ def parse_time(value: str | None, name: str) -> int | None:
 
 
 def _uids(caller: Caller, value: str) -> set[str]:
-    """Unique IDs a ``user=`` value stands for (a deleted user's ID still matches)."""
+    """Unique IDs a ``user=`` value stands for, from live users and, for a
+    deleted user, from the names the log recorded."""
     found = set(db.session.scalars(select(MachineUser.client_id).where(
         MachineUser.org_id == caller.org_id,
         or_(MachineUser.name == value, MachineUser.client_id == value))))
     found |= set(db.session.scalars(select(Account.uid).where(
         Account.org_id == caller.org_id, or_(Account.email == value, Account.uid == value))))
+    found |= set(db.session.scalars(select(AuditEvent.subject).distinct().where(
+        AuditEvent.org_id == caller.org_id, AuditEvent.subject_name == value,
+        AuditEvent.subject.is_not(None))))
     return found or {value}
 
 

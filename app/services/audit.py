@@ -47,6 +47,7 @@ def _origin() -> tuple[str | None, str | None]:
 
 def record(action: str, outcome: str = SUCCESS, *, actor: Caller | None = None,
            org_id: int | None = None, subject: str | None = None,
+           subject_name: str | None = None,
            target: str | None = None, detail: str | None = None,
            commit: bool = False) -> AuditEvent:
     """Add one event. ``commit=True`` for denied attempts outside a transaction."""
@@ -55,7 +56,7 @@ def record(action: str, outcome: str = SUCCESS, *, actor: Caller | None = None,
     event = AuditEvent(
         at=now(), org_id=org_id if org_id is not None else (actor.org_id if actor else None),
         actor=actor.uid if actor else None, actor_name=actor.name if actor else None,
-        subject=subject, action=action, target=target, outcome=outcome,
+        subject=subject, subject_name=subject_name, action=action, target=target, outcome=outcome,
         ip=ip, request_id=request_id, detail=detail[:500] if detail else None,
     )
     db.session.add(event)

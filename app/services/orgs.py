@@ -50,7 +50,7 @@ def create_admin(actor: Caller, org: Organization, email: str,
     db.session.add(account)
     db.session.flush()
     audit.record("account.create", actor=actor, org_id=org.id, subject=account.uid,
-                 target=email)
+                 subject_name=email, target=email)
     db.session.commit()
     return account
 

@@ -45,6 +45,7 @@ def create_personal(account: Account, actor: Caller, *, name: str | None = None,
         account_id=account.id, name=name,
     )
     audit.record("token.create", actor=actor, org_id=account.org_id, subject=account.uid,
+                 subject_name=account.email,
                  target=token.token_id, detail="personal")
     db.session.commit()
     return value, token
@@ -59,7 +60,8 @@ def create_scoped(user: MachineUser, actor: Caller, requested, expires_in=None
         scope=granted, lifetime=lifetimes.lifetime(SCOPED, expires_in),
         created_by=actor.uid, machine_user_id=user.id, client_id=user.client_id,
     )
-    audit.record("token.create", actor=actor, subject=user.client_id, target=token.token_id,
+    audit.record("token.create", actor=actor, subject=user.client_id, subject_name=user.name,
+                 target=token.token_id,
                  detail=" ".join(granted))
     db.session.commit()
     return value, token
@@ -78,7 +80,8 @@ def issue_client_credentials(user: MachineUser, requested: str | None) -> tuple[
         machine_user_id=user.id, client_id=user.client_id,
     )
     actor = Caller("machine", user.client_id, user.name, user.org_id)
-    audit.record("token.issue", actor=actor, subject=user.client_id, target=token.token_id)
+    audit.record("token.issue", actor=actor, subject=user.client_id, subject_name=user.name,
+                 target=token.token_id)
     return value, token
 
 
@@ -131,7 +134,7 @@ def _revoke(token: Token, actor: Caller) -> None:
     if token.revoked_at is None:
         token.revoked_at = now()
     audit.record("token.revoke", actor=actor, org_id=token.org_id, subject=token.subject_uid,
-                 target=token.token_id)
+                 subject_name=token.subject_name, target=token.token_id)
 
 
 def revoke_by_id(caller: Caller, token_id: str) -> Token:
@@ -142,7 +145,8 @@ def revoke_by_id(caller: Caller, token_id: str) -> Token:
     if token is None or not reach.may_revoke_by_id(caller, token):
         if token is not None and reach.in_org(caller, token.org_id):
             audit.record("token.revoke", audit.DENIED, actor=caller, target=token_id,
-                         subject=token.subject_uid, commit=True)
+                         subject=token.subject_uid, subject_name=token.subject_name,
+                         commit=True)
         raise NotFound(f"No token with id {token_id!r}.")
     _revoke(token, caller)
     db.session.commit()
@@ -167,7 +171,8 @@ def renew(caller: Caller, token_id: str, expires_in: int | None) -> tuple[Token,
     expiry, clamped = lifetimes.renewed_expiry(token.kind, token.issued_at, now(), expires_in)
     token.expires_at = max(token.expires_at, expiry)
     audit.record("token.renew", actor=caller, org_id=token.org_id, subject=token.subject_uid,
-                 target=token.token_id, detail="clamped" if clamped else None)
+                 subject_name=token.subject_name, target=token.token_id,
+                 detail="clamped" if clamped else None)
     db.session.commit()
     return token, clamped
 

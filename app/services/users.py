@@ -47,8 +47,8 @@ def create(caller: Caller, name, allowed=None) -> MachineUser:
         # constraint decides; the 40-bit ID colliding is not a practical case).
         db.session.rollback()
         raise Conflict(f"A user named {name!r} already exists.") from None
-    audit.record("user.create", actor=caller, subject=user.client_id, target=user.client_id,
-                 detail=name)
+    audit.record("user.create", actor=caller, subject=user.client_id, subject_name=name,
+                 target=user.client_id)
     db.session.commit()
     return user
 
@@ -89,8 +89,8 @@ def delete(caller: Caller, name: str) -> int:
     number of tokens revoked."""
     user = get(caller, name)
     revoked = tokens.revoke_all_of(user)
-    audit.record("user.delete", actor=caller, subject=user.client_id, target=user.client_id,
-                 detail=f"{user.name}; {revoked} token(s) revoked")
+    audit.record("user.delete", actor=caller, subject=user.client_id, subject_name=user.name,
+                 target=user.client_id, detail=f"{revoked} token(s) revoked")
     db.session.delete(user)
     db.session.commit()
     return revoked
@@ -103,6 +103,6 @@ def create_credentials(caller: Caller, name: str) -> tuple[MachineUser, str]:
     user.client_secret_hash = secrets.digest(secret)
     user.credentials_created_at = now()
     audit.record("credentials.create", actor=caller, subject=user.client_id,
-                 target=user.client_id)
+                 subject_name=user.name, target=user.client_id)
     db.session.commit()
     return user, secret

@@ -1,0 +1,87 @@
+"""GET /api/v1/activity: every action recorded once, filterable by user."""
+
+import time
+
+from tests.conftest import Api, issue
+
+EVENT_FIELDS = {"id", "at", "actor", "actor_name", "subject", "action", "target", "outcome",
+                "ip", "request_id"}
+
+
+def test_each_action_is_recorded_once_with_who_what_where(api, org, machine_user,
+                                                           scoped_token):
+    events = api.get("/activity?user=demo-user").get_json()["items"]
+    actions = [e["action"] for e in events]
+    assert actions == ["token.create", "credentials.create", "user.create"]  # newest first
+    for e in events:
+        assert set(e) >= EVENT_FIELDS
+        assert e["actor"] == org.admin_uid and e["actor_name"] == org.admin_email
+        assert e["subject"] == machine_user.email
+        assert e["outcome"] == "success" and e["ip"] == "127.0.0.1" and e["request_id"]
+    assert events[0]["target"] == scoped_token["token_id"]
+
+
+def test_request_id_is_echoed_and_recorded(api, org):
+    response = api.client.post("/api/v1/users", json={"name": "traced"},
+                               headers={**api._headers(), "X-Request-Id": "req-123"})
+    assert response.headers["X-Request-Id"] == "req-123"
+    event = api.get("/activity?action=user.create").get_json()["items"][0]
+    assert event["request_id"] == "req-123"
+
+
+def test_filter_by_unique_id_matches_name(api, machine_user, scoped_token):
+    by_name = api.get("/activity?user=demo-user").get_json()["items"]
+    by_uid = api.get(f"/activity?user={machine_user.email}").get_json()["items"]
+    assert by_name == by_uid
+
+
+def test_user_filter_matches_acting_or_subject_actor_only_acting(client, api, machine_user):
+    issue(client, machine_user)
+    as_user = {e["action"] for e in api.get("/activity?user=demo-user").get_json()["items"]}
+    as_actor = {e["action"] for e in api.get("/activity?actor=demo-user").get_json()["items"]}
+    assert "user.create" in as_user and "token.issue" in as_user
+    assert as_actor == {"token.issue"}
+
+
+def test_several_users_at_once(api):
+    api.post("/users", {"name": "alpha"})
+    api.post("/users", {"name": "beta"})
+    api.post("/users", {"name": "gamma"})
+    events = api.get("/activity?user=alpha&user=beta").get_json()["items"]
+    assert sorted(e["target"] for e in events) == sorted(
+        [api.get("/users/alpha").get_json()["email"], api.get("/users/beta").get_json()["email"]])
+
+
+def test_filter_by_action_and_time(api, machine_user):
+    now = int(time.time())
+    assert api.get(f"/activity?action=user.create&since={now - 60}").get_json()["items"]
+    assert api.get(f"/activity?until={now - 3600}").get_json()["items"] == []
+    assert api.get("/activity?since=2000-01-01T00:00:00Z").get_json()["items"]
+    assert api.get("/activity?since=yesterday").status_code == 422
+
+
+def test_paginates_newest_first(api):
+    for i in range(5):
+        api.post("/users", {"name": f"u{i}"})
+    first = api.get("/activity?action=user.create&limit=2").get_json()
+    second = api.get(f"/activity?action=user.create&limit=2&cursor={first['next_cursor']}"
+                     ).get_json()
+    ids = [e["id"] for e in first["items"] + second["items"]]
+    assert ids == sorted(ids, reverse=True) and len(set(ids)) == 4
+    assert api.get("/activity?limit=0").status_code == 422
+    assert api.get("/activity?cursor=abc").status_code == 422
+
+
+def test_denied_admin_call_is_recorded(client, api, scoped_token, machine_user):
+    Api(client, scoped_token["token"]).get("/users")
+    events = api.get("/activity?action=api.call").get_json()["items"]
+    assert len(events) == 1
+    assert events[0]["outcome"] == "denied" and events[0]["actor"] == machine_user.email
+    assert events[0]["target"] == "GET /api/v1/users"
+
+
+def test_delete_user_is_recorded_with_token_count(api, scoped_token):
+    api.delete("/users/demo-user")
+    event = api.get("/activity?action=user.delete").get_json()["items"][0]
+    assert "1 token(s) revoked" in event["detail"]
+    assert api.get("/activity?user=demo-user").get_json()["items"]  # still findable by name

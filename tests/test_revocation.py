@@ -1,0 +1,67 @@
+"""POST /oauth/revoke (RFC 7009)."""
+
+from tests.conftest import Api, basic, issue
+
+
+def revoke(client, headers, token, **form):
+    return client.post("/oauth/revoke", data={"token": token, **form}, headers=headers)
+
+
+def test_client_revokes_its_own_token(client, api, machine_user):
+    value = issue(client, machine_user).get_json()["access_token"]
+    creds = basic(machine_user.client_id, machine_user.client_secret)
+    response = revoke(client, creds, value, token_type_hint="access_token")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert api.introspect(value).get_json() == {"active": False}
+
+
+def test_client_cannot_revoke_another_clients_token(client, api, machine_user):
+    api.post("/users", {"name": "other-user"})
+    theirs = api.post("/users/other-user/tokens", {"scopes": ["cli"]}).get_json()
+    creds = basic(machine_user.client_id, machine_user.client_secret)
+    response = revoke(client, creds, theirs["token"])
+    assert response.status_code == 200  # RFC 7009 §2.2: nothing revealed
+    assert api.introspect(theirs["token"]).get_json()["active"] is True
+    denied = api.get("/activity?action=token.revoke").get_json()["items"]
+    assert [e["outcome"] for e in denied] == ["denied"]
+
+
+def test_unknown_token_is_200(client, machine_user):
+    creds = basic(machine_user.client_id, machine_user.client_secret)
+    assert revoke(client, creds, "sgt_unknown").status_code == 200
+
+
+def test_admin_revokes_any_token_of_its_organization_by_value(client, api, machine_user):
+    value = issue(client, machine_user).get_json()["access_token"]
+    response = client.post("/oauth/revoke", data={"token": value}, headers=api._headers())
+    assert response.status_code == 200
+    assert api.introspect(value).get_json() == {"active": False}
+
+
+def test_other_organization_cannot_revoke(client, api, other_org, scoped_token):
+    other = Api(client, other_org.admin_token)
+    response = client.post("/oauth/revoke", data={"token": scoped_token["token"]},
+                           headers=other._headers())
+    assert response.status_code == 200
+    assert api.introspect(scoped_token["token"]).get_json()["active"] is True
+
+
+def test_revocation_requires_client_authentication(client, scoped_token, api):
+    response = client.post("/oauth/revoke", data={"token": scoped_token["token"]})
+    assert response.status_code == 401
+    assert api.introspect(scoped_token["token"]).get_json()["active"] is True
+
+
+def test_revocation_is_audited(client, api, machine_user):
+    value = issue(client, machine_user).get_json()["access_token"]
+    revoke(client, basic(machine_user.client_id, machine_user.client_secret), value)
+    events = api.get("/activity?action=token.revoke").get_json()["items"]
+    assert events[0]["actor"] == machine_user.email and events[0]["outcome"] == "success"
+
+
+def test_missing_token_is_invalid_request(client, machine_user):
+    response = client.post("/oauth/revoke", data={},
+                           headers=basic(machine_user.client_id, machine_user.client_secret))
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_request"

@@ -1,0 +1,124 @@
+"""POST /oauth/token: client_credentials for machine users (RFC 6749 §4.4, §5)."""
+
+import pytest
+
+from tests.conftest import basic, issue
+
+
+def test_client_credentials_issues_token_within_ceiling(client, api, machine_user):
+    response = issue(client, machine_user, scope="create_session cli")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.get_json()
+    assert body["token_type"] == "Bearer"
+    assert body["access_token"].startswith("sgt_")
+    assert body["scope"] == "create_session cli"
+    assert body["expires_in"] == 30 * 86400
+    assert "refresh_token" not in body
+    info = api.introspect(body["access_token"]).get_json()
+    assert info["active"] is True and info["client_id"] == machine_user.client_id
+
+
+def test_request_without_scope_gets_whole_ceiling(client, api):
+    api.post("/users", {"name": "reader", "scopes": ["read_user_session", "cli"]})
+    creds = api.post("/users/reader/credentials").get_json()
+    response = client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                           headers=basic(creds["client_id"], creds["client_secret"]))
+    assert response.get_json()["scope"] == "read_user_session cli"
+
+
+def test_scope_above_ceiling_is_invalid_scope(client, api):
+    api.post("/users", {"name": "reader", "scopes": ["read_user_session"]})
+    creds = api.post("/users/reader/credentials").get_json()
+    response = client.post("/oauth/token",
+                           data={"grant_type": "client_credentials", "scope": "create_session"},
+                           headers=basic(creds["client_id"], creds["client_secret"]))
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_scope"
+
+
+def test_unknown_scope_is_invalid_scope(client, machine_user):
+    response = issue(client, machine_user, scope="admin")
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_scope"
+
+
+def test_wrong_secret_is_401_with_basic_challenge(client, machine_user):
+    response = client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                           headers=basic(machine_user.client_id, "sgs_wrong"))
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Basic")
+    assert response.get_json()["error"] == "invalid_client"
+
+
+def test_unknown_client_looks_like_wrong_secret(client, machine_user):
+    wrong_secret = client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                               headers=basic(machine_user.client_id, "x"))
+    unknown = client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                          headers=basic("nobody@scopegate.local", "x"))
+    assert unknown.status_code == wrong_secret.status_code == 401
+    assert unknown.get_json() == wrong_secret.get_json()
+
+
+def test_no_client_authentication_is_401(client, org):
+    response = client.post("/oauth/token", data={"grant_type": "client_credentials"})
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "invalid_client"
+
+
+def test_secret_in_body_is_not_accepted(client, machine_user):
+    response = client.post("/oauth/token", data={
+        "grant_type": "client_credentials", "client_id": machine_user.client_id,
+        "client_secret": machine_user.client_secret})
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize("grant", ["password", "implicit", "authorization_code_x", ""])
+def test_unsupported_grant_type(client, machine_user, grant):
+    response = client.post("/oauth/token", data={"grant_type": grant},
+                           headers=basic(machine_user.client_id, machine_user.client_secret))
+    assert response.status_code == 400
+    assert response.get_json()["error"] in ("unsupported_grant_type", "invalid_request")
+
+
+def test_repeated_parameter_is_invalid_request(client, machine_user):
+    response = client.post(
+        "/oauth/token", data="grant_type=client_credentials&scope=cli&scope=cli",
+        content_type="application/x-www-form-urlencoded",
+        headers=basic(machine_user.client_id, machine_user.client_secret))
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_request"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_resource_server_cannot_obtain_tokens(client, runner):
+    out = runner.invoke(args=["create-resource-server", "platform", "--json"])
+    import json
+
+    creds = json.loads(out.output.strip().splitlines()[-1])
+    response = client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                           headers=basic(creds["client_id"], creds["client_secret"]))
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "unauthorized_client"
+
+
+def test_get_is_not_allowed(client):
+    assert client.get("/oauth/token").status_code == 405
+
+
+def test_issued_tokens_are_audited_with_user_id(client, api, machine_user):
+    issue(client, machine_user, scope="cli")
+    events = api.get("/activity?action=token.issue").get_json()["items"]
+    assert len(events) == 1
+    assert events[0]["actor"] == machine_user.email
+    assert events[0]["actor_name"] == "demo-user"
+    assert events[0]["outcome"] == "success"
+
+
+def test_bad_secret_and_bad_scope_are_audited_as_denied(client, api, machine_user):
+    client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                headers=basic(machine_user.client_id, "bad"))
+    issue(client, machine_user, scope="admin")
+    events = api.get("/activity?user=demo-user").get_json()["items"]
+    denied = {(e["action"], e["outcome"]) for e in events if e["outcome"] == "denied"}
+    assert denied == {("client.auth", "denied"), ("token.issue", "denied")}
