@@ -135,6 +135,8 @@ class AuthClient:
                 "Authorization": f"Bearer {token}",
             }
         )
+        # The caller's identity (GET /api/v1/me), looked up once for log lines.
+        self._me: dict | None = None
         # Replaced by tests so that retries take no time.
         self._sleep: Callable[[float], None] = time.sleep
         if parts.scheme == "http" and not _is_loopback(parts.hostname):
@@ -169,12 +171,13 @@ class AuthClient:
         if scopes is not None:
             body["scopes"] = _scopes(scopes)
         user = self._request("POST", "/api/v1/users", json=body)
-        logger.info(
-            "Machine user %s(%s) created by %s.",
-            user.get("name", name),
-            user.get("email"),
-            user.get("created_by"),
-        )
+        if logger.isEnabledFor(logging.INFO):
+            logger.info(
+                "Machine user %s(%s) created by %s.",
+                user.get("name", name),
+                user.get("email"),
+                self._who(user.get("created_by")),
+            )
         if user.get("active"):
             logger.info("User activated.")
         return user
@@ -339,6 +342,23 @@ class AuthClient:
     def whoami(self) -> dict:
         """Return the caller's identity and the metadata of the token in use."""
         return self._request("GET", "/api/v1/me")
+
+    def _who(self, uid: str | None) -> str | None:
+        """A readable name for a unique ID in log lines: the caller's email when
+        ``uid`` is the caller (the server records creators by unique ID).
+
+        Costs one ``GET /api/v1/me`` per client, and only when INFO logging is on;
+        if that fails the unique ID is logged as it is.
+        """
+        if self._me is None:
+            try:
+                self._me = self.whoami() or {}
+            except ScopegateError as exc:
+                logger.debug("Could not look up the caller's identity: %s", exc)
+                self._me = {}
+        if uid and uid == self._me.get("sub") and self._me.get("email"):
+            return self._me["email"]
+        return uid
 
     # -- HTTP ------------------------------------------------------------
 

@@ -115,7 +115,11 @@ def test_walkthrough_answers(admin, env):
     assert info["token_id"] == token["token_id"]
     assert info["user_type"] == "generated"
     assert info["customer"] == env.org
-    assert info["renewable"] is True
+    # Default lifetime = the maximum, so a default token cannot be extended...
+    assert info["renewable"] is False
+    # ... while a shorter one can.
+    short = admin.create_token(user_id=name, scopes=["cli"], expires_in=3600)
+    assert admin.token_info(short["token"])["renewable"] is True
 
     admin.revoke_token(token["token_id"])
     admin.revoke_token(token["token_id"])  # idempotent
@@ -163,7 +167,9 @@ def test_users_tokens_renewal_and_activity(admin, env):
     assert admin.list_activity(user=name, since="2000-01-01T00:00:00Z", until=newest)
 
     admin.delete_user(name)
-    assert not admin.list_tokens(user=user["email"], active=True)
+    assert admin.token_info(short["token"]) == {"active": False}
+    with pytest.raises(NotFound):
+        admin.list_tokens(user=user["email"])
 
 
 def test_client_credentials_work_with_a_stock_request(admin, env):

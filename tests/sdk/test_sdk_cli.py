@@ -406,7 +406,10 @@ def test_insecure_and_timeout(run, requests_mock):
 
 
 def test_verbose_shows_the_sdk_log_lines(run, requests_mock):
-    requests_mock.post(BASE + "/api/v1/users", status_code=201, json=USER)
+    requests_mock.post(BASE + "/api/v1/users", status_code=201,
+                       json={**USER, "created_by": "8588e50d40@sg.test"})
+    requests_mock.get(BASE + "/api/v1/me",
+                      json={"sub": "8588e50d40@sg.test", "email": "admin@example.com"})
     result = ok(run("-v", "users", "create", "demo-user"))
     lines = result.stderr.splitlines()
     assert lines[0].endswith(f":INFO:Machine user demo-user({EMAIL}) created by "

@@ -584,17 +584,48 @@ def test_retries_use_the_real_network_stack_and_backoff():
 # -- logging ---------------------------------------------------------------
 
 
+ADMIN_UID = "8588e50d40@sg.test"
+
+
 def test_create_user_logs_the_documented_lines(requests_mock, client, caplog):
-    register(requests_mock, "POST", "/api/v1/users", 201, USER)
+    # The server records the creator by unique ID; the log line names the admin's email.
+    register(requests_mock, "POST", "/api/v1/users", 201, {**USER, "created_by": ADMIN_UID})
+    me = register(requests_mock, "GET", "/api/v1/me", 200,
+                  {"sub": ADMIN_UID, "email": "admin@example.com", "user_type": "human"})
     caplog.set_level(logging.INFO, logger="sdk")
     client.create_user("demo-user")
     assert [(r.name, r.levelname, r.getMessage()) for r in caplog.records] == [
         ("sdk.auth", "INFO", f"Machine user demo-user({EMAIL}) created by admin@example.com."),
         ("sdk.auth", "INFO", "User activated."),
     ]
+    client.create_user("demo-user")
+    assert me.call_count == 1  # looked up once per client
+
+
+def test_the_creator_is_looked_up_only_when_someone_listens(requests_mock, client):
+    register(requests_mock, "POST", "/api/v1/users", 201, {**USER, "created_by": ADMIN_UID})
+    logging.getLogger("sdk").setLevel(logging.WARNING)
+    try:
+        client.create_user("demo-user")
+    finally:
+        logging.getLogger("sdk").setLevel(logging.NOTSET)
+    assert requests_mock.call_count == 1
+
+
+@pytest.mark.parametrize("me", [
+    {"status_code": 403, "json": {"error": "insufficient_scope"}},
+    {"status_code": 200, "json": {"sub": "someone-else", "email": "x@example.com"}},
+], ids=["me-refused", "creator-is-not-the-caller"])
+def test_the_creator_falls_back_to_its_unique_id(requests_mock, client, caplog, me):
+    register(requests_mock, "POST", "/api/v1/users", 201, {**USER, "created_by": ADMIN_UID})
+    requests_mock.get(BASE + "/api/v1/me", **me)
+    caplog.set_level(logging.INFO, logger="sdk")
+    client.create_user("demo-user")
+    assert caplog.messages[0] == f"Machine user demo-user({EMAIL}) created by {ADMIN_UID}."
 
 
 def test_an_inactive_user_is_not_said_to_be_activated(requests_mock, client, caplog):
+    register(requests_mock, "GET", "/api/v1/me", 200, ME)
     register(requests_mock, "POST", "/api/v1/users", 201, {**USER, "active": False})
     caplog.set_level(logging.INFO, logger="sdk")
     client.create_user("demo-user")
@@ -634,6 +665,8 @@ def test_changes_are_logged(requests_mock, client, caplog, call, method, path, s
                          CALLS, ids=CALL_IDS)
 def test_no_log_record_ever_contains_a_secret(requests_mock, client, caplog, sleeps, name, call,
                                               method, path, status, answer, returns):
+    if path != "/api/v1/me":
+        register(requests_mock, "GET", "/api/v1/me", 200, ME)
     requests_mock.register_uri(method, BASE + path, [
         {"exc": requests.ConnectTimeout},
         {"status_code": status, **({"json": answer} if answer is not None else {"text": ""})},
