@@ -60,7 +60,8 @@ class MachineUser(_SecretClient, db.Model):
     created_at = db.Column(db.Integer, nullable=False, default=now)
     credentials_created_at = db.Column(db.Integer)
 
-    org = db.relationship("Organization", lazy="joined")
+    # Not joined eagerly: the token endpoint's client lookup never needs it.
+    org = db.relationship("Organization")
 
     user_type = "generated"
     role = "machine"

@@ -14,17 +14,17 @@ from app.models import MachineUser, ResourceServer, db
 from app.oauth import client_auth
 from app.oauth.endpoints import Introspection, Revocation
 from app.services import audit, callers, scopes, tokens
+from app.services.orgs import RESOURCE_SERVER_PREFIX
 from sdk.auth.scopes import CATALOG
 
 
 def query_client(client_id: str):
-    """A machine user or a resource server by ``client_id``."""
+    """A machine user or a resource server by ``client_id`` (one indexed read:
+    resource-server ids start with ``rs-``, which a generated unique ID never does)."""
     if not client_id or len(client_id) > 120:
         return None
-    user = db.session.scalar(select(MachineUser).where(MachineUser.client_id == client_id))
-    if user is not None:
-        return user
-    return db.session.scalar(select(ResourceServer).where(ResourceServer.client_id == client_id))
+    model = ResourceServer if client_id.startswith(RESOURCE_SERVER_PREFIX) else MachineUser
+    return db.session.scalar(select(model).where(model.client_id == client_id))
 
 
 def save_token(token: dict, request) -> None:

@@ -12,6 +12,9 @@ from app.models import Account, Organization, ResourceServer, db
 from app.services import audit, passwords, secrets
 from app.services.callers import Caller
 
+#: Resource-server client ids start with this; generated unique IDs never do.
+RESOURCE_SERVER_PREFIX = "rs-"
+
 _EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}$")
 
 
@@ -69,7 +72,8 @@ def create_resource_server(actor: Caller, name: str) -> tuple[ResourceServer, st
     if db.session.scalar(select(ResourceServer.id).where(ResourceServer.name == name)):
         raise Conflict(f"A resource server named {name!r} already exists.")
     secret = secrets.generate(secrets.CLIENT_SECRET)
-    server = ResourceServer(name=name, client_id=f"rs-{secrets.new_token_id()[:16]}",
+    client_id = f"{RESOURCE_SERVER_PREFIX}{secrets.new_token_id()[:16]}"
+    server = ResourceServer(name=name, client_id=client_id,
                             client_secret_hash=secrets.digest(secret))
     db.session.add(server)
     audit.record("resource_server.create", actor=actor, target=server.client_id, detail=name)
