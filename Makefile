@@ -20,6 +20,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)  ## create the venv, install, init the SQLite database, serve on 127.0.0.1:5000
 	mkdir -p instance
 	$(BIN)/flask --app wsgi init-db
+	$(BIN)/flask --app wsgi setup-link --base-url http://$(HOST):$(PORT)
 	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 
 test: $(STAMP)  ## the whole suite

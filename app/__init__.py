@@ -31,7 +31,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     _warn_insecure_defaults(app)
 
-    from app import api, cli, database, errors, health, oauth, observability
+    from app import api, cli, database, errors, health, oauth, observability, web
 
     database.init_app(app)
     observability.init_app(app)
@@ -39,6 +39,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     oauth.init_app(app)
     api.init_app(app)
     health.init_app(app)
+    web.init_app(app)
     cli.init_app(app)
     return app
 

@@ -54,6 +54,22 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SCOPEGATE_TRUST_PROXY", 0,
             "Number of reverse proxies in front of the server whose X-Forwarded-For "
             "is trusted for the client IP recorded in the audit log.", int),
+    Setting("SCOPEGATE_SESSION_IDLE_TIMEOUT", 30 * 60,
+            "Dashboard sessions end after this many seconds without a request (30 minutes).",
+            int),
+    Setting("SCOPEGATE_SESSION_ABSOLUTE_TIMEOUT", 12 * 3600,
+            "Dashboard sessions end this many seconds after sign-in, however busy (12 hours).",
+            int),
+    Setting("SCOPEGATE_LOGIN_MAX_FAILURES", 5,
+            "Failed sign-ins allowed per email and IP address within the throttle window; "
+            "further attempts are refused (429) until the window has passed.", int),
+    Setting("SCOPEGATE_LOGIN_THROTTLE_WINDOW", 15 * 60,
+            "Seconds over which failed sign-ins are counted (15 minutes).", int),
+    Setting("SCOPEGATE_SETUP_CODE_LIFETIME", 24 * 3600,
+            "Seconds a first-run setup link stays valid (24 hours); it also dies once used.",
+            int),
+    Setting("SCOPEGATE_PASSWORD_MIN_LENGTH", 12,
+            "Shortest dashboard password accepted at setup.", int),
 )
 
 

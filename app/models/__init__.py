@@ -6,10 +6,12 @@ from app.models.audit import AuditEvent
 from app.models.base import db, now
 from app.models.clients import MachineUser, ResourceServer
 from app.models.org import Organization
+from app.models.setup_code import SetupCode
 from app.models.signing_key import SigningKey
 from app.models.token import Token
+from app.models.web_session import WebSession
 
 __all__ = [
     "db", "now", "Organization", "Account", "MachineUser", "ResourceServer",
-    "Token", "AuditEvent", "SigningKey",
+    "Token", "AuditEvent", "SigningKey", "WebSession", "SetupCode",
 ]

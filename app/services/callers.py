@@ -55,3 +55,9 @@ def from_client(client) -> Caller:
 def operator(org_id: int | None = None) -> Caller:
     """The person at the operator CLI (trusted: they hold the database)."""
     return Caller(OPERATOR, "operator", "operator", org_id)
+
+
+def from_account(account) -> Caller:
+    """The caller behind a signed-in dashboard session: an admin of its organization,
+    with the same reach as the admin's personal token."""
+    return Caller(ADMIN, account.uid, account.email, account.org_id, frozenset({ADMIN_SCOPE}))

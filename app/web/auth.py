@@ -1,0 +1,86 @@
+"""First-run setup, sign-in and sign-out."""
+
+from __future__ import annotations
+
+from flask import flash, g, redirect, render_template, request, session, url_for
+
+from app.errors import ScopegateError
+from app.services import logins, sessions, setup
+from app.web import bp
+from app.web.helpers import safe_next
+from app.web.security import csrf_token
+
+
+@bp.get("/")
+def index():
+    """Signed in: the dashboard; otherwise the login page (or the setup notice)."""
+    if g.caller is not None:
+        return redirect(url_for("web.dashboard"))
+    if setup.needed():
+        return render_template("setup_pending.html")
+    return redirect(url_for("web.login"))
+
+
+@bp.route("/setup/<code>", methods=["GET", "POST"])
+def setup_page(code: str):
+    """Create the organization and the first admin with a one-time link."""
+    setup.check(code)  # a dead link is a 404 page, on GET and POST alike
+    error, status = None, 200
+    if request.method == "POST":
+        form = request.form
+        try:
+            account = setup.complete(code, form.get("org", ""), form.get("email", ""),
+                                     form.get("password", ""), form.get("confirm", ""))
+        except setup.DeadLink:
+            raise
+        except ScopegateError as e:
+            error, status = e.get_error_description(), e.status_code
+        else:
+            flash(f"Organization {account.org.name} created. Sign in as {account.email}.",
+                  "success")
+            return redirect(url_for("web.login", email=account.email), code=303)
+    return render_template("setup.html", code=code, error=error, form=request.form), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Email + password; a new session (and a new session id) on success."""
+    if g.caller is not None and request.method == "GET":
+        return redirect(safe_next(url_for("web.dashboard")))
+    error, status, headers = None, 200, {}
+    email = request.values.get("email", "")
+    if request.method == "POST":
+        try:
+            account = logins.authenticate(email, request.form.get("password", ""),
+                                          request.remote_addr)
+        except logins.TooManyAttempts as e:
+            error, status = e.get_error_description(), 429
+            headers["Retry-After"] = str(e.retry_after)
+        except logins.LoginFailed as e:
+            error, status = e.get_error_description(), 401
+        else:
+            target = safe_next(url_for("web.dashboard"))
+            # A fresh session: nothing set before sign-in (an attacker's planted
+            # cookie included) survives it, and the CSRF token changes too.
+            sessions.end(session.get("sid"))
+            session.clear()
+            session["sid"] = sessions.start(account, request.remote_addr)
+            csrf_token()
+            return redirect(target, code=303)
+    elif getattr(g, "session_expired", False):
+        error = "Your session ended. Sign in again."
+    return render_template("login.html", error=error, email=email,
+                           next=request.values.get("next", "")), status, headers
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout():
+    """GET asks (a link must not sign anyone out); POST ends the session everywhere."""
+    if request.method == "GET":
+        if g.caller is None:
+            return redirect(url_for("web.login"))
+        return render_template("logout.html")
+    sessions.end(g.sid)
+    session.clear()
+    flash("You are signed out.", "success")
+    return redirect(url_for("web.login"), code=303)
