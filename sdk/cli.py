@@ -170,10 +170,12 @@ def _flatten(data: dict, prefix: str = "") -> dict:
     return flat
 
 
-def _record(data: dict, times: Iterable[str] = ()) -> None:
-    """Print a dict as aligned ``key: value`` lines."""
+def _record(data: dict, times: Iterable[str] = (), first: Sequence[str] = ()) -> None:
+    """Print a dict as aligned ``key: value`` lines, the ``first`` keys leading."""
     times = set(times)
-    flat = _flatten(data)
+    ordered = {k: data[k] for k in first if k in data}
+    ordered.update((k, v) for k, v in data.items() if k not in ordered)
+    flat = _flatten(ordered)
     width = max((len(k) for k in flat), default=0)
     for key, value in flat.items():
         is_time = key.rsplit(".", 1)[-1] in times
@@ -218,6 +220,14 @@ def _token_status(meta: dict) -> str:
 
 _USER_TIMES = ("created_at",)
 _TOKEN_TIMES = ("created_at", "expires_at", "revoked_at", "last_used_at")
+# What a reader looks for first in each kind of record (the server sorts keys).
+_USER_FIRST = ("name", "email", "user_type", "active", "scopes")
+_NEW_TOKEN_FIRST = ("token", "token_id", "user_id", "email", "scopes", "expires_at")
+_TOKEN_FIRST = ("token_id", "kind", "user_id", "email", "scopes", "active", "expires_at",
+                "clamped", "message")
+_INFO_FIRST = ("active", "user_id", "email", "scope", "token_id", "user_type", "role",
+               "customer", "exp", "iat")
+_ME_FIRST = ("user_id", "email", "sub", "user_type", "role", "customer", "scopes")
 
 
 # -- the command group -----------------------------------------------------
@@ -273,7 +283,7 @@ def users() -> None:
 
 
 def _show_user(user: dict) -> None:
-    _record(user, _USER_TIMES)
+    _record(user, _USER_TIMES, _USER_FIRST)
 
 
 @users.command("create")
@@ -346,7 +356,7 @@ def credentials_create(state: State, name: str) -> None:
     creds = state.client.create_client_credentials(name)
 
     def human(data: dict) -> None:
-        _record(data)
+        _record(data, first=("client_id", "client_secret"))
         click.echo("Save the client secret now: it is shown only once.", err=True)
 
     _emit(state, creds, human)
@@ -373,7 +383,7 @@ def tokens_create(state: State, user: str, scopes: tuple[str, ...],
     token = state.client.create_token(user_id=user, scopes=list(scopes), expires_in=expires_in)
 
     def human(data: dict) -> None:
-        _record(data, ("expires_at",))
+        _record(data, ("expires_at",), _NEW_TOKEN_FIRST)
         click.echo("Save the token now: it is shown only once.", err=True)
 
     _emit(state, token, human)
@@ -416,7 +426,7 @@ def _show_info(info: dict) -> None:
     if not info.get("active"):
         click.echo("active: no (the token is invalid, expired, revoked or unknown)")
         return
-    _record(info, ("exp", "iat", "nbf"))
+    _record(info, ("exp", "iat", "nbf"), _INFO_FIRST)
 
 
 @tokens.command("info")
@@ -462,7 +472,7 @@ def tokens_renew(state: State, token_id: str, expires_in: int | None) -> None:
     """Extend the lifetime of the token with TOKEN_ID."""
     _check_token_id(token_id)
     meta = state.client.renew_token(token_id, expires_in=expires_in)
-    _emit(state, meta, lambda m: _record(m, _TOKEN_TIMES))
+    _emit(state, meta, lambda m: _record(m, _TOKEN_TIMES, _TOKEN_FIRST))
 
 
 # -- activity, scopes, whoami ---------------------------------------------
@@ -522,4 +532,4 @@ def scopes(state: State) -> None:
 def whoami(state: State) -> None:
     """Show who the token in use belongs to, and its metadata."""
     _emit(state, state.client.whoami(),
-          lambda me: _record(me, ("created_at", "expires_at", "last_used_at", "exp", "iat")))
+          lambda me: _record(me, _TOKEN_TIMES, _ME_FIRST))

@@ -185,6 +185,31 @@ def test_client_credentials_work_with_a_stock_request(admin, env):
     admin.delete_user(name)
 
 
+def test_a_machine_user_revokes_its_own_tokens_with_revoke_user_token(admin, env):
+    """The one scope Scopegate enforces, used through the SDK by the machine user itself."""
+    name = unique("selfrevoke")
+    admin.create_user(name, scopes=["cli", "revoke_user_token"])
+    creds = admin.create_client_credentials(name)
+
+    def issue(scope):
+        answer = requests.post(f"{env.url}/oauth/token", timeout=10,
+                               auth=(creds["client_id"], creds["client_secret"]),
+                               data={"grant_type": "client_credentials", "scope": scope})
+        assert answer.status_code == 200, answer.text
+        return answer.json()["access_token"]
+
+    revoker, victim = issue("revoke_user_token"), issue("cli")
+    by_admin = admin.create_token(name, ["cli"])
+    with connect_to_auth_client(token=revoker) as machine:
+        victim_id = machine.token_info(victim)["token_id"]
+        machine.revoke_token(victim_id)
+        with pytest.raises(NotFound):  # created by the admin, not by the machine user
+            machine.revoke_token(by_admin["token_id"])
+    assert admin.token_info(victim) == {"active": False}
+    assert admin.token_info(by_admin["token"])["active"] is True
+    admin.delete_user(name)
+
+
 def test_catalog_and_identity(admin, env):
     scopes = admin.scopes()
     assert [s["name"] for s in scopes["items"]] == [s.value for s in Scope]

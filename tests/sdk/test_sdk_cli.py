@@ -480,3 +480,33 @@ def test_bad_url_is_one_line(run):
     result = run("--url", "localhost:5000", "whoami")
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: Scopegate URL must look like")
+
+
+def test_tokens_info_prompts_without_echo_on_a_terminal(monkeypatch):
+    import io
+    import sys as system
+
+    from sdk import cli
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    asked = {}
+
+    def prompt(text, hide_input=False, err=False):
+        asked.update(text=text, hide_input=hide_input, err=err)
+        return f" {TOKEN_VALUE} "
+
+    monkeypatch.setattr(system, "stdin", Terminal())
+    monkeypatch.setattr(cli.click, "prompt", prompt)
+    assert cli._read_token(None) == TOKEN_VALUE
+    assert asked == {"text": "Token", "hide_input": True, "err": True}
+
+
+def test_records_lead_with_what_matters(run, requests_mock):
+    requests_mock.post(BASE + "/api/v1/users/demo-user/tokens", status_code=201,
+                       json=dict(sorted(TOKEN.items())))  # the server sorts keys
+    out = ok(run("tokens", "create", "--user", "demo-user", "--scope", "cli")).stdout
+    assert [line.split(":")[0] for line in out.splitlines()] == [
+        "token", "token_id", "user_id", "email", "scopes", "expires_at"]
