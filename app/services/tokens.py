@@ -140,7 +140,8 @@ def _revoke(token: Token, actor: Caller) -> None:
 def revoke_by_id(caller: Caller, token_id: str) -> Token:
     """Admin API revocation. Idempotent; out of reach looks like unknown (404)."""
     token = db.session.execute(
-        select(Token).where(Token.token_id == token_id).with_for_update()
+        select(Token).where(Token.token_id == token_id).with_for_update(of=Token)
+        .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if token is None or not reach.may_revoke_by_id(caller, token):
         if token is not None and reach.in_org(caller, token.org_id):
@@ -162,7 +163,8 @@ def revoke_by_value(caller: Caller, token: Token) -> None:
 def renew(caller: Caller, token_id: str, expires_in: int | None) -> tuple[Token, bool]:
     """Extend an active token, never past issue time + max lifetime."""
     token = db.session.execute(
-        select(Token).where(Token.token_id == token_id).with_for_update()
+        select(Token).where(Token.token_id == token_id).with_for_update(of=Token)
+        .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if token is None or not reach.in_org(caller, token.org_id):
         raise NotFound(f"No token with id {token_id!r}.")
