@@ -83,6 +83,17 @@ class State:
 pass_state = click.make_pass_decorator(State)
 
 
+def _json_here(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.find_object(State).as_json = True
+
+
+# `--json` is accepted after the command too (`scopegate tokens list --json`),
+# where people tend to type it.
+json_option = click.option("--json", is_flag=True, expose_value=False, callback=_json_here,
+                           help="Print the server's JSON instead of tables.")
+
+
 # -- parameter types -------------------------------------------------------
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -291,6 +302,7 @@ def _show_user(user: dict) -> None:
 @click.option("--scope", "scopes", multiple=True, type=_scope_choice, metavar="SCOPE",
               help=f"A scope the user may be given (repeat; default: the whole catalog): "
                    f"{_SCOPE_NAMES}.")
+@json_option
 @pass_state
 def users_create(state: State, name: str, scopes: tuple[str, ...]) -> None:
     """Create machine user NAME and print its generated unique ID."""
@@ -299,6 +311,7 @@ def users_create(state: State, name: str, scopes: tuple[str, ...]) -> None:
 
 
 @users.command("list")
+@json_option
 @pass_state
 def users_list(state: State) -> None:
     """List the organization's users."""
@@ -316,6 +329,7 @@ def users_list(state: State) -> None:
 
 @users.command("show")
 @click.argument("name")
+@json_option
 @pass_state
 def users_show(state: State, name: str) -> None:
     """Show one user."""
@@ -325,6 +339,7 @@ def users_show(state: State, name: str) -> None:
 @users.command("delete")
 @click.argument("name")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@json_option
 @pass_state
 def users_delete(state: State, name: str, yes: bool) -> None:
     """Delete machine user NAME and revoke all its tokens."""
@@ -350,6 +365,7 @@ def credentials() -> None:
 
 @credentials.command("create")
 @click.argument("name")
+@json_option
 @pass_state
 def credentials_create(state: State, name: str) -> None:
     """Give machine user NAME a new client secret (replacing the previous one)."""
@@ -376,6 +392,7 @@ def tokens() -> None:
               metavar="SCOPE", help=f"A scope to grant (repeat for several): {_SCOPE_NAMES}.")
 @click.option("--expires-in", type=Duration(),
               help="Lifetime: seconds or 90m, 12h, 7d (default and maximum: 30 days).")
+@json_option
 @pass_state
 def tokens_create(state: State, user: str, scopes: tuple[str, ...],
                   expires_in: int | None) -> None:
@@ -394,6 +411,7 @@ def tokens_create(state: State, user: str, scopes: tuple[str, ...],
 @click.option("--active/--inactive", default=None,
               help="Only live tokens, or only expired and revoked ones (default: all).")
 @click.option("--kind", type=click.Choice(["personal", "scoped"]), help="Only this kind of token.")
+@json_option
 @pass_state
 def tokens_list(state: State, user: str | None, active: bool | None, kind: str | None) -> None:
     """List token metadata (never the tokens themselves)."""
@@ -431,6 +449,7 @@ def _show_info(info: dict) -> None:
 
 @tokens.command("info")
 @click.argument("token", required=False, metavar="[TOKEN|-]")
+@json_option
 @pass_state
 def tokens_info(state: State, token: str | None) -> None:
     """Introspect a token: is it active, whose is it, what may it do.
@@ -453,6 +472,7 @@ def _check_token_id(token_id: str) -> None:
 
 @tokens.command("revoke")
 @click.argument("token_id")
+@json_option
 @pass_state
 def tokens_revoke(state: State, token_id: str) -> None:
     """Revoke the token with TOKEN_ID (already revoked is fine)."""
@@ -467,6 +487,7 @@ def tokens_revoke(state: State, token_id: str) -> None:
 @click.option("--expires-in", type=Duration(),
               help="New lifetime from now: seconds or 90m, 12h, 7d "
                    "(never past issue time + the maximum lifespan).")
+@json_option
 @pass_state
 def tokens_renew(state: State, token_id: str, expires_in: int | None) -> None:
     """Extend the lifetime of the token with TOKEN_ID."""
@@ -488,6 +509,7 @@ def tokens_renew(state: State, token_id: str, expires_in: int | None) -> None:
 @click.option("--until", type=When(), help="Up to this time: ISO 8601, or a duration ago (1h).")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
               help="At most this many events (newest first).")
+@json_option
 @pass_state
 def activity(state: State, users_: tuple[str, ...], actor: str | None, action: str | None,
              since: dt.datetime | None, until: dt.datetime | None, limit: int) -> None:
@@ -517,6 +539,7 @@ def _scope_rows(data: Any) -> list[dict]:
 
 
 @main.command()
+@json_option
 @pass_state
 def scopes(state: State) -> None:
     """List the scopes a token can carry, with what each allows."""
@@ -528,6 +551,7 @@ def scopes(state: State) -> None:
 
 
 @main.command()
+@json_option
 @pass_state
 def whoami(state: State) -> None:
     """Show who the token in use belongs to, and its metadata."""

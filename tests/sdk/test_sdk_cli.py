@@ -164,6 +164,18 @@ def test_users_list_empty_and_json(run, requests_mock):
     assert json.loads(ok(run("--json", "users", "list")).stdout) == []
 
 
+@pytest.mark.parametrize(("path", "command"),
+                         [(p, c) for p, c in COMMANDS if not isinstance(c, click.Group)],
+                         ids=[" ".join(p) for p, c in COMMANDS if not isinstance(c, click.Group)])
+def test_json_is_accepted_after_every_command_too(path, command):
+    assert "--json" in [opt for param in command.params for opt in param.opts]
+
+
+def test_json_after_the_command(run, requests_mock):
+    requests_mock.get(BASE + "/api/v1/tokens", json={"items": [], "next_cursor": None})
+    assert json.loads(ok(run("tokens", "list", "--json")).stdout) == []
+
+
 def test_users_show(run, requests_mock):
     requests_mock.get(BASE + "/api/v1/users/demo-user", json=USER)
     assert f"email:      {EMAIL}" in ok(run("users", "show", "demo-user")).stdout
