@@ -396,8 +396,11 @@ class AuthClient:
         attempt = 0
         while True:
             try:
+                # Redirects are not followed: requests would turn a POST into a GET
+                # and might carry the token to another address.
                 response = self.session.request(
-                    method, url, timeout=self.timeout, verify=self.verify, **kwargs
+                    method, url, timeout=self.timeout, verify=self.verify,
+                    allow_redirects=False, **kwargs,
                 )
             except requests.exceptions.SSLError as exc:
                 raise NetworkError(
@@ -435,6 +438,15 @@ class AuthClient:
             break
 
         logger.debug("%s %s -> %d", method, path, status)
+        if 300 <= status < 400:
+            where = response.headers.get("Location", "elsewhere")
+            raise ConfigurationError(
+                f"The server redirected {method} {path} to {where}; "
+                f"set {URL_ENV} (or url=) to the address it should be reached at.",
+                status_code=status,
+                error="redirect",
+                response=response,
+            )
         if status >= 400:
             raise error_from_response(response)
         if status == 204 or not response.content:

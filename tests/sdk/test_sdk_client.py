@@ -422,6 +422,19 @@ def test_a_success_that_is_not_json_is_a_server_error(requests_mock, client):
     assert info.value.error == "invalid_response"
 
 
+@pytest.mark.parametrize(("name", "call", "method", "path", "status", "answer", "returns"),
+                         CALLS, ids=CALL_IDS)
+def test_redirects_are_not_followed(requests_mock, client, name, call, method, path, status,
+                                    answer, returns):
+    register(requests_mock, method, path, 301, headers={"Location": "https://elsewhere.test/"})
+    requests_mock.get("https://elsewhere.test/", json={})
+    with pytest.raises(ConfigurationError, match="redirected .* to https://elsewhere.test/; "
+                                                 "set SCOPEGATE_URL") as info:
+        call(client)
+    assert info.value.status_code == 301
+    assert requests_mock.call_count == 1
+
+
 def test_retry_after_as_an_http_date(requests_mock, client):
     register(requests_mock, "POST", "/api/v1/users", 429, {"error": "rate_limited"},
              headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})
