@@ -71,10 +71,12 @@ class ScopegateError(Exception):
 
 
 class ConfigurationError(ScopegateError, ValueError):
-    """The client is not configured: no token was found, or the URL is unusable.
+    """The client is not configured: no token was found, the URL is unusable, or
+    the server redirects elsewhere (the SDK does not follow redirects).
 
-    Raised before any request. Retrying without fixing the configuration
-    (``SCOPEGATE_TOKEN``, ``SCOPEGATE_URL``, or the arguments) fails again.
+    Raised before any request is sent (a redirect: once it is answered).
+    Retrying without fixing the configuration (``SCOPEGATE_TOKEN``,
+    ``SCOPEGATE_URL``, or the arguments) fails again.
     """
 
     default_error = "configuration_error"
