@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 import uuid
+from pathlib import Path
 
 #: Speed over crash safety: fsync off only matters when the *machine* crashes,
 #: never when a process (ours or PostgreSQL's) is killed.
@@ -108,7 +109,7 @@ class Cluster:
         result = self._pg("pg_ctl", "start", "-D", self.data, "-l", self.log, "-w", "-t", "60",
                           "-o", options, check=False)
         if result.returncode != 0:
-            tail = open(self.log).read()[-2000:] if os.path.exists(self.log) else ""
+            tail = Path(self.log).read_text()[-2000:] if os.path.exists(self.log) else ""
             raise RuntimeError(f"PostgreSQL did not start: {result.stderr}\n{tail}")
 
     def stop(self, mode: str = "fast") -> None:
