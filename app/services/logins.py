@@ -67,12 +67,13 @@ def retry_after(email: str, ip: str | None, org_id: int | None) -> int:
     window, limit = cfg["SCOPEGATE_LOGIN_THROTTLE_WINDOW"], cfg["SCOPEGATE_LOGIN_MAX_FAILURES"]
     at = now()
     where = _attempts(email, ip, org_id)
+    # Ids, not times, order a success and the failures after it within one second.
     last_success = db.session.scalar(
-        select(func.max(AuditEvent.at)).where(*where, AuditEvent.outcome == audit.SUCCESS)) or 0
+        select(func.max(AuditEvent.id)).where(*where, AuditEvent.outcome == audit.SUCCESS)) or 0
     failures = db.session.scalars(
         select(AuditEvent.at).where(
             *where, AuditEvent.outcome == audit.DENIED, AuditEvent.detail == BAD_CREDENTIALS,
-            AuditEvent.at > max(at - window, last_success))
+            AuditEvent.id > last_success, AuditEvent.at > at - window)
         .order_by(AuditEvent.at.desc()).limit(limit)).all()
     if len(failures) < limit:
         return 0

@@ -67,8 +67,6 @@ def login():
             session["sid"] = sessions.start(account, request.remote_addr)
             csrf_token()
             return redirect(target, code=303)
-    elif getattr(g, "session_expired", False):
-        error = "Your session ended. Sign in again."
     return render_template("login.html", error=error, email=email,
                            next=request.values.get("next", "")), status, headers
 

@@ -13,7 +13,7 @@ import logging
 import secrets
 
 from authlib.oauth2 import OAuth2Error
-from flask import current_app, g, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import HTTPException
 
 from app.models import db
@@ -101,6 +101,8 @@ def login_required(view):
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         if g.caller is None:
+            if getattr(g, "session_expired", False):
+                flash("Your session ended. Sign in again.", "info")
             if request.method in SAFE_METHODS:
                 return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
             return redirect(url_for("web.login"))

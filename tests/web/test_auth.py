@@ -1,0 +1,261 @@
+"""First-run setup, sign-in, sessions and throttling."""
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from app.models import AuditEvent, SetupCode, WebSession, db
+from app.services import setup
+from tests.web.conftest import PASSWORD, Browser, make_admin
+
+
+def new_code(app) -> str:
+    with app.app_context():
+        return setup.issue()
+
+
+def setup_form(org="acme", email="first@acme.test", password=PASSWORD, confirm=None):
+    return {"org": org, "email": email, "password": password,
+            "confirm": password if confirm is None else confirm}
+
+
+# --- setup link ---------------------------------------------------------------
+
+
+def test_setup_link_creates_org_and_first_admin_then_dies(app, browser):
+    code = new_code(app)
+    page = browser.get(f"/setup/{code}")
+    assert page.status_code == 200 and "Create your organization" in page.get_data(as_text=True)
+    response = browser.post(f"/setup/{code}", setup_form())
+    assert response.status_code == 303 and "/login" in response.location
+    # Dead afterwards, on GET and POST alike.
+    assert browser.get(f"/setup/{code}").status_code == 404
+    again = browser.post(f"/setup/{code}", setup_form(org="evil", email="evil@x.test"))
+    assert again.status_code == 404
+    assert "not valid" in again.get_data(as_text=True)
+    assert Browser(app.test_client()).login(
+        type("A", (), {"email": "first@acme.test", "password": PASSWORD})()).status_code == 303
+
+
+def test_only_the_code_digest_is_stored(app):
+    code = new_code(app)
+    with app.app_context():
+        stored = db.session.scalars(select(SetupCode.code_hash)).all()
+    assert code not in stored and len(stored) == 1
+
+
+def test_a_new_link_replaces_the_previous_one(app, browser):
+    first, second = new_code(app), new_code(app)
+    assert browser.get(f"/setup/{first}").status_code == 404
+    assert browser.get(f"/setup/{second}").status_code == 200
+
+
+def test_expired_link_is_dead(app, browser):
+    code = new_code(app)
+    with app.app_context():
+        db.session.execute(SetupCode.__table__.update().values(expires_at=0))
+        db.session.commit()
+    assert browser.get(f"/setup/{code}").status_code == 404
+
+
+def test_no_link_once_an_admin_exists(app, admin, browser, runner):
+    with app.app_context():
+        assert setup.issue() is None
+    result = runner.invoke(args=["setup-link", "--json"])
+    assert json.loads(result.output) == {"setup_needed": False, "url": None}
+    assert browser.get("/setup/anything").status_code == 404
+
+
+def test_link_of_an_existing_code_dies_when_an_admin_appears_another_way(app, browser):
+    code = new_code(app)
+    make_admin(app, "cli-made")
+    assert browser.get(f"/setup/{code}").status_code == 404
+
+
+def test_cli_prints_the_setup_link(runner):
+    result = runner.invoke(args=["setup-link", "--base-url", "http://127.0.0.1:5000"])
+    assert result.exit_code == 0
+    assert "http://127.0.0.1:5000/setup/" in result.output
+    data = json.loads(runner.invoke(args=["setup-link", "--json"]).output)
+    assert data["setup_needed"] and data["url"].startswith("http://localhost/setup/")
+
+
+@pytest.mark.parametrize("form, message", [
+    (setup_form(password="short", confirm="short"), "at least 12"),
+    (setup_form(confirm="something else entirely"), "differ"),
+    (setup_form(email="not-an-email"), "not an email"),
+    (setup_form(org=""), "1-100"),
+])
+def test_setup_mistakes_are_shown_and_do_not_burn_the_link(app, browser, form, message):
+    code = new_code(app)
+    browser.get(f"/setup/{code}")
+    response = browser.post(f"/setup/{code}", form)
+    assert response.status_code in (400, 422)
+    assert message in response.get_data(as_text=True)
+    assert browser.get(f"/setup/{code}").status_code == 200
+    assert browser.post(f"/setup/{code}", setup_form()).status_code == 303
+
+
+def test_setup_password_is_stored_as_argon2id(app, browser):
+    code = new_code(app)
+    browser.get(f"/setup/{code}")
+    browser.post(f"/setup/{code}", setup_form())
+    from app.models import Account
+
+    with app.app_context():
+        account = db.session.scalar(select(Account))
+        assert account.password_hash.startswith("$argon2id$")
+
+
+def test_root_explains_setup_when_nobody_can_sign_in(browser):
+    page = browser.text("/")
+    assert "setup-link" in page
+
+
+# --- login / logout -------------------------------------------------------------
+
+
+def cookie(browser: Browser):
+    return browser.client.get_cookie("scopegate_session")
+
+
+def test_login_sets_a_hardened_cookie_and_a_new_session(app, admin, browser):
+    browser.get("/login")
+    before = cookie(browser).value
+    response = browser.login(admin)
+    assert response.status_code == 303 and response.location.endswith("/dashboard")
+    set_cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in set_cookie and "SameSite=Lax" in set_cookie
+    assert "Secure" not in set_cookie  # plain http issuer in tests
+    assert cookie(browser).value != before
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count(WebSession.id))) == 1
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "login")).one()
+        assert event.outcome == "success" and event.actor == admin.uid
+
+
+def test_cookie_is_secure_when_served_over_https(tmp_path):
+    from app import create_app
+    from app.database import upgrade
+
+    app = create_app({"TESTING": True, "SCOPEGATE_DATABASE_URL": f"sqlite:///{tmp_path}/s.db",
+                      "SCOPEGATE_SECRET_KEY": "k", "SCOPEGATE_ISSUER": "https://auth.example"})
+    with app.app_context():
+        upgrade()
+    admin = make_admin(app, "secure")
+    b = Browser(app.test_client())
+    response = b.login(admin, base_url="https://auth.example")
+    assert "Secure" in response.headers["Set-Cookie"]
+    assert "max-age" in response.headers["Strict-Transport-Security"]
+
+
+def test_csrf_token_changes_at_login(admin, browser):
+    browser.get("/login")
+    before = browser.csrf
+    browser.login(admin)
+    browser.get("/dashboard")
+    assert browser.csrf != before
+
+
+def test_unknown_email_and_wrong_password_look_the_same(admin, browser):
+    wrong = browser.post("/login", {"email": admin.email, "password": "not the password"})
+    unknown = browser.post("/login", {"email": "nobody@acme.test", "password": "whatever pw"})
+    assert wrong.status_code == unknown.status_code == 401
+    strip = lambda r: r.get_data(as_text=True).replace(admin.email, "").replace(  # noqa: E731
+        "nobody@acme.test", "").replace(browser.csrf or "", "")
+    assert "Email or password is incorrect." in strip(wrong)
+    assert strip(wrong) == strip(unknown)
+
+
+def test_failed_logins_are_audited_for_the_account_org(app, admin, browser):
+    browser.post("/login", {"email": admin.email, "password": "nope nope nope"})
+    with app.app_context():
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "login")).one()
+    assert (event.outcome, event.org_id, event.subject, event.detail) == (
+        "denied", admin.org_id, admin.uid, "bad credentials")
+
+
+def test_failed_logins_are_throttled_per_email_and_address(app, admin, browser):
+    for _ in range(5):
+        assert browser.post("/login", {"email": admin.email, "password": "bad"}).status_code == 401
+    refused = browser.post("/login", {"email": admin.email, "password": PASSWORD})
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) > 0
+    assert "Too many failed sign-ins" in refused.get_data(as_text=True)
+    with app.app_context():
+        throttled = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "login", AuditEvent.detail == "throttled")).all()
+    assert len(throttled) == 1 and throttled[0].outcome == "denied"
+    # Another address is not locked out by someone guessing elsewhere.
+    elsewhere = Browser(app.test_client())
+    assert elsewhere.login(admin, environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code == 303
+
+
+def test_throttle_window_passes(app, admin, browser):
+    for _ in range(5):
+        browser.post("/login", {"email": admin.email, "password": "bad"})
+    with app.app_context():
+        db.session.execute(AuditEvent.__table__.update().values(at=AuditEvent.at - 3600))
+        db.session.commit()
+    assert browser.login(admin).status_code == 303
+
+
+def test_a_successful_login_resets_the_count(app, admin, browser):
+    for _ in range(4):
+        browser.post("/login", {"email": admin.email, "password": "bad"})
+    assert browser.login(admin).status_code == 303
+    fresh = Browser(app.test_client())
+    for _ in range(5):  # counted from the success on: five more are allowed
+        assert fresh.post("/login", {"email": admin.email, "password": "bad"}).status_code == 401
+    assert fresh.post("/login", {"email": admin.email, "password": "bad"}).status_code == 429
+
+
+def test_next_parameter_never_leaves_the_site(admin, browser):
+    browser.get("/login")
+    response = browser.post("/login?next=//evil.example/x",
+                            {"email": admin.email, "password": PASSWORD})
+    assert response.location.endswith("/dashboard")
+
+
+def test_pages_need_a_session(browser):
+    response = browser.get("/tokens/scoped")
+    assert response.status_code == 302 and "/login?next=/tokens/scoped" in response.location
+
+
+def test_logout_ends_the_session_on_the_server(app, signed_in):
+    stolen = cookie(signed_in).value
+    assert signed_in.get("/logout").status_code == 200  # GET only asks
+    assert signed_in.get("/dashboard").status_code == 200
+    response = signed_in.post("/logout")
+    assert response.status_code == 303
+    replay = app.test_client()
+    replay.set_cookie("scopegate_session", stolen)
+    assert replay.get("/dashboard").status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count(WebSession.id))) == 0
+        assert db.session.scalars(select(AuditEvent.action).where(
+            AuditEvent.action == "logout")).all() == ["logout"]
+
+
+@pytest.mark.parametrize("column", ["last_seen_at", "created_at"])
+def test_idle_and_absolute_timeouts_end_the_session(app, signed_in, column):
+    with app.app_context():
+        shift = {"last_seen_at": 31 * 60, "created_at": 12 * 3600 + 1}[column]
+        db.session.execute(WebSession.__table__.update().values(
+            {column: getattr(WebSession, column) - shift}))
+        db.session.commit()
+    response = signed_in.get("/dashboard")
+    assert response.status_code == 302
+    assert "Your session ended" in signed_in.text("/login")
+
+
+def test_activity_keeps_an_idle_session_alive(app, signed_in):
+    with app.app_context():
+        db.session.execute(WebSession.__table__.update().values(
+            last_seen_at=WebSession.last_seen_at - 29 * 60))
+        db.session.commit()
+    assert signed_in.get("/dashboard").status_code == 200
+    with app.app_context():
+        row = db.session.scalar(select(WebSession))
+        assert row.last_seen_at >= row.created_at
