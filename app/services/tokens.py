@@ -171,7 +171,12 @@ def renew(caller: Caller, token_id: str, expires_in: int | None) -> tuple[Token,
     if not token.is_active():
         raise Conflict("Only an active token can be renewed; this one is revoked or expired.")
     expiry, clamped = lifetimes.renewed_expiry(token.kind, token.issued_at, now(), expires_in)
-    token.expires_at = max(token.expires_at, expiry)
+    # A conditional UPDATE, not read-modify-write: never shortens the expiry,
+    # even on SQLite, whose driver runs the SELECT above outside the write
+    # transaction (FOR UPDATE is a no-op there).
+    db.session.execute(
+        update(Token).where(Token.id == token.id, Token.expires_at < expiry)
+        .values(expires_at=expiry).execution_options(synchronize_session=False))
     audit.record("token.renew", actor=caller, org_id=token.org_id, subject=token.subject_uid,
                  subject_name=token.subject_name, target=token.token_id,
                  detail="clamped" if clamped else None)
