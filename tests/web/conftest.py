@@ -161,9 +161,9 @@ def _start(env: dict, port: int) -> subprocess.Popen:
         if process.poll() is not None:
             raise RuntimeError(f"server exited: {process.stderr.read().decode()[-2000:]}")
         try:
-            if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1).ok:
+            if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2).ok:
                 return process
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or still booting
             time.sleep(0.1)
     process.kill()
     raise RuntimeError("server did not become ready")
