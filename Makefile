@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export SCOPEGATE_DATABASE_URL ?= sqlite:///$(CURDIR)/instance/scopegate.db
 
-.PHONY: run test lint venv clean
+.PHONY: run test lint venv clean bench bench-scale
 
 venv: $(STAMP)
 
@@ -32,3 +32,10 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
+
+# Benchmarks are never part of `make test`. See bench/run.sh for knobs and bench/RESULTS.md.
+bench:  ## Scopegate vs node-oidc-provider and django-oauth-toolkit, side by side, one table
+	bash bench/run.sh
+
+bench-scale:  ## cost of token issuance/introspection at 10^3, 10^5, 10^6 live tokens
+	BENCH_SCALE=1 bash bench/run.sh

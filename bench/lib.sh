@@ -51,7 +51,12 @@ ensure_peers() {
 }
 
 flask_json() {  # flask sub-command args... -> last JSON line of stdout
-  (cd "$ROOT" && "$VENV/bin/flask" --app wsgi "$@") 2>>"$SG_LOGDIR/seed.log" | grep -E '^\s*[{[]' | tail -1
+  local out
+  out="$(cd "$ROOT" && "$VENV/bin/flask" --app wsgi "$@" 2>>"$SG_LOGDIR/seed.log")" || {
+    log "flask $* failed:"; tail -20 "$SG_LOGDIR/seed.log" >&2; return 1; }
+  printf '%s\n' "$out" >> "$SG_LOGDIR/seed.log"
+  printf '%s\n' "$out" | grep -E '^\s*[{[]' | tail -1 | grep . || {
+    log "flask $* printed no JSON: $out"; return 1; }
 }
 
 json_get() {  # key  (reads JSON from stdin)
@@ -113,4 +118,26 @@ stop_scopegate() {
   wait "$SG_PID" 2>/dev/null || true
   SG_PID=""
   if [ -n "${SG_DBDIR:-}" ] && [ -z "${BENCH_KEEP_DB:-}" ]; then rm -rf "$SG_DBDIR"; fi
+}
+
+# start_floor KIND LOGDIR: a "null" authorization server (bench/floor.py) under the same
+# gunicorn process model; sets SG_PID, SG_CLIENT_ID, SG_CLIENT_SECRET.
+start_floor() {
+  local kind="$1"; SG_LOGDIR="$2"; mkdir -p "$SG_LOGDIR"
+  local gargs=(-w "$BENCH_WORKERS" -k "$BENCH_WORKER_CLASS" -b "127.0.0.1:$BENCH_PORT"
+               --chdir "$BENCH_DIR" --error-logfile "$SG_LOGDIR/gunicorn.log" --log-level warning)
+  if [ "$BENCH_WORKER_CLASS" = gthread ]; then gargs+=(--threads "$BENCH_THREADS"); fi
+  FLOOR="$kind" "$VENV/bin/gunicorn" "${gargs[@]}" floor:app &
+  SG_PID=$!
+  SG_DBDIR=""
+  wait_ready "$BENCH_URL" || true
+  for _ in $(seq 1 50); do curl -s -o /dev/null -m 1 -X POST "$BENCH_URL/token" && break; sleep 0.1; done
+  SG_CLIENT_ID=bench-client; SG_CLIENT_SECRET=bench-secret-0123456789abcdef
+  log "floor '$kind' up: pid=$SG_PID"
+}
+
+stop_floor() {
+  local pid="$SG_PID"
+  stop_scopegate
+  rm -f "/tmp/scopegate-floor-$pid.db" "/tmp/scopegate-floor-$pid.db.lock" "/tmp/scopegate-floor-$pid.db-wal" "/tmp/scopegate-floor-$pid.db-shm"
 }

@@ -56,28 +56,31 @@ def main() -> None:
     owner_pkg: collections.Counter = collections.Counter()
     ours: collections.Counter = collections.Counter()
     total = 0
+    lines = []
     for f in args.files:
-        for raw in open(f):
-            raw = raw.rstrip("\n")
-            stack, _, count = raw.rpartition(" ")
-            if not stack:
-                continue
-            try:
-                n = int(count)
-            except ValueError:
-                continue
-            frames = [parse(fr) for fr in stack.split(";") if fr]
-            if not frames:
-                continue
-            total += n
-            for name in {fr[0] for fr in frames}:
-                incl[name] += n
-            for line in {fr[2] for fr in frames if fr[1] == "scopegate"}:
-                ours[line] += n
-            self_[frames[-1][0]] += n
-            leaf_pkg[frames[-1][1]] += n
-            owner = next((fr[1] for fr in reversed(frames) if fr[1] != "stdlib"), "stdlib")
-            owner_pkg[owner] += n
+        with open(f) as fh:
+            lines.extend(fh)
+    for raw in lines:
+        raw = raw.rstrip("\n")
+        stack, _, count = raw.rpartition(" ")
+        if not stack:
+            continue
+        try:
+            n = int(count)
+        except ValueError:
+            continue
+        frames = [parse(fr) for fr in stack.split(";") if fr]
+        if not frames:
+            continue
+        total += n
+        for name in {fr[0] for fr in frames}:
+            incl[name] += n
+        for line in {fr[2] for fr in frames if fr[1] == "scopegate"}:
+            ours[line] += n
+        self_[frames[-1][0]] += n
+        leaf_pkg[frames[-1][1]] += n
+        owner = next((fr[1] for fr in reversed(frames) if fr[1] != "stdlib"), "stdlib")
+        owner_pkg[owner] += n
     if not total:
         print("no samples")
         return

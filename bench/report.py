@@ -31,7 +31,8 @@ def load(d: str) -> dict:
     groups: dict = {}
     for f in sorted(glob.glob(os.path.join(d, "**", "*.json"), recursive=True)):
         try:
-            r = json.load(open(f))
+            with open(f) as fh:
+                r = json.load(fh)
         except (OSError, ValueError):
             continue
         if not isinstance(r, dict) or "ops" not in r:
@@ -70,8 +71,8 @@ def fmt_x(x: float) -> str:
 def side_by_side(groups: dict, target: str) -> str:
     s = {k: summarize(v) for k, v in groups.items()}
     lines = [
-        "| server | mode | op | runs | req/s median (min–max) | p50 ms | p99 ms | server CPU ms/req "
-        f"| bad | {target} req/s × | {target} CPU advantage × |",
+        "| server | mode | op | runs | req/s median (min–max) | p50 ms | p99 ms "
+        f"| server CPU ms/req | bad | {target} req/s × | {target} CPU advantage × |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     order = sorted(s, key=lambda k: (k[2], k[1], k[0] != target, k[0]))
