@@ -49,7 +49,10 @@ def duration(seconds: int) -> str:
 def safe_next(default: str) -> str:
     """A same-site path to return to (never another host: no open redirect)."""
     target = request.values.get("next", "")
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    # Browsers drop tabs and newlines and read "\\" as "/": "/\t/evil.example"
+    # would become "//evil.example". Only plain printable paths are followed.
+    if (target.startswith("/") and not target.startswith("//")
+            and all(33 <= ord(c) < 127 and c != "\\" for c in target)):
         return target
     return default
 

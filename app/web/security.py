@@ -55,6 +55,9 @@ def current_caller() -> Caller:
 def load_session():
     """Find the signed-in person, if any (timeouts end the session here)."""
     g.web_session = g.account = g.caller = None
+    g.sid = None
+    if request.endpoint == "web.static":
+        return  # stylesheets and scripts need no database read
     g.sid = session.get("sid")
     if g.sid:
         row = sessions.resume(g.sid)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from app.models import MachineUser, db
 from sdk.auth.scopes import CATALOG, DESCRIPTIONS
 from tests.web.conftest import secret_on
-from tests.web.test_tokens import issue, make_user
+from tests.web.test_web_tokens import issue, make_user
 
 
 def test_empty_state_and_create_form_shows_every_scope_with_its_description(signed_in):

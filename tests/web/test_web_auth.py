@@ -211,11 +211,20 @@ def test_a_successful_login_resets_the_count(app, admin, browser):
     assert fresh.post("/login", {"email": admin.email, "password": "bad"}).status_code == 429
 
 
-def test_next_parameter_never_leaves_the_site(admin, browser):
+@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/",
+                                    "/\t/evil.example", "/\\evil.example", "javascript:x"])
+def test_next_parameter_never_leaves_the_site(admin, browser, target):
     browser.get("/login")
-    response = browser.post("/login?next=//evil.example/x",
-                            {"email": admin.email, "password": PASSWORD})
-    assert response.location.endswith("/dashboard")
+    response = browser.post("/login", {"email": admin.email, "password": PASSWORD,
+                                       "next": target})
+    assert response.location == "/dashboard"
+
+
+def test_next_parameter_returns_to_the_page_asked_for(admin, browser):
+    browser.get("/login?next=/users")
+    response = browser.post("/login", {"email": admin.email, "password": PASSWORD,
+                                       "next": "/users?cursor=5"})
+    assert response.location == "/users?cursor=5"
 
 
 def test_pages_need_a_session(browser):

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from app.models import AuditEvent, db
 from app.services import charts
-from tests.web.test_tokens import issue, make_user
+from tests.web.test_web_tokens import issue, make_user
 
 
 def rows(page: str) -> list[str]:
