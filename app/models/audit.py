@@ -15,6 +15,8 @@ class AuditEvent(db.Model):
         db.Index("ix_audit_org_actor", "org_id", "actor", "id"),
         db.Index("ix_audit_org_subject", "org_id", "subject", "id"),
         db.Index("ix_audit_org_action", "org_id", "action", "id"),
+        # `user=<name>` finds the unique IDs a (possibly deleted) user had by name.
+        db.Index("ix_audit_org_subject_name", "org_id", "subject_name"),
     )
 
     id = db.Column(db.Integer, primary_key=True)
