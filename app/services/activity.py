@@ -27,7 +27,7 @@ def parse_time(value: str | None, name: str) -> int | None:
     return int(parsed.timestamp())
 
 
-def _uids(caller: Caller, value: str) -> set[str]:
+def uids_of(caller: Caller, value: str) -> set[str]:
     """Unique IDs a ``user=`` value stands for, from live users and, for a
     deleted user, from the names the log recorded."""
     found = set(db.session.scalars(select(MachineUser.client_id).where(
@@ -51,10 +51,10 @@ def query(caller: Caller, *, users: list[str] = (), actors: list[str] = (),
     """
     q = select(AuditEvent).where(AuditEvent.org_id == caller.org_id)
     if users:
-        uids = set().union(*(_uids(caller, u) for u in users))
+        uids = set().union(*(uids_of(caller, u) for u in users))
         q = q.where(or_(AuditEvent.actor.in_(uids), AuditEvent.subject.in_(uids)))
     if actors:
-        uids = set().union(*(_uids(caller, a) for a in actors))
+        uids = set().union(*(uids_of(caller, a) for a in actors))
         q = q.where(AuditEvent.actor.in_(uids))
     if action:
         q = q.where(AuditEvent.action == action)

@@ -89,7 +89,7 @@ def activity_chart(caller: Caller, *, users: list[str] = (), action: str | None 
     keyed: dict[str, Counter] = defaultdict(Counter)
     labels: dict[str, str] = {}
     if users:
-        wanted = {u: activity._uids(caller, u) for u in users}
+        wanted = {u: activity.uids_of(caller, u) for u in users}
         for u in users:
             keyed.setdefault(u, Counter())  # a chosen user with no events still gets a row
         for e in events:
