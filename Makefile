@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export SCOPEGATE_DATABASE_URL ?= sqlite:///$(CURDIR)/instance/scopegate.db
 
-.PHONY: run test lint venv clean bench bench-scale
+.PHONY: run serve test test-pg lint venv clean bench bench-scale
 
 venv: $(STAMP)
 
@@ -23,9 +23,20 @@ run: $(STAMP)  ## create the venv, install, init the SQLite database, serve on 1
 	$(BIN)/flask --app wsgi setup-link --base-url http://$(HOST):$(PORT)
 	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 
-test: $(STAMP)  ## the whole suite
+test: $(STAMP)  ## the whole suite, twice: on SQLite, then on a throwaway PostgreSQL server
 	$(BIN)/ruff check .
+	@echo "== test suite on SQLite"
 	$(BIN)/pytest
+	@echo "== test suite on PostgreSQL (tests/pg.py starts and removes the server)"
+	$(BIN)/python tests/pg.py -- $(BIN)/pytest
+
+test-pg: $(STAMP)  ## only the PostgreSQL half (ARGS="tests/store -x" to narrow it)
+	$(BIN)/python tests/pg.py -- $(BIN)/pytest $(ARGS)
+
+serve: $(STAMP)  ## production serving: migrate, then gunicorn with config/gunicorn.py
+	mkdir -p instance
+	$(BIN)/flask --app wsgi init-db
+	SCOPEGATE_BIND=$${SCOPEGATE_BIND:-$(HOST):$(PORT)} $(BIN)/gunicorn -c config/gunicorn.py wsgi:app
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
