@@ -40,18 +40,21 @@ SERVER_OPTIONS = ("-c fsync=off -c full_page_writes=off -c max_connections=300 "
 
 
 def find_bindir() -> str | None:
-    """Where initdb and pg_ctl are: $SCOPEGATE_PG_BIN, the newest Debian
-    version, or the PATH."""
-    candidates = [os.environ.get("SCOPEGATE_PG_BIN", "")]
-    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"),
-                         key=lambda p: int(p.split("/")[-2]) if p.split("/")[-2].isdigit() else 0,
-                         reverse=True)
-    found = shutil.which("initdb")
-    if found:
-        candidates.append(os.path.dirname(found))
+    """Where initdb and pg_ctl are: $SCOPEGATE_PG_BIN (then only there), else
+    the newest Debian version, else the PATH."""
+    override = os.environ.get("SCOPEGATE_PG_BIN", "")
+    if override:
+        candidates = [override]
+    else:
+        def version(path: str) -> int:
+            name = path.split("/")[-2]
+            return int(name) if name.isdigit() else 0
+
+        candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=version, reverse=True)
+        if shutil.which("initdb"):
+            candidates.append(os.path.dirname(shutil.which("initdb")))
     for directory in candidates:
-        if directory and os.path.exists(os.path.join(directory, "initdb")) \
-                and os.path.exists(os.path.join(directory, "pg_ctl")):
+        if all(os.path.exists(os.path.join(directory, p)) for p in ("initdb", "pg_ctl")):
             return directory
     return None
 
