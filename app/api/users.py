@@ -65,6 +65,7 @@ def create_token(name: str):
     user = users.get(caller, name)
     value, token = tokens.create_scoped(user, caller, data["scopes"], data.get("expires_in"))
     return jsonify(
-        token=value, token_id=token.token_id, user_id=user.name, email=user.client_id,
+        # From the token row: the user may be deleted by now (its tokens revoked with it).
+        token=value, token_id=token.token_id, user_id=token.subject_name, email=token.subject_uid,
         scopes=token.scopes, expires_at=representations.iso(token.expires_at),
     ), 201

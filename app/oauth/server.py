@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
 from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749.errors import InvalidClientError
 from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from flask import Flask, current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.models import MachineUser, ResourceServer, db
 from app.oauth import client_auth
@@ -30,7 +32,12 @@ def query_client(client_id: str):
 def save_token(token: dict, request) -> None:
     # The row and its audit event were added by the generator (the value is
     # only hashed there and never stored); commit them together.
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The machine user was deleted while its token was being issued.
+        db.session.rollback()
+        raise InvalidClientError(status_code=401) from None
 
 
 def generate_token(grant_type, client, user=None, scope=None, expires_in=None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import current_app
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from app.errors import Conflict, NotFound, Unprocessable
 from app.models import Account, MachineUser, Token, db, now
@@ -63,7 +64,13 @@ def create_scoped(user: MachineUser, actor: Caller, requested, expires_in=None
     audit.record("token.create", actor=actor, subject=user.client_id, subject_name=user.name,
                  target=token.token_id,
                  detail=" ".join(granted))
-    db.session.commit()
+    name = user.name  # still readable after a rollback
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The user was deleted while the token was being made: its row is gone.
+        db.session.rollback()
+        raise NotFound(f"No user named {name!r} in this organization.") from None
     return value, token
 
 

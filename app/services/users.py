@@ -88,6 +88,11 @@ def delete(caller: Caller, name: str) -> int:
     transaction and its client credentials die with the row. Returns the
     number of tokens revoked."""
     user = get(caller, name)
+    # Lock the row first: a token insert racing this deletion then waits on
+    # it (its foreign key check) and fails, instead of landing after the
+    # revocation below and surviving, active, with its user gone.
+    db.session.execute(select(MachineUser.id).where(MachineUser.id == user.id)
+                       .with_for_update())
     revoked = tokens.revoke_all_of(user)
     audit.record("user.delete", actor=caller, subject=user.client_id, subject_name=user.name,
                  target=user.client_id, detail=f"{revoked} token(s) revoked")

@@ -148,3 +148,45 @@ def test_parallel_client_credentials_requests_each_get_a_distinct_token(hosts):
         info = requests.post(f"{host.url}/oauth/introspect", data={"token": value},
                              headers=dep.headers(), timeout=30).json()
         assert info["active"] is True and info["client_id"] == creds["client_id"]
+
+
+def test_tokens_made_while_their_user_is_deleted_never_outlive_it(hosts):
+    """Token creations (admin API and client_credentials) racing the user's
+    deletion: each either lands before the deletion (and is revoked with the
+    user) or is refused (404 / 401); none survives active, none is a 500."""
+    dep, (a, b) = hosts
+    requests.post(f"{a.url}/api/v1/users", json={"name": "doomed"}, headers=dep.headers(),
+                  timeout=30)
+    creds = requests.post(f"{a.url}/api/v1/users/doomed/credentials", headers=dep.headers(),
+                          timeout=30).json()
+    basic = base64.b64encode(f"{creds['client_id']}:{creds['client_secret']}".encode()).decode()
+
+    def create(i):
+        host = (a, b)[i % 2]
+        return lambda: ("create", requests.post(
+            f"{host.url}/api/v1/users/doomed/tokens", json={"scopes": ["cli"]},
+            headers=dep.headers(), timeout=60))
+
+    def issue(i):
+        host = (a, b)[i % 2]
+        return lambda: ("issue", requests.post(
+            f"{host.url}/oauth/token", data={"grant_type": "client_credentials"},
+            headers={"Authorization": f"Basic {basic}"}, timeout=60))
+
+    def delete():
+        return ("delete", requests.delete(f"{a.url}/api/v1/users/doomed",
+                                          headers=dep.headers(), timeout=60))
+
+    calls = [create(i) for i in range(7)] + [issue(i) for i in range(7)]
+    calls.insert(7, delete)
+    results = run_together(calls)
+    allowed = {"create": {201, 404}, "issue": {200, 401}, "delete": {204}}
+    for kind, response in results:
+        assert response.status_code in allowed[kind], (kind, response.status_code, response.text)
+    made = [r.json().get("token") or r.json().get("access_token")
+            for _, r in results if r.status_code in (200, 201)]
+    for value in made:
+        for host in (a, b):
+            info = requests.post(f"{host.url}/oauth/introspect", data={"token": value},
+                                 headers=dep.headers(), timeout=30).json()
+            assert info == {"active": False}, "a token outlived its deleted user"
