@@ -101,12 +101,12 @@ def test_sigterm_lets_an_in_flight_request_finish_then_exits_cleanly(deployment)
 
 
 @pytest.mark.parametrize("name", ["config/gunicorn.py"])
-def test_gunicorn_config_chooses_gthread_workers_by_core_count(name, monkeypatch):
+def test_gunicorn_config_runs_two_workers_per_core(name, monkeypatch):
     import os
     import runpy
 
     monkeypatch.delenv("SCOPEGATE_WORKERS", raising=False)
     monkeypatch.delenv("SCOPEGATE_THREADS", raising=False)
     settings = runpy.run_path(name)
-    assert settings["workers"] == (os.cpu_count() or 1) and settings["threads"] == 4
+    assert settings["workers"] == 2 * (os.cpu_count() or 1) and settings["threads"] == 1
     assert settings["worker_class"] == "gthread" and settings["graceful_timeout"] >= 10
