@@ -22,6 +22,9 @@ BENCH_PORT="${BENCH_PORT:-5055}"
 BENCH_WORKERS="${BENCH_WORKERS:-2}"
 BENCH_WORKER_CLASS="${BENCH_WORKER_CLASS:-sync}"
 BENCH_THREADS="${BENCH_THREADS:-1}"
+# BENCH_SERVER=granian: the same app under granian's WSGI interface (Rust HTTP; an experiment,
+# production runs gunicorn). BENCH_THREADS is then granian's --blocking-threads per worker.
+BENCH_SERVER="${BENCH_SERVER:-gunicorn}"
 BENCH_URL="http://127.0.0.1:$BENCH_PORT"
 
 log() { printf '[bench] %s\n' "$*" >&2; }
@@ -36,6 +39,9 @@ ensure_tools() {
   if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ] || [ ! -x "$VENV/bin/gunicorn" ]; then
     log "installing the server into $VENV (.[server])"
     (cd "$ROOT" && "$VENV/bin/pip" install --quiet -e ".[server]") && touch "$stamp"
+  fi
+  if [ "$BENCH_SERVER" = granian ] && [ ! -x "$VENV/bin/granian" ]; then
+    "$VENV/bin/pip" install --quiet granian
   fi
   if ! command -v wrk >/dev/null; then
     log "installing wrk"
@@ -72,6 +78,20 @@ wait_ready() {  # url
   log "Scopegate at $1 did not come up"; return 1
 }
 
+start_server() {  # dir app -> SG_PID (the server's master process)
+  if [ "$BENCH_SERVER" = granian ]; then
+    (cd "$1" && exec "$VENV/bin/granian" --interface wsgi --workers "$BENCH_WORKERS" \
+      --blocking-threads "$BENCH_THREADS" --host 127.0.0.1 --port "$BENCH_PORT" \
+      --log-level warning "$2" >"$SG_LOGDIR/granian.log" 2>&1) &
+  else
+    local gargs=(-w "$BENCH_WORKERS" -k "$BENCH_WORKER_CLASS" -b "127.0.0.1:$BENCH_PORT"
+                 --chdir "$1" --error-logfile "$SG_LOGDIR/gunicorn.log" --log-level warning)
+    if [ "$BENCH_WORKER_CLASS" = gthread ]; then gargs+=(--threads "$BENCH_THREADS"); fi
+    "$VENV/bin/gunicorn" "${gargs[@]}" "$2" &
+  fi
+  SG_PID=$!
+}
+
 # start_scopegate LOGDIR [N_EXTRA_TOKENS] [N_AUDIT_EVENTS]
 # Sets SG_PID, SG_DBDIR, SG_CLIENT_ID, SG_CLIENT_SECRET, SG_ADMIN_TOKEN.
 start_scopegate() {
@@ -85,11 +105,7 @@ start_scopegate() {
   flask_json create-org bench --json >/dev/null
   flask_json create-admin --org bench --email admin@bench.test --json >/dev/null
   SG_ADMIN_TOKEN="$(flask_json issue-admin-token --email admin@bench.test --json | json_get token)"
-  local gargs=(-w "$BENCH_WORKERS" -k "$BENCH_WORKER_CLASS" -b "127.0.0.1:$BENCH_PORT"
-               --chdir "$ROOT" --error-logfile "$SG_LOGDIR/gunicorn.log" --log-level warning)
-  if [ "$BENCH_WORKER_CLASS" = gthread ]; then gargs+=(--threads "$BENCH_THREADS"); fi
-  "$VENV/bin/gunicorn" "${gargs[@]}" wsgi:app &
-  SG_PID=$!
+  start_server "$ROOT" wsgi:app
   wait_ready "$BENCH_URL"
   # machine user + credentials over the admin API (as an admin would)
   local creds
@@ -103,7 +119,7 @@ start_scopegate() {
         --client-id "$SG_CLIENT_ID") | tee -a "$SG_LOGDIR/seed.log" >&2
   fi
   log "Scopegate up: pid=$SG_PID client_id=$SG_CLIENT_ID db=$SG_DBDIR/bench.db" \
-      "($BENCH_WORKERS x $BENCH_WORKER_CLASS${BENCH_THREADS:+, threads=$BENCH_THREADS})"
+      "($BENCH_SERVER $BENCH_WORKERS x $BENCH_WORKER_CLASS, threads=$BENCH_THREADS)"
 }
 
 worker_pids() {  # children of the gunicorn master
@@ -124,11 +140,7 @@ stop_scopegate() {
 # gunicorn process model; sets SG_PID, SG_CLIENT_ID, SG_CLIENT_SECRET.
 start_floor() {
   local kind="$1"; SG_LOGDIR="$2"; mkdir -p "$SG_LOGDIR"
-  local gargs=(-w "$BENCH_WORKERS" -k "$BENCH_WORKER_CLASS" -b "127.0.0.1:$BENCH_PORT"
-               --chdir "$BENCH_DIR" --error-logfile "$SG_LOGDIR/gunicorn.log" --log-level warning)
-  if [ "$BENCH_WORKER_CLASS" = gthread ]; then gargs+=(--threads "$BENCH_THREADS"); fi
-  FLOOR="$kind" "$VENV/bin/gunicorn" "${gargs[@]}" floor:app &
-  SG_PID=$!
+  FLOOR="$kind" start_server "$BENCH_DIR" floor:app
   SG_DBDIR=""
   wait_ready "$BENCH_URL" || true
   for _ in $(seq 1 50); do curl -s -o /dev/null -m 1 -X POST "$BENCH_URL/token" && break; sleep 0.1; done

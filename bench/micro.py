@@ -39,6 +39,10 @@ def basic(cid: str, secret: str) -> str:
     return "Basic " + base64.b64encode(f"{q(cid)}:{q(secret)}".encode()).decode()
 
 
+SEED_TOKENS = 0
+PRAGMAS: list[str] = []
+
+
 def scopegate_app():
     tmp = tempfile.mkdtemp(prefix="scopegate-micro.")
     os.environ["SCOPEGATE_DATABASE_URL"] = f"sqlite:///{tmp}/bench.db"
@@ -46,6 +50,18 @@ def scopegate_app():
     from app import create_app
 
     app = create_app()
+    if PRAGMAS:  # extra SQLite pragmas on every new connection (an experiment, not the app's)
+        from sqlalchemy import event
+
+        from app.models import db
+
+        def _extra(conn, _record):
+            cur = conn.cursor()
+            for p in PRAGMAS:
+                cur.execute(f"PRAGMA {p}")
+            cur.close()
+        with app.app_context():
+            event.listen(db.engine, "connect", _extra)
     runner = app.test_cli_runner()
 
     def cli(*args):
@@ -65,6 +81,15 @@ def scopegate_app():
     r = c.post("/api/v1/users/bench-client/credentials", headers=h)
     assert r.status_code in (200, 201), r.data
     creds = r.get_json()
+    if SEED_TOKENS:
+        import seed_tokens
+        from sqlalchemy import select
+
+        from app.models import MachineUser, db
+        with app.app_context():
+            user = db.session.execute(select(MachineUser).where(
+                MachineUser.client_id == creds["client_id"])).scalar_one()
+            seed_tokens.seed_tokens(user, SEED_TOKENS)
     return app, "/oauth/token", "/oauth/introspect", basic(creds["client_id"],
                                                            creds["client_secret"])
 
@@ -146,7 +171,12 @@ def main() -> None:
     ap.add_argument("-n", type=int, default=3000)
     ap.add_argument("--profile", choices=["token", "introspect"])
     ap.add_argument("--floor", action="store_true", help="also the floor apps")
+    ap.add_argument("--tokens", type=int, default=0, help="seed this many live tokens first")
+    ap.add_argument("--pragma", action="append", default=[], help="extra SQLite PRAGMA")
     args = ap.parse_args()
+    global SEED_TOKENS
+    SEED_TOKENS = args.tokens
+    PRAGMAS.extend(args.pragma)
     rows = [("scopegate", measure(*scopegate_app(), args.n, args.profile))]
     if args.floor:
         for kind in ("flask", "orm", "core"):

@@ -9,6 +9,7 @@
 # print the hot spots (self and inclusive % of samples, and % by package) with bench/pyspy_top.py.
 # py-spy's sampling costs the workers some CPU: take throughput from `make bench`, not from here.
 # Env: DUR (20) CONN (16) RATE (200 Hz) OPS ("token introspect") NTOKENS (0) OUT, BENCH_* as run.sh
+#      IDLE=1: sample off-CPU time too (py-spy --idle): shows where workers wait (locks, sockets)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 DUR="${DUR:-20}"; CONN="${CONN:-16}"; RATE="${RATE:-200}"; OPS="${OPS:-token introspect}"
@@ -35,7 +36,7 @@ for op in $OPS; do
     -s "$SHARED_BENCH/harness/post_form.lua" "$url" > /dev/null
   pids=()
   for w in $(pgrep -P "$SG_PID"); do
-    "$VENV/bin/py-spy" record -p "$w" -r "$RATE" -d "$DUR" --format raw -o "$OUT/$op-$w.txt" \
+    "$VENV/bin/py-spy" record -p "$w" -r "$RATE" -d "$DUR" ${IDLE:+--idle} --format raw -o "$OUT/$op-$w.txt" \
       > "$OUT/logs/pyspy-$op-$w.log" 2>&1 &
     pids+=($!)
   done
