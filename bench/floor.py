@@ -11,6 +11,7 @@ this stack. Chosen with FLOOR:
             token = client SELECT + INSERT token row + INSERT audit row + COMMIT;
             introspect = client SELECT + token SELECT by SHA-256 digest
   core      the same statements through SQLAlchemy Core (rows, not ORM objects)
+  raw       a WSGI fast path: no Flask, no SQLAlchemy; stdlib sqlite3, the same reads/writes
 
     FLOOR=flask gunicorn -w 2 --chdir bench floor:app
 """
@@ -176,9 +177,119 @@ def make_db_app(kind: str):
     return app
 
 
+def make_raw_app():
+    """What a WSGI fast path for the two endpoints could cost: no Flask, no SQLAlchemy, the
+    stdlib sqlite3 module with prepared statements, the same reads and writes as Scopegate
+    (client by id + secret digest check; token INSERT + audit INSERT + COMMIT; token by digest)."""
+    import base64
+    import sqlite3
+    import threading
+    import urllib.parse
+
+    path = os.path.join(tempfile.gettempdir(), f"scopegate-floor-{os.getppid()}.db")
+    local = threading.local()
+
+    def conn():
+        c = getattr(local, "c", None)
+        if c is None:
+            c = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            c.execute("PRAGMA journal_mode=WAL")
+            c.execute("PRAGMA busy_timeout=5000")
+            c.execute("PRAGMA synchronous=NORMAL")
+            local.c = c
+        return c
+
+    with open(path + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        c = conn()
+        c.executescript("""
+            CREATE TABLE IF NOT EXISTS client (id INTEGER PRIMARY KEY, client_id TEXT UNIQUE
+                NOT NULL, secret_hash TEXT NOT NULL, scope TEXT NOT NULL, org_id INTEGER);
+            CREATE TABLE IF NOT EXISTS tok (id INTEGER PRIMARY KEY, token_id TEXT UNIQUE NOT NULL,
+                token_hash TEXT UNIQUE NOT NULL, client_id TEXT NOT NULL, org_id INTEGER,
+                scope TEXT NOT NULL, issued_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+                revoked_at INTEGER, last_used_at INTEGER);
+            CREATE INDEX IF NOT EXISTS ix_tok_subject ON tok (client_id);
+            CREATE TABLE IF NOT EXISTS audit (id INTEGER PRIMARY KEY, at INTEGER NOT NULL,
+                org_id INTEGER, actor TEXT, action TEXT NOT NULL, target TEXT, outcome TEXT,
+                ip TEXT);
+            CREATE INDEX IF NOT EXISTS ix_audit_org ON audit (org_id, id);
+            CREATE INDEX IF NOT EXISTS ix_audit_actor ON audit (org_id, actor, id);
+        """)
+        c.execute("INSERT OR IGNORE INTO client (client_id, secret_hash, scope, org_id) "
+                  "VALUES (?, ?, 'cli', 1)", (CLIENT_ID, SECRET_HASH))
+        fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def reply(start_response, status, obj):
+        body = json.dumps(obj).encode()
+        start_response(status, [("Content-Type", "application/json"),
+                                ("Content-Length", str(len(body))),
+                                ("Cache-Control", "no-store"), ("Pragma", "no-cache")])
+        return [body]
+
+    def client(environ):
+        scheme, _, b64 = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+        if scheme.lower() != "basic":
+            return None
+        try:
+            cid, _, secret = base64.b64decode(b64).decode().partition(":")
+        except ValueError:
+            return None
+        cid, secret = urllib.parse.unquote(cid), urllib.parse.unquote(secret)
+        row = conn().execute("SELECT secret_hash, scope, org_id FROM client WHERE client_id = ?",
+                             (cid,)).fetchone()
+        if row is None or not hmac.compare_digest(
+                row[0], hashlib.sha256(secret.encode()).hexdigest()):
+            return None
+        return cid, row[1], row[2]
+
+    def app(environ, start_response):
+        n = int(environ.get("CONTENT_LENGTH") or 0)
+        form = urllib.parse.parse_qs(environ["wsgi.input"].read(n).decode())
+        if any(len(v) > 1 for v in form.values()):
+            return reply(start_response, "400 Bad Request", {"error": "invalid_request"})
+        who = client(environ)
+        if who is None:
+            return reply(start_response, "401 Unauthorized", {"error": "invalid_client"})
+        cid, scope, org = who
+        now = int(time.time())
+        c = conn()
+        if environ["PATH_INFO"] == "/token":
+            if form.get("grant_type") != ["client_credentials"]:
+                return reply(start_response, "400 Bad Request",
+                             {"error": "unsupported_grant_type"})
+            value = "sgt_" + secrets.token_urlsafe(30)
+            tid = secrets.token_hex(16)
+            c.execute("BEGIN")
+            c.execute("INSERT INTO tok (token_id, token_hash, client_id, org_id, scope, "
+                      "issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                      (tid, hashlib.sha256(value.encode()).hexdigest(), cid, org, scope, now,
+                       now + 2592000))
+            c.execute("INSERT INTO audit (at, org_id, actor, action, target, outcome, ip) "
+                      "VALUES (?, ?, ?, 'token.issue', ?, 'success', ?)",
+                      (now, org, cid, tid, environ.get("REMOTE_ADDR")))
+            c.execute("COMMIT")
+            return reply(start_response, "200 OK", {"access_token": value,
+                                                    "token_type": "Bearer",
+                                                    "expires_in": 2592000, "scope": scope})
+        value = (form.get("token") or [""])[0]
+        row = c.execute("SELECT client_id, org_id, scope, issued_at, expires_at, revoked_at "
+                        "FROM tok WHERE token_hash = ?",
+                        (hashlib.sha256(value.encode()).hexdigest(),)).fetchone()
+        if row is None or row[5] is not None or row[4] <= now or row[0] != cid:
+            return reply(start_response, "200 OK", {"active": False})
+        return reply(start_response, "200 OK", {
+            "active": True, "scope": row[2], "client_id": row[0], "sub": row[0],
+            "exp": row[4], "iat": row[3], "token_type": "Bearer"})
+
+    return app
+
+
 if FLOOR == "wsgi":
     app = wsgi_app
 elif FLOOR == "flask":
     app = make_flask()
+elif FLOOR == "raw":
+    app = make_raw_app()
 else:
     app = make_db_app(FLOOR)
