@@ -17,7 +17,16 @@ fi
 : "${SHARED_BENCH:?shared bench harness not found; set SHARED_BENCH=/path/to/shared/bench}"
 export PEERS_HOME="${PEERS_HOME:-$HOME/.cache/scopegate-peers}"
 
-# Process model (chosen by measurement, see bench/RESULTS.md).
+# Process model. Default: production's own gunicorn settings (`-c config/gunicorn.py`: its
+# workers, worker class, threads and JSON access log), when the file exists. Setting any of
+# BENCH_WORKERS / BENCH_WORKER_CLASS / BENCH_THREADS (or BENCH_PROCESS=custom) uses those instead.
+if [ -z "${BENCH_PROCESS:-}" ]; then
+  if [ -f "$ROOT/config/gunicorn.py" ] && [ -z "${BENCH_WORKERS:-}${BENCH_WORKER_CLASS:-}${BENCH_THREADS:-}" ]; then
+    BENCH_PROCESS=prod
+  else
+    BENCH_PROCESS=custom
+  fi
+fi
 BENCH_PORT="${BENCH_PORT:-5055}"
 BENCH_WORKERS="${BENCH_WORKERS:-2}"
 BENCH_WORKER_CLASS="${BENCH_WORKER_CLASS:-sync}"
@@ -78,16 +87,36 @@ wait_ready() {  # url
   log "Scopegate at $1 did not come up"; return 1
 }
 
+process_desc() {
+  if [ "$BENCH_SERVER" = gunicorn ] && [ "$BENCH_PROCESS" = prod ]; then
+    echo "-c config/gunicorn.py: $(cd "$ROOT" && "$PY" - 2>/dev/null <<'PYEOF'
+import runpy
+c = runpy.run_path("config/gunicorn.py")
+print(f"workers={c['workers']} class={c['worker_class']} threads={c['threads']}")
+PYEOF
+)"
+  else
+    echo "workers=$BENCH_WORKERS class=$BENCH_WORKER_CLASS threads=$BENCH_THREADS"
+  fi
+}
+
 start_server() {  # dir app -> SG_PID (the server's master process)
   if [ "$BENCH_SERVER" = granian ]; then
     (cd "$1" && exec "$VENV/bin/granian" --interface wsgi --workers "$BENCH_WORKERS" \
       --blocking-threads "$BENCH_THREADS" --host 127.0.0.1 --port "$BENCH_PORT" \
       --log-level warning "$2" >"$SG_LOGDIR/granian.log" 2>&1) &
   else
-    local gargs=(-w "$BENCH_WORKERS" -k "$BENCH_WORKER_CLASS" -b "127.0.0.1:$BENCH_PORT"
-                 --chdir "$1" --error-logfile "$SG_LOGDIR/gunicorn.log" --log-level warning)
-    if [ "$BENCH_WORKER_CLASS" = gthread ]; then gargs+=(--threads "$BENCH_THREADS"); fi
-    "$VENV/bin/gunicorn" "${gargs[@]}" "$2" &
+    local gargs
+    if [ "$BENCH_PROCESS" = prod ]; then
+      # exactly production's settings; only the address and the log destinations differ
+      gargs=(-c "$ROOT/config/gunicorn.py" -b "127.0.0.1:$BENCH_PORT" --chdir "$1"
+             --access-logfile "$SG_LOGDIR/access.log" --error-logfile "$SG_LOGDIR/gunicorn.log")
+    else
+      gargs=(-w "$BENCH_WORKERS" -k "$BENCH_WORKER_CLASS" -b "127.0.0.1:$BENCH_PORT"
+             --chdir "$1" --error-logfile "$SG_LOGDIR/gunicorn.log" --log-level warning)
+      if [ "$BENCH_WORKER_CLASS" = gthread ]; then gargs+=(--threads "$BENCH_THREADS"); fi
+    fi
+    "$VENV/bin/gunicorn" "${gargs[@]}" "$2" >>"$SG_LOGDIR/gunicorn.log" 2>&1 &
   fi
   SG_PID=$!
 }
@@ -119,7 +148,7 @@ start_scopegate() {
         --client-id "$SG_CLIENT_ID") | tee -a "$SG_LOGDIR/seed.log" >&2
   fi
   log "Scopegate up: pid=$SG_PID client_id=$SG_CLIENT_ID db=$SG_DBDIR/bench.db" \
-      "($BENCH_SERVER $BENCH_WORKERS x $BENCH_WORKER_CLASS, threads=$BENCH_THREADS)"
+      "($BENCH_SERVER $(process_desc))"
 }
 
 worker_pids() {  # children of the gunicorn master

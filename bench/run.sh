@@ -14,6 +14,7 @@
 #
 # Env: REPEAT (3) DUR (15) WARM (5) CONN (16) MODES ("unpinned"; add "pinned" for per-core)
 #      PEERS ("node20 node22 dot dot-hashed") DUR_HASHED (10)
+#      BENCH_PROCESS (prod: `gunicorn -c config/gunicorn.py` as production; custom: the three below)
 #      BENCH_WORKERS (2) BENCH_WORKER_CLASS (sync|gthread) BENCH_THREADS (1) BENCH_PORT (5055)
 #      BENCH_SERVER (gunicorn | granian: same app on granian's WSGI interface, an experiment)
 #      SCALE_LEVELS ("1000 100000 1000000") SCALE_AUDIT (0: audit events seeded per level)
@@ -66,7 +67,7 @@ bench_scopegate() {  # out tag mode [ops] [name] [token path] [introspect path]
   echo "python: $("$PY" --version 2>&1)"
   "$VENV/bin/pip" list 2>/dev/null | grep -iE "^(flask|authlib|sqlalchemy|flask-sqlalchemy|gunicorn|werkzeug) " || true
   echo "sqlite: $("$PY" -c 'import sqlite3; print(sqlite3.sqlite_version)')"
-  echo "process model: $BENCH_SERVER workers=$BENCH_WORKERS class=$BENCH_WORKER_CLASS threads=$BENCH_THREADS"
+  echo "process model: $BENCH_SERVER $(cd "$ROOT" && process_desc)"
   echo "git: $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null)$(cd "$ROOT" && git diff --quiet 2>/dev/null || echo ' (dirty)')"
   wrk -v 2>&1 | head -1 || true
 } > "$OUT/versions.txt"
