@@ -9,15 +9,20 @@ from authlib.oauth2.rfc6749.errors import InvalidClientError
 from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from flask import Flask, current_app
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, select
 
+from app.errors import NotFound
 from app.models import MachineUser, ResourceServer, db
 from app.oauth import client_auth
 from app.oauth.endpoints import Introspection, Revocation
 from app.services import audit, callers, scopes, tokens
 from app.services.orgs import RESOURCE_SERVER_PREFIX
 from sdk.auth.scopes import CATALOG
+
+_CLIENT_BY_ID = {
+    model: select(model).where(model.client_id == bindparam("client_id"))
+    for model in (MachineUser, ResourceServer)
+}
 
 
 def query_client(client_id: str):
@@ -26,23 +31,22 @@ def query_client(client_id: str):
     if not client_id or len(client_id) > 120:
         return None
     model = ResourceServer if client_id.startswith(RESOURCE_SERVER_PREFIX) else MachineUser
-    return db.session.scalar(select(model).where(model.client_id == client_id))
+    return db.session.scalar(_CLIENT_BY_ID[model], {"client_id": client_id})
 
 
 def save_token(token: dict, request) -> None:
     # The row and its audit event were added by the generator (the value is
     # only hashed there and never stored); commit them together.
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # The machine user was deleted while its token was being issued.
-        db.session.rollback()
-        raise InvalidClientError(status_code=401) from None
+    db.session.commit()
 
 
 def generate_token(grant_type, client, user=None, scope=None, expires_in=None,
                    include_refresh_token=False) -> dict:
-    value, row = tokens.issue_client_credentials(client, scope)
+    try:
+        value, row = tokens.issue_client_credentials(client, scope)
+    except NotFound:
+        # The machine user was deleted while its token was being issued.
+        raise InvalidClientError(status_code=401) from None
     return {
         "token_type": "Bearer",
         "access_token": value,

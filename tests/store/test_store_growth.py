@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import event, select, text, update
 
 from app.models import Token, db, now
 from app.services import activity, callers, tokens
@@ -20,7 +20,9 @@ def add_token(org_id: int, *, issued: int, expires: int, revoked: int | None = N
     value, token = tokens._new(kind="scoped", org_id=org_id, subject_uid="u@x",
                                subject_name="u", scope=["cli"], lifetime=expires - issued,
                                created_by="test")
-    token.issued_at, token.expires_at, token.revoked_at = issued, expires, revoked
+    # _new returns a detached copy of the row: set the times on the row itself.
+    db.session.execute(update(Token).where(Token.token_id == token.token_id).values(
+        issued_at=issued, expires_at=expires, revoked_at=revoked))
     db.session.commit()
     return token.token_id
 
