@@ -32,7 +32,7 @@ TARGET_NAME="${TARGET_NAME:-scopegate}"
 FLOORS="${FLOORS:-}"
 SCALE_LEVELS="${SCALE_LEVELS:-1000 100000 1000000}"
 SCALE_AUDIT="${SCALE_AUDIT:-0}"
-OUT="${OUT:-$BENCH_DIR/results/$(date +%Y%m%d-%H%M%S)$([ -n "${BENCH_SCALE:-}" ] && echo -scale)}"
+OUT="${OUT:-$BENCH_DIR/results/$(date +%Y%m%d-%H%M%S)$([ -n "${BENCH_SCALE:-}" ] && echo -scale || true)}"
 mkdir -p "$OUT/logs"
 trap stop_scopegate EXIT
 
