@@ -22,7 +22,7 @@ THROTTLED = "throttled"
 
 
 class LoginFailed(ScopegateError):
-    """Wrong email or password; deliberately says which of the two."""
+    """Wrong email or password; deliberately does not say which of the two."""
 
     error = "access_denied"
     status_code = 401

@@ -9,14 +9,13 @@ import os
 import re
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import requests
 
 from app.services import callers, orgs
+from tests.conftest import free_port, start_server, stop_server
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -128,14 +127,6 @@ def secret_on(page: str, prefix: str) -> str | None:
 # --- a live server for the browser tests -------------------------------------
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass
 class DashboardServer:
     url: str
@@ -151,44 +142,21 @@ class DashboardServer:
         return result.stdout
 
 
-def _start(env: dict, port: int) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2",
-         "--graceful-timeout", "5", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited: {process.stderr.read().decode()[-2000:]}")
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2).ok:
-                return process
-        except requests.RequestException:  # not listening yet, or still booting
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("server did not become ready")
-
-
 @pytest.fixture(scope="module")
 def dashboard_server(tmp_path_factory):
     """gunicorn (2 workers) on an empty SQLite database: no admin yet, so
     the setup link printed by ``setup-link`` is the way in."""
     tmp = tmp_path_factory.mktemp("dashboard")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "SCOPEGATE_DATABASE_URL": f"sqlite:///{tmp}/dashboard.db",
            "SCOPEGATE_SECRET_KEY": "dashboard-test-secret",
            "SCOPEGATE_ISSUER": f"http://127.0.0.1:{port}"}
     server = DashboardServer(f"http://127.0.0.1:{port}", env, None)  # type: ignore[arg-type]
     server.flask("init-db")
     server.setup_url = json.loads(server.flask("setup-link", "--json"))["url"]
-    server.process = _start(env, port)
+    server.process = start_server(env, port)
     yield server
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
+    stop_server(server.process)
 
 
 @pytest.fixture
