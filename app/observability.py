@@ -1,4 +1,5 @@
-"""Request ids and the client IP: what every audit event and log line carries."""
+"""Request ids and the client IP, which every audit event and log line
+carries; and the one input rule every store needs (no NUL bytes)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import uuid
 
 from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.errors import BadRequest
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -21,6 +24,16 @@ def init_app(app: Flask) -> None:
         # Keep a proxy's id when it looks sane, so logs join across hops.
         incoming = request.headers.get("X-Request-Id", "")
         g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+
+    @app.before_request
+    def reject_nul_bytes():
+        # PostgreSQL text cannot hold NUL: refuse it here, once, as bad input,
+        # instead of letting it reach a query as a server error.
+        values = [request.path, *request.args.keys(), *request.args.values()]
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            values += [*request.form.keys(), *request.form.values()]
+        if any("\x00" in v for v in values):
+            raise BadRequest("NUL bytes are not accepted.")
 
     @app.after_request
     def echo_request_id(response):

@@ -48,7 +48,8 @@ def client_secret_basic(query_client, request):
                  org_id=client.org_id if is_user else None,
                  subject=client.client_id if is_user else None,
                  subject_name=client.name if is_user else None,
-                 target=client_id[:254], detail="bad client credentials", commit=True)
+                 target=client_id[:254] if client_id.isprintable() else "(unprintable)",
+                 detail="bad client credentials", commit=True)
     return None
 
 

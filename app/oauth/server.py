@@ -28,7 +28,7 @@ _CLIENT_BY_ID = {
 def query_client(client_id: str):
     """A machine user or a resource server by ``client_id`` (one indexed read:
     resource-server ids start with ``rs-``, which a generated unique ID never does)."""
-    if not client_id or len(client_id) > 120:
+    if not client_id or len(client_id) > 120 or not client_id.isprintable():
         return None
     model = ResourceServer if client_id.startswith(RESOURCE_SERVER_PREFIX) else MachineUser
     return db.session.scalar(_CLIENT_BY_ID[model], {"client_id": client_id})
