@@ -122,3 +122,13 @@ def test_bad_secret_and_bad_scope_are_audited_as_denied(client, api, machine_use
     events = api.get("/activity?user=demo-user").get_json()["items"]
     denied = {(e["action"], e["outcome"]) for e in events if e["outcome"] == "denied"}
     assert denied == {("client.auth", "denied"), ("token.issue", "denied")}
+
+
+def test_issued_token_never_reaches_a_debug_log(client, machine_user, caplog):
+    import logging
+
+    with caplog.at_level(logging.DEBUG):
+        value = issue(client, machine_user).get_json()["access_token"]
+    assert "Issue token" in caplog.text  # Authlib's own debug line is still there...
+    assert value not in caplog.text  # ...without the token
+    assert machine_user.client_secret not in caplog.text

@@ -3,6 +3,8 @@ between Authlib and our services."""
 
 from __future__ import annotations
 
+import logging
+
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.errors import InvalidClientError
@@ -70,6 +72,22 @@ class ScopedTokenGrant(ClientCredentialsGrant):
                          subject=self.client.client_id, subject_name=self.client.name,
                          detail=error.get_error_description(), commit=True)
             raise
+
+
+class _RedactIssuedTokens(logging.Filter):
+    """Authlib logs ``"Issue token %r"`` with the whole token dict at DEBUG:
+    never let a token value reach a log line, whatever level is configured."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(
+                isinstance(a, dict) and "access_token" in a for a in record.args):
+            record.args = tuple({**a, "access_token": "[redacted]"}
+                                if isinstance(a, dict) and "access_token" in a else a
+                                for a in record.args)
+        return True
+
+
+logging.getLogger(ClientCredentialsGrant.__module__).addFilter(_RedactIssuedTokens())
 
 
 class ActiveTokenValidator(BearerTokenValidator):
