@@ -37,7 +37,7 @@ def test_create_with_a_scope_ceiling(app, signed_in, admin):
 def test_create_mistakes_are_shown(signed_in):
     signed_in.get("/users/new")
     no_scope = signed_in.post("/users", {"name": "demo-user"})
-    assert no_scope.status_code == 422 and "at least one scope" in no_scope.get_data(as_text=True)
+    assert no_scope.status_code == 400 and "at least one scope" in no_scope.get_data(as_text=True)
     bad_name = signed_in.post("/users", {"name": "has space", "scopes": ["cli"]})
     assert bad_name.status_code == 422
     make_user(signed_in, "demo-user")
