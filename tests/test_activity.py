@@ -85,3 +85,23 @@ def test_delete_user_is_recorded_with_token_count(api, scoped_token):
     event = api.get("/activity?action=user.delete").get_json()["items"][0]
     assert "1 token(s) revoked" in event["detail"]
     assert api.get("/activity?user=demo-user").get_json()["items"]  # still findable by name
+
+
+def test_client_ip_comes_from_a_trusted_proxy_only(app):
+    """Behind SCOPEGATE_TRUST_PROXY=1 the audit records X-Forwarded-For;
+    without it a client cannot choose the IP it is recorded with."""
+    from app import create_app
+    from app.database import upgrade
+    from tests.conftest import make_org
+
+    proxied = create_app({**app.config, "SCOPEGATE_TRUST_PROXY": 1})
+    with proxied.app_context():
+        upgrade()
+    for flask_app, org_name, expected in ((proxied, "behind-proxy", "203.0.113.7"),
+                                          (app, "direct", "127.0.0.1")):
+        org = make_org(flask_app, org_name)
+        api = Api(flask_app.test_client(), org.admin_token)
+        api.client.post("/api/v1/users", json={"name": "via-proxy"},
+                        headers={**api._headers(), "X-Forwarded-For": "203.0.113.7"})
+        event = api.get("/activity?action=user.create").get_json()["items"][0]
+        assert event["ip"] == expected

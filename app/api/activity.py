@@ -19,5 +19,4 @@ def list_activity():
         since=request.args.get("since"), until=request.args.get("until"),
         cursor=request.args.get("cursor"), limit=query_int("limit"),
     )
-    return jsonify(items=[representations.event(e) for e in page.items],
-                   next_cursor=page.next_cursor)
+    return jsonify(representations.page(page, representations.event))

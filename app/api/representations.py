@@ -13,6 +13,11 @@ def iso(epoch: int | None) -> str | None:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def page(p, render) -> dict:
+    """One page of a listing: ``items`` and the cursor of the next page."""
+    return {"items": [render(item) for item in p.items], "next_cursor": p.next_cursor}
+
+
 def user(u: MachineUser) -> dict:
     return {
         "name": u.name,

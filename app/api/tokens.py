@@ -20,8 +20,7 @@ def list_tokens():
     page = tokens.listing(caller, user=subject, active=query_bool("active"),
                           kind=request.args.get("kind") or None,
                           cursor=request.args.get("cursor"), limit=query_int("limit"))
-    return jsonify(items=[representations.token(t) for t in page.items],
-                   next_cursor=page.next_cursor)
+    return jsonify(representations.page(page, representations.token))
 
 
 @bp.get("/tokens/<token_id>")

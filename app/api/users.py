@@ -27,8 +27,7 @@ def create_user():
 @admin_only
 def list_users():
     page = users.listing(current_caller(), request.args.get("cursor"), query_int("limit"))
-    return jsonify(items=[representations.user(u) for u in page.items],
-                   next_cursor=page.next_cursor)
+    return jsonify(representations.page(page, representations.user))
 
 
 @bp.get("/users/<name>")
