@@ -4,7 +4,13 @@ the rules that decide what may happen to a row live in ``app.services``."""
 from app.models.account import Account
 from app.models.audit import AuditEvent
 from app.models.base import db, now
-from app.models.clients import MachineUser, ResourceServer
+from app.models.clients import (
+    MachineUser,
+    MachineUserClient,
+    MachineUserSnapshot,
+    ResourceServer,
+    ResourceServerSnapshot,
+)
 from app.models.org import Organization
 from app.models.setup_code import SetupCode
 from app.models.signing_key import SigningKey
@@ -13,5 +19,6 @@ from app.models.web_session import WebSession
 
 __all__ = [
     "db", "now", "Organization", "Account", "MachineUser", "ResourceServer",
+    "MachineUserClient", "MachineUserSnapshot", "ResourceServerSnapshot",
     "Token", "AuditEvent", "SigningKey", "WebSession", "SetupCode",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 
-from app.models import MachineUser
+from app.models import MachineUserClient
 from app.services import audit, callers, tokens
 from app.services.callers import Caller
 
@@ -43,7 +43,7 @@ def client_secret_basic(query_client, request):
     client = query_client(client_id)
     if client is not None and secret and client.check_client_secret(secret):
         return client
-    is_user = isinstance(client, MachineUser)
+    is_user = isinstance(client, MachineUserClient)
     audit.record("client.auth", audit.DENIED,
                  org_id=client.org_id if is_user else None,
                  subject=client.client_id if is_user else None,

@@ -14,26 +14,42 @@ from flask import Flask, current_app
 from sqlalchemy import bindparam, select
 
 from app.errors import NotFound
-from app.models import MachineUser, ResourceServer, db
+from app.models import (
+    MachineUser,
+    MachineUserSnapshot,
+    ResourceServer,
+    ResourceServerSnapshot,
+    db,
+)
 from app.oauth import client_auth
 from app.oauth.endpoints import Introspection, Revocation
 from app.services import audit, callers, scopes, tokens
 from app.services.orgs import RESOURCE_SERVER_PREFIX
 from sdk.auth.scopes import CATALOG
 
-_CLIENT_BY_ID = {
-    model: select(model).where(model.client_id == bindparam("client_id"))
-    for model in (MachineUser, ResourceServer)
-}
+
+def _by_client_id(model):
+    table = model.__table__
+    return select(table).where(table.c.client_id == bindparam("client_id"))
 
 
-def query_client(client_id: str):
+_USER_BY_ID, _SERVER_BY_ID = _by_client_id(MachineUser), _by_client_id(ResourceServer)
+
+
+def query_client(client_id: str) -> MachineUserSnapshot | ResourceServerSnapshot | None:
     """A machine user or a resource server by ``client_id`` (one indexed read:
-    resource-server ids start with ``rs-``, which a generated unique ID never does)."""
+    resource-server ids start with ``rs-``, which a generated unique ID never does).
+
+    Read as a snapshot, not an ORM object: this runs on every token request
+    and every introspection, and nothing in them changes the client."""
     if not client_id or len(client_id) > 120 or not client_id.isprintable():
         return None
-    model = ResourceServer if client_id.startswith(RESOURCE_SERVER_PREFIX) else MachineUser
-    return db.session.scalar(_CLIENT_BY_ID[model], {"client_id": client_id})
+    if client_id.startswith(RESOURCE_SERVER_PREFIX):
+        statement, snapshot = _SERVER_BY_ID, ResourceServerSnapshot
+    else:
+        statement, snapshot = _USER_BY_ID, MachineUserSnapshot
+    row = db.session.execute(statement, {"client_id": client_id}).mappings().first()
+    return None if row is None else snapshot(row)
 
 
 def save_token(token: dict, request) -> None:

@@ -44,9 +44,9 @@ def from_token(token) -> Caller:
 
 def from_client(client) -> Caller:
     """The caller behind authenticated client credentials."""
-    from app.models import MachineUser
+    from app.models import MachineUserClient
 
-    if isinstance(client, MachineUser):
+    if isinstance(client, MachineUserClient):
         return Caller(MACHINE, client.client_id, client.name, client.org_id,
                       frozenset(client.scopes))
     return Caller(RESOURCE_SERVER, client.client_id, client.name)

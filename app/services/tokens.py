@@ -8,7 +8,7 @@ from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.errors import Conflict, NotFound, Unprocessable
-from app.models import Account, MachineUser, Token, db, now
+from app.models import Account, MachineUser, MachineUserClient, Token, db, now
 from app.services import audit, lifetimes, reach, scopes, secrets
 from app.services.callers import Caller
 from app.services.pagination import Page, paginate
@@ -87,7 +87,7 @@ def create_scoped(user: MachineUser, actor: Caller, requested, expires_in=None
     return value, token
 
 
-def issue_client_credentials(user: MachineUser, requested: str | None) -> tuple[str, Token]:
+def issue_client_credentials(user: MachineUserClient, requested: str | None) -> tuple[str, Token]:
     """A scoped token a machine user obtains itself (``client_credentials``).
 
     The row and its audit event are added to the session; the OAuth layer
