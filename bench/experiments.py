@@ -4,6 +4,8 @@ measurement (CPU µs per request, WSGI call, no HTTP) runs on it.
 
     .venv/bin/python bench/experiments.py                 # every variant, a table
     .venv/bin/python bench/experiments.py --variant stmt  # one, JSON
+    python tests/pg.py --durable -- \
+        .venv/bin/python bench/experiments.py --pg --only baseline core-read
 
 Variants (each a proposal for app/, see bench/RESULTS.md):
   baseline    the app as it is
@@ -170,6 +172,11 @@ def run_variant(name: str, n: int) -> dict:
         patch_core_write()
     import micro
 
+    if os.environ.get("EXPERIMENT_PG"):  # a fresh database per variant process
+        sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
+        import pg
+
+        micro.DATABASE_URL = pg.create_database(os.environ["SCOPEGATE_TEST_PG_URL"])
     return micro.measure(*micro.scopegate_app(), n)
 
 
@@ -179,7 +186,13 @@ def main() -> None:
     ap.add_argument("--variant", choices=VARIANTS)
     ap.add_argument("-n", type=int, default=3000)
     ap.add_argument("--rounds", type=int, default=3, help="processes per variant (median)")
+    ap.add_argument("--only", nargs="+", choices=VARIANTS, help="these variants (baseline first)")
+    ap.add_argument("--pg", action="store_true",
+                    help="on PostgreSQL: run under `python tests/pg.py --durable -- ...`")
     args = ap.parse_args()
+    if args.pg:
+        os.environ["EXPERIMENT_PG"] = "1"
+    variants = args.only or VARIANTS
     if args.variant:
         print(json.dumps(run_variant(args.variant, args.n)))
         return
@@ -187,7 +200,7 @@ def main() -> None:
 
     results = {}
     for _ in range(args.rounds):  # interleave variants so machine noise hits all alike
-        for v in VARIANTS:
+        for v in variants:
             out = subprocess.run([sys.executable, __file__, "--variant", v, "-n", str(args.n)],
                                  capture_output=True, text=True, check=False)
             if out.returncode != 0:
@@ -198,7 +211,7 @@ def main() -> None:
     base = {op: statistics.median(results[("baseline", op)]) for op in ("token", "introspect")}
     print("| variant | token CPU µs/req | vs baseline | introspect CPU µs/req | vs baseline |")
     print("|---|---|---|---|---|")
-    for v in VARIANTS:
+    for v in variants:
         t = statistics.median(results[(v, "token")])
         i = statistics.median(results[(v, "introspect")])
         print(f"| {v} | {t:.0f} | {100 * (t / base['token'] - 1):+.0f} % | {i:.0f} | "

@@ -35,6 +35,9 @@ BENCH_THREADS="${BENCH_THREADS:-1}"
 # production runs gunicorn). BENCH_THREADS is then granian's --blocking-threads per worker.
 BENCH_SERVER="${BENCH_SERVER:-gunicorn}"
 BENCH_URL="http://127.0.0.1:$BENCH_PORT"
+# BENCH_DB=postgres: Scopegate's store is a fresh database per start on the PostgreSQL server
+# whose maintenance URL is SCOPEGATE_TEST_PG_URL (run.sh starts one with tests/pg.py --durable).
+BENCH_DB="${BENCH_DB:-sqlite}"
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 
@@ -127,7 +130,12 @@ start_scopegate() {
   SG_LOGDIR="$1"; local ntok="${2:-0}" naudit="${3:-0}"
   mkdir -p "$SG_LOGDIR"
   SG_DBDIR="$(mktemp -d /tmp/scopegate-bench.XXXXXX)"
-  export SCOPEGATE_DATABASE_URL="sqlite:///$SG_DBDIR/bench.db"   # absolute path -> sqlite:////tmp/...
+  if [ "$BENCH_DB" = postgres ]; then
+    SCOPEGATE_DATABASE_URL="$(pg_helper create_database "$SCOPEGATE_TEST_PG_URL")"
+    export SCOPEGATE_DATABASE_URL
+  else
+    export SCOPEGATE_DATABASE_URL="sqlite:///$SG_DBDIR/bench.db"   # absolute path -> sqlite:////tmp/...
+  fi
   export SCOPEGATE_SECRET_KEY=bench
   export SCOPEGATE_ISSUER="$BENCH_URL"
   (cd "$ROOT" && "$VENV/bin/flask" --app wsgi init-db) >>"$SG_LOGDIR/seed.log" 2>&1
@@ -147,7 +155,7 @@ start_scopegate() {
     (cd "$ROOT" && "$PY" "$BENCH_DIR/seed_tokens.py" --tokens "$ntok" --audit-events "$naudit" \
         --client-id "$SG_CLIENT_ID") | tee -a "$SG_LOGDIR/seed.log" >&2
   fi
-  log "Scopegate up: pid=$SG_PID client_id=$SG_CLIENT_ID db=$SG_DBDIR/bench.db" \
+  log "Scopegate up: pid=$SG_PID client_id=$SG_CLIENT_ID db=$SCOPEGATE_DATABASE_URL" \
       "($BENCH_SERVER $(process_desc))"
 }
 
@@ -162,7 +170,20 @@ stop_scopegate() {
   kill -9 "$SG_PID" 2>/dev/null || true
   wait "$SG_PID" 2>/dev/null || true
   SG_PID=""
-  if [ -n "${SG_DBDIR:-}" ] && [ -z "${BENCH_KEEP_DB:-}" ]; then rm -rf "$SG_DBDIR"; fi
+  if [ -n "${SG_DBDIR:-}" ] && [ -z "${BENCH_KEEP_DB:-}" ]; then
+    rm -rf "$SG_DBDIR"
+    if [ "$BENCH_DB" = postgres ]; then pg_helper drop_database "$SCOPEGATE_DATABASE_URL" || true; fi
+  fi
+}
+
+pg_helper() {  # function url -> tests/pg.py's create_database / drop_database
+  "$PY" -c 'import sys; sys.path.insert(0, sys.argv[1]); import pg; r = getattr(pg, sys.argv[2])(sys.argv[3]); print(r or "")' \
+    "$ROOT/tests" "$@"
+}
+
+pg_version() {
+  "$PY" -c 'import sys, psycopg; c = psycopg.connect(sys.argv[1].replace("+psycopg", "")); print(c.execute("show server_version").fetchone()[0], "fsync=" + c.execute("show fsync").fetchone()[0])' \
+    "$SCOPEGATE_TEST_PG_URL"
 }
 
 # start_floor KIND LOGDIR: a "null" authorization server (bench/floor.py) under the same

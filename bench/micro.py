@@ -7,6 +7,8 @@ requests and N introspections straight into the WSGI callable, with ``time.proce
 Optionally cProfiles them.
 
     .venv/bin/python bench/micro.py [-n 3000] [--profile token|introspect] [--floor]
+    python tests/pg.py --durable -- sh -c \
+        '.venv/bin/python bench/micro.py --database-url "$SCOPEGATE_TEST_DATABASE_URL"'
 
 With --floor the same is done for bench/floor.py's apps (FLOOR=flask/orm/core), to
 separate the framework's cost from Scopegate's.
@@ -40,12 +42,13 @@ def basic(cid: str, secret: str) -> str:
 
 
 SEED_TOKENS = 0
+DATABASE_URL = ""
 PRAGMAS: list[str] = []
 
 
 def scopegate_app():
     tmp = tempfile.mkdtemp(prefix="scopegate-micro.")
-    os.environ["SCOPEGATE_DATABASE_URL"] = f"sqlite:///{tmp}/bench.db"
+    os.environ["SCOPEGATE_DATABASE_URL"] = DATABASE_URL or f"sqlite:///{tmp}/bench.db"
     os.environ["SCOPEGATE_SECRET_KEY"] = "bench"
     from app import create_app
 
@@ -173,9 +176,12 @@ def main() -> None:
     ap.add_argument("--floor", action="store_true", help="also the floor apps")
     ap.add_argument("--tokens", type=int, default=0, help="seed this many live tokens first")
     ap.add_argument("--pragma", action="append", default=[], help="extra SQLite PRAGMA")
+    ap.add_argument("--database-url", default="",
+                    help="an empty database to use instead of a temporary SQLite file "
+                         "(e.g. from `python tests/pg.py --durable -- ...`)")
     args = ap.parse_args()
-    global SEED_TOKENS
-    SEED_TOKENS = args.tokens
+    global SEED_TOKENS, DATABASE_URL
+    SEED_TOKENS, DATABASE_URL = args.tokens, args.database_url
     PRAGMAS.extend(args.pragma)
     rows = [("scopegate", measure(*scopegate_app(), args.n, args.profile))]
     if args.floor:

@@ -17,7 +17,9 @@
 #      BENCH_PROCESS (prod: `gunicorn -c config/gunicorn.py` as production; custom: the three below)
 #      BENCH_WORKERS (2) BENCH_WORKER_CLASS (sync|gthread) BENCH_THREADS (1) BENCH_PORT (5055)
 #      BENCH_SERVER (gunicorn | granian: same app on granian's WSGI interface, an experiment)
-#      SCALE_LEVELS ("1000 100000 1000000") SCALE_AUDIT (0: audit events seeded per level)
+#      BENCH_DB (sqlite | postgres: a throwaway PostgreSQL with fsync on, a fresh database per start)
+#      SCALE_LEVELS ("1000 100000 1000000") SCALE_AUDIT ("0": audit-event levels, e.g. "0 10000000",
+#      each combined with each token level)
 #      BENCH_NICE (-10: renice this script and so every server and wrk it starts; 0 = off)
 #      FLOORS ("": add e.g. "wsgi flask orm core" for the stack's floor rows, see bench/floor.py)
 #      TARGET_NAME (scopegate) OUT (bench/results/<timestamp>) SHARED_BENCH PEERS_HOME
@@ -37,6 +39,11 @@ mkdir -p "$OUT/logs"
 trap stop_scopegate EXIT
 
 ensure_tools
+if [ "$BENCH_DB" = postgres ] && [ -z "${SCOPEGATE_TEST_PG_URL:-}" ]; then
+  # one durable PostgreSQL server for the whole run (tests/pg.py starts and removes it)
+  log "BENCH_DB=postgres: starting a throwaway PostgreSQL (fsync on)"
+  OUT="$OUT" exec "$PY" "$ROOT/tests/pg.py" --durable -- bash "$0" "$@"
+fi
 # On a shared machine, give the servers under test and wrk (all children of this script,
 # peers included, so the comparison stays fair) priority over unrelated work. Needs root.
 if [ "${BENCH_NICE:--10}" != 0 ] && renice -n "${BENCH_NICE:--10}" -p $$ >/dev/null 2>&1; then
@@ -67,6 +74,7 @@ bench_scopegate() {  # out tag mode [ops] [name] [token path] [introspect path]
   echo "python: $("$PY" --version 2>&1)"
   "$VENV/bin/pip" list 2>/dev/null | grep -iE "^(flask|authlib|sqlalchemy|flask-sqlalchemy|gunicorn|werkzeug) " || true
   echo "sqlite: $("$PY" -c 'import sqlite3; print(sqlite3.sqlite_version)')"
+  echo "database: $BENCH_DB$([ "$BENCH_DB" = postgres ] && echo " $(pg_version)")"
   echo "process model: $BENCH_SERVER $(cd "$ROOT" && process_desc)"
   echo "git: $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null)$(cd "$ROOT" && git diff --quiet 2>/dev/null || echo ' (dirty)')"
   wrk -v 2>&1 | head -1 || true
@@ -76,9 +84,12 @@ if [ -n "${BENCH_SCALE:-}" ]; then
   log "scaling mode: levels $SCALE_LEVELS, results in $OUT"
   for rep in $(seq 1 "$REPEAT"); do
     for n in $SCALE_LEVELS; do
-      start_scopegate "$OUT/logs/tokens$n-r$rep" "$n" "$SCALE_AUDIT"
-      bench_scopegate "$OUT/r$rep" "tokens$n-r$rep" unpinned
-      stop_scopegate
+      for a in $SCALE_AUDIT; do
+        tag="tokens$n$([ "$a" != 0 ] && echo "-audit$a" || true)-r$rep"
+        start_scopegate "$OUT/logs/$tag" "$n" "$a"
+        bench_scopegate "$OUT/r$rep" "$tag" unpinned
+        stop_scopegate
+      done
     done
   done
   python3 "$BENCH_DIR/report.py" --scale --target "$TARGET_NAME" "$OUT"

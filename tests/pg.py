@@ -9,6 +9,8 @@ suite a second time on PostgreSQL::
 
     python tests/pg.py -- .venv/bin/pytest
 
+``--durable`` (before ``--``) keeps fsync on, for benchmarks (``BENCH_DB=postgres``).
+
 It sets ``SCOPEGATE_TEST_DATABASE_URL`` (the ``app`` fixture's database),
 ``SCOPEGATE_TEST_LIVE_DATABASE_URL`` (the ``live_server`` fixture's) and
 ``SCOPEGATE_TEST_PG_URL`` (the maintenance database, for tests that create
@@ -37,6 +39,9 @@ from pathlib import Path
 #: never when a process (ours or PostgreSQL's) is killed.
 SERVER_OPTIONS = ("-c fsync=off -c full_page_writes=off -c max_connections=300 "
                   "-c shared_buffers=32MB")
+#: For benchmarks (``--durable``): PostgreSQL's own crash-safe defaults, so a
+#: measured commit costs what it costs in production.
+DURABLE_OPTIONS = "-c max_connections=300 -c shared_buffers=128MB"
 
 
 def find_bindir() -> str | None:
@@ -80,7 +85,8 @@ def _run_as() -> pwd.struct_passwd | None:
 class Cluster:
     """One PostgreSQL server in a temporary directory."""
 
-    def __init__(self, bindir: str | None = None):
+    def __init__(self, bindir: str | None = None, options: str = SERVER_OPTIONS):
+        self.options = options
         self.bindir = bindir or find_bindir()
         if self.bindir is None:
             raise FileNotFoundError("PostgreSQL binaries (initdb, pg_ctl) not found")
@@ -108,7 +114,7 @@ class Cluster:
     def start(self) -> None:
         """Start (or restart) the server on the same port and data."""
         options = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
-                   f"{SERVER_OPTIONS}")
+                   f"{self.options}")
         result = self._pg("pg_ctl", "start", "-D", self.data, "-l", self.log, "-w", "-t", "60",
                           "-o", options, check=False)
         if result.returncode != 0:
@@ -168,6 +174,7 @@ BANNER = """
 
 
 def main(argv: list[str]) -> int:
+    durable = "--durable" in argv[: argv.index("--")] if "--" in argv else False
     if "--" in argv:
         argv = argv[argv.index("--") + 1:]
     if not argv:
@@ -177,7 +184,7 @@ def main(argv: list[str]) -> int:
         print(BANNER, file=sys.stderr)
         return 1 if os.environ.get("CI", "").lower() in ("true", "1", "yes") else 0
     started = time.monotonic()
-    cluster = Cluster()
+    cluster = Cluster(options=DURABLE_OPTIONS if durable else SERVER_OPTIONS)
     # A SIGTERM (a CI timeout) still removes the server.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
