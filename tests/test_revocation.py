@@ -65,3 +65,15 @@ def test_missing_token_is_invalid_request(client, machine_user):
                            headers=basic(machine_user.client_id, machine_user.client_secret))
     assert response.status_code == 400
     assert response.get_json()["error"] == "invalid_request"
+
+
+def test_revoking_again_keeps_the_first_revocation_time(client, api, scoped_token, monkeypatch):
+    assert revoke(client, api._headers(), scoped_token["token"]).status_code == 200
+    first = api.get(f"/tokens/{scoped_token['token_id']}").get_json()["revoked_at"]
+    import app.services.tokens as tokens
+
+    later = tokens.now() + 3600
+    monkeypatch.setattr(tokens, "now", lambda: later)
+    assert revoke(client, api._headers(), scoped_token["token"]).status_code == 200
+    assert api.delete(f"/tokens/{scoped_token['token_id']}").status_code == 204
+    assert api.get(f"/tokens/{scoped_token['token_id']}").get_json()["revoked_at"] == first

@@ -25,7 +25,7 @@ def me():
         user_id=caller.name, email=representations.token(token)["email"], sub=caller.uid,
         user_type="human" if token.kind == "personal" else "generated",
         role="admin" if token.kind == "personal" else "machine",
-        customer=token.org.name, scopes=token.scopes, token=representations.token(token),
+        customer=token.org_name, scopes=token.scopes, token=representations.token(token),
     )
 
 

@@ -14,11 +14,11 @@ from app.models.clients import (
 from app.models.org import Organization
 from app.models.setup_code import SetupCode
 from app.models.signing_key import SigningKey
-from app.models.token import Token
+from app.models.token import Token, TokenSnapshot
 from app.models.web_session import WebSession
 
 __all__ = [
     "db", "now", "Organization", "Account", "MachineUser", "ResourceServer",
     "MachineUserClient", "MachineUserSnapshot", "ResourceServerSnapshot",
-    "Token", "AuditEvent", "SigningKey", "WebSession", "SetupCode",
+    "Token", "TokenSnapshot", "AuditEvent", "SigningKey", "WebSession", "SetupCode",
 ]

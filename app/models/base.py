@@ -6,6 +6,8 @@ responses carry (`exp`, `iat`). The admin API renders them as ISO 8601.
 """
 
 import time
+from collections.abc import Mapping
+from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
@@ -25,3 +27,14 @@ db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
 def now() -> int:
     """Current time in epoch seconds."""
     return int(time.time())
+
+
+class Snapshot:
+    """A row read for one request on a hot path: its columns on a plain object
+    that shares the model's behaviour through a mixin, without the ORM's
+    identity map and instance loading (the client and token lookups: measured
+    in bench/RESULTS.md). Read-only: changes are statements or go through the
+    model."""
+
+    def __init__(self, row: Mapping[str, Any]) -> None:
+        self.__dict__.update(row)

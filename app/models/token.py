@@ -1,7 +1,34 @@
-from app.models.base import db, now
+from app.models.base import Snapshot, db, now
 
 
-class Token(db.Model):
+class TokenFacts:
+    """What a token is, whether loaded as a ``Token`` row or a :class:`TokenSnapshot`."""
+
+    @property
+    def scopes(self) -> list[str]:
+        return self.scope.split()
+
+    def is_expired(self, at: int | None = None) -> bool:
+        return (now() if at is None else at) >= self.expires_at
+
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def is_active(self, at: int | None = None) -> bool:
+        return not self.is_revoked() and not self.is_expired(at)
+
+    # Authlib's TokenMixin, for ResourceProtector.
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_expires_in(self) -> int:
+        return max(0, self.expires_at - now())
+
+    def check_client(self, client) -> bool:
+        return self.client_id is not None and self.client_id == client.get_client_id()
+
+
+class Token(TokenFacts, db.Model):
     """An access token: a personal (unscoped) token of an admin, or a scoped
     token of a machine user. Only the SHA-256 digest of the value is stored.
 
@@ -42,24 +69,10 @@ class Token(db.Model):
     org = db.relationship("Organization", lazy="joined")
 
     @property
-    def scopes(self) -> list[str]:
-        return self.scope.split()
+    def org_name(self) -> str:
+        return self.org.name
 
-    def is_expired(self, at: int | None = None) -> bool:
-        return (now() if at is None else at) >= self.expires_at
 
-    def is_revoked(self) -> bool:
-        return self.revoked_at is not None
-
-    def is_active(self, at: int | None = None) -> bool:
-        return not self.is_revoked() and not self.is_expired(at)
-
-    # Authlib's TokenMixin, for ResourceProtector.
-    def get_scope(self) -> str:
-        return self.scope
-
-    def get_expires_in(self) -> int:
-        return max(0, self.expires_at - now())
-
-    def check_client(self, client) -> bool:
-        return self.client_id is not None and self.client_id == client.get_client_id()
+class TokenSnapshot(Snapshot, TokenFacts):
+    """A token as ``tokens.find`` reads it by value (introspection, revocation,
+    bearer authentication): the row's columns plus ``org_name``."""

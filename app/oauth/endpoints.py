@@ -13,14 +13,14 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from flask import current_app
 
-from app.models import Token
+from app.models import TokenSnapshot
 from app.oauth.client_auth import caller_of
 from app.services import audit, lifetimes, reach, tokens
 
 AUTH_METHODS = ["client_secret_basic", "bearer"]
 
 
-def introspection_claims(token: Token) -> dict:
+def introspection_claims(token: TokenSnapshot) -> dict:
     """RFC 7662 members plus the product's own (``customer``, ``user_type``...)."""
     personal = token.kind == tokens.PERSONAL
     cfg = current_app.config
@@ -36,7 +36,7 @@ def introspection_claims(token: Token) -> dict:
         "token_id": token.token_id,
         "user_id": token.subject_name,
         "email": token.subject_name if personal else token.subject_uid,
-        "customer": token.org.name,
+        "customer": token.org_name,
         "user_type": "human" if personal else "generated",
         "role": "admin" if personal else "machine",
         "env": cfg["SCOPEGATE_ENV"],

@@ -8,7 +8,16 @@ from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.errors import Conflict, NotFound, Unprocessable
-from app.models import Account, MachineUser, MachineUserClient, Token, db, now
+from app.models import (
+    Account,
+    MachineUser,
+    MachineUserClient,
+    Organization,
+    Token,
+    TokenSnapshot,
+    db,
+    now,
+)
 from app.services import audit, lifetimes, reach, scopes, secrets
 from app.services.callers import Caller
 from app.services.pagination import Page, paginate
@@ -20,7 +29,10 @@ PERSONAL, SCOPED = lifetimes.PERSONAL, lifetimes.SCOPED
 #: Hot-path statements, built once: SQLAlchemy then skips rebuilding and
 #: re-hashing them on every request (measured in bench/RESULTS.md).
 _INSERT = insert(Token.__table__)
-_BY_HASH = select(Token).where(Token.token_hash == bindparam("token_hash"))
+_TOKEN, _ORG = Token.__table__, Organization.__table__
+_BY_HASH = (select(_TOKEN, _ORG.c.name.label("org_name"))
+            .join(_ORG, _ORG.c.id == _TOKEN.c.org_id)
+            .where(_TOKEN.c.token_hash == bindparam("token_hash")))
 
 
 def _new(*, kind: str, org_id: int, subject_uid: str, subject_name: str,
@@ -105,21 +117,24 @@ def issue_client_credentials(user: MachineUserClient, requested: str | None) -> 
     return value, token
 
 
-def find(value: str | None) -> Token | None:
-    """The token with this value, active or not; None for anything malformed."""
+def find(value: str | None) -> TokenSnapshot | None:
+    """The token with this value, active or not; None for anything malformed.
+
+    A snapshot, not an ORM object: every introspection and bearer call starts
+    here, and the only writes that follow (use, revocation) are statements."""
     if not value or not secrets.is_well_formed(value) or value.startswith(secrets.CLIENT_SECRET):
         return None
-    return db.session.execute(
-        _BY_HASH, {"token_hash": secrets.digest(value)}).scalar_one_or_none()
+    row = db.session.execute(_BY_HASH, {"token_hash": secrets.digest(value)}).mappings().first()
+    return None if row is None else TokenSnapshot(row)
 
 
-def authenticate(value: str | None) -> Token | None:
+def authenticate(value: str | None) -> TokenSnapshot | None:
     """The token with this value if it is active."""
     token = find(value)
     return token if token is not None and token.is_active() else None
 
 
-def mark_used(token: Token) -> None:
+def mark_used(token: Token | TokenSnapshot) -> None:
     """Record use, at most once per ``SCOPEGATE_LAST_USED_RESOLUTION`` seconds.
 
     A conditional UPDATE: concurrent requests on many hosts write once, and
@@ -149,9 +164,12 @@ def get(caller: Caller, token_id: str) -> Token:
     return token
 
 
-def _revoke(token: Token, actor: Caller) -> None:
-    if token.revoked_at is None:
-        token.revoked_at = now()
+def _revoke(token: Token | TokenSnapshot, actor: Caller) -> None:
+    # A conditional UPDATE: the first revocation's time stands, whoever races.
+    # "evaluate" keeps a loaded Token row in step; a snapshot is not in the session.
+    db.session.execute(
+        update(Token).where(Token.id == token.id, Token.revoked_at.is_(None))
+        .values(revoked_at=now()).execution_options(synchronize_session="evaluate"))
     audit.record("token.revoke", actor=actor, org_id=token.org_id, subject=token.subject_uid,
                  subject_name=token.subject_name, target=token.token_id)
 
@@ -173,7 +191,7 @@ def revoke_by_id(caller: Caller, token_id: str) -> Token:
     return token
 
 
-def revoke_by_value(caller: Caller, token: Token) -> None:
+def revoke_by_value(caller: Caller, token: TokenSnapshot) -> None:
     """RFC 7009 revocation of a token the caller may reach."""
     _revoke(token, caller)
     db.session.commit()
