@@ -7,7 +7,8 @@ sessions, CSRF tokens, security headers and HTML.
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, Request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                static_url_path="/assets")
@@ -22,6 +23,17 @@ from app.web import (  # noqa: E402,F401  (routes register on bp)
 )
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, opened without building a signer when the
+    request carries no session cookie: every OAuth and API call (about 4 % of
+    an introspection's CPU, bench/RESULTS.md). Only the dashboard sets it."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if app.secret_key and self.get_cookie_name(app) not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def init_app(app: Flask) -> None:
     issuer = app.config["SCOPEGATE_ISSUER"]
     app.config.update(
@@ -32,6 +44,7 @@ def init_app(app: Flask) -> None:
         # Secure whenever the public URL is https; plain http stays usable for `make run`.
         SESSION_COOKIE_SECURE=issuer.startswith("https://"),
     )
+    app.session_interface = CookieSessions()
     app.register_blueprint(bp)
     from app.web import cli, helpers
 
