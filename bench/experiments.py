@@ -15,6 +15,7 @@ Variants (each a proposal for app/, see bench/RESULTS.md):
               (no ORM identity map / instance loading)
   core-write  client_credentials: token row + audit row as two Core INSERTs (no unit of work)
   all         core-read + core-write
+  no-pre-ping PostgreSQL without pool_pre_ping (a round trip on every pool checkout)
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
-VARIANTS = ["baseline", "stmt", "core-read", "core-write", "all"]
+VARIANTS = ["baseline", "stmt", "core-read", "core-write", "all", "no-pre-ping"]
 
 
 def patch_stmt() -> None:
@@ -163,7 +164,21 @@ def patch_core_write() -> None:
     tokens.issue_client_credentials = issue_client_credentials
 
 
+def patch_no_pre_ping() -> None:
+    import app.database as database
+
+    original = database.init_app
+
+    def init_app(app):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {}
+        original(app)
+
+    database.init_app = init_app
+
+
 def run_variant(name: str, n: int) -> dict:
+    if name == "no-pre-ping":
+        patch_no_pre_ping()
     if name in ("stmt",):
         patch_stmt()
     if name in ("core-read", "all"):
