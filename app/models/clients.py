@@ -44,7 +44,7 @@ class _SecretClient(ClientMixin):
 
 class MachineUserClient(_SecretClient):
     """What the OAuth layer knows of a machine user, whether it was loaded
-    as a ``MachineUser`` row or as a :class:`ClientSnapshot`."""
+    as a ``MachineUser`` row or as a :class:`MachineUserSnapshot`."""
 
     user_type = "generated"
     role = "machine"
