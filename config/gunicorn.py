@@ -6,7 +6,7 @@ Every value can be changed without editing this file, through the
 environment (``SCOPEGATE_BIND``, ``SCOPEGATE_WORKERS``, ``SCOPEGATE_THREADS``,
 ``SCOPEGATE_GRACEFUL_TIMEOUT``) or gunicorn's own ``GUNICORN_CMD_ARGS``.
 
-Why these numbers (measured, see config/README_PRODUCTION.md): a request is
+Why these numbers (measured: README.md, Production, "Workers and threads"): a request is
 mostly Python (hashing, Authlib, SQLAlchemy, all under the GIL) plus one to
 three short database round trips. Two worker processes per core gave the
 most requests per second for introspection and token issuance, on SQLite
