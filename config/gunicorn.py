@@ -6,14 +6,18 @@ Every value can be changed without editing this file, through the
 environment (``SCOPEGATE_BIND``, ``SCOPEGATE_WORKERS``, ``SCOPEGATE_THREADS``,
 ``SCOPEGATE_GRACEFUL_TIMEOUT``) or gunicorn's own ``GUNICORN_CMD_ARGS``.
 
-Why these numbers (measured: README.md, Production, "Workers and threads"): a request is
-mostly Python (hashing, Authlib, SQLAlchemy, all under the GIL) plus one to
-three short database round trips. Two worker processes per core gave the
-most requests per second for introspection and token issuance, on SQLite
-and PostgreSQL; extra threads per worker did not add throughput (the GIL)
-and, on SQLite, made writers queue on the database lock (p99 up to 1 s at 8
-threads). So: 2 x cores processes, one thread each; the ``gthread`` worker
-still keeps idle keep-alive connections off the request thread.
+Why these numbers (measured: README.md, Production, "Workers and threads",
+and bench/RESULTS.md section 11): a request is mostly Python (hashing,
+Authlib, SQLAlchemy, all under the GIL) plus one to three short database
+round trips. On PostgreSQL a worker waits on those round trips, so two
+processes per core keep the cores busy. On SQLite there is nothing to wait
+for, and every extra process only adds contention for the one writer lock:
+one process per core gave 37 % more introspections per second at 28 % less
+CPU each, and half the p99. Extra threads per worker did not add throughput
+(the GIL) and, on SQLite, made writers queue on the database lock (p99 up to
+1 s at 8 threads). So: cores (SQLite) or 2 x cores (PostgreSQL) processes,
+one thread each; the ``gthread`` worker still keeps idle keep-alive
+connections off the request thread.
 
 Access log: one JSON object per request on stdout, with the request id the
 app puts on every response (``X-Request-Id``, kept from a proxy when sane),
@@ -24,14 +28,22 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 
 from gunicorn import glogging
 
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _ROOT not in sys.path:  # gunicorn reads this file before it imports the app
+    sys.path.insert(0, _ROOT)
+
+from config import load  # noqa: E402
+
 _cores = os.cpu_count() or 1
+_on_sqlite = load()["SCOPEGATE_DATABASE_URL"].startswith("sqlite")
 
 bind = os.environ.get("SCOPEGATE_BIND", "127.0.0.1:5000")
-workers = int(os.environ.get("SCOPEGATE_WORKERS", 2 * _cores))
+workers = int(os.environ.get("SCOPEGATE_WORKERS", (1 if _on_sqlite else 2) * _cores))
 threads = int(os.environ.get("SCOPEGATE_THREADS", 1))
 worker_class = "gthread"
 #: Seconds a worker may take for one request before it is killed and replaced.

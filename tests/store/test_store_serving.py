@@ -100,13 +100,18 @@ def test_sigterm_lets_an_in_flight_request_finish_then_exits_cleanly(deployment)
     assert "Shutting down" in host.log.read_text()
 
 
-@pytest.mark.parametrize("name", ["config/gunicorn.py"])
-def test_gunicorn_config_runs_two_workers_per_core(name, monkeypatch):
+@pytest.mark.parametrize(("url", "per_core"), [
+    ("sqlite:///instance/scopegate.db", 1),
+    ("postgresql+psycopg://scopegate@db/scopegate", 2),
+])
+def test_gunicorn_config_runs_one_worker_per_core_on_sqlite_two_on_postgresql(
+        url, per_core, monkeypatch):
     import os
     import runpy
 
     monkeypatch.delenv("SCOPEGATE_WORKERS", raising=False)
     monkeypatch.delenv("SCOPEGATE_THREADS", raising=False)
-    settings = runpy.run_path(name)
-    assert settings["workers"] == 2 * (os.cpu_count() or 1) and settings["threads"] == 1
+    monkeypatch.setenv("SCOPEGATE_DATABASE_URL", url)
+    settings = runpy.run_path("config/gunicorn.py")
+    assert settings["workers"] == per_core * (os.cpu_count() or 1) and settings["threads"] == 1
     assert settings["worker_class"] == "gthread" and settings["graceful_timeout"] >= 10
