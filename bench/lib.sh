@@ -92,7 +92,10 @@ wait_ready() {  # url
 
 process_desc() {
   if [ "$BENCH_SERVER" = gunicorn ] && [ "$BENCH_PROCESS" = prod ]; then
-    echo "-c config/gunicorn.py: $(cd "$ROOT" && "$PY" - 2>/dev/null <<'PYEOF'
+    # the worker count depends on the store; before a start the URL may not be set yet
+    local url="${SCOPEGATE_DATABASE_URL:-}"
+    if [ -z "$url" ] && [ "$BENCH_DB" = postgres ]; then url="postgresql+psycopg://bench@localhost/bench"; fi
+    echo "-c config/gunicorn.py: $(cd "$ROOT" && SCOPEGATE_DATABASE_URL="$url" "$PY" - 2>/dev/null <<'PYEOF'
 import runpy
 c = runpy.run_path("config/gunicorn.py")
 print(f"workers={c['workers']} class={c['worker_class']} threads={c['threads']}")
