@@ -55,3 +55,6 @@ def test_nul_in_form_is_400(client, machine_user):
                                                  "scope": "cli\x00"},
                            headers=basic(machine_user.client_id, machine_user.client_secret))
     assert response.status_code == 400
+    # the NUL rule answered, not the scope check (which would say invalid_scope)
+    assert response.get_json()["error"] == "invalid_request"
+    assert "NUL" in response.get_json()["error_description"]

@@ -132,3 +132,11 @@ def test_issued_token_never_reaches_a_debug_log(client, machine_user, caplog):
     assert "Issue token" in caplog.text  # Authlib's own debug line is still there...
     assert value not in caplog.text  # ...without the token
     assert machine_user.client_secret not in caplog.text
+
+
+def test_oauth_and_api_responses_set_no_cookie(client, api, machine_user):
+    issued = issue(client, machine_user)
+    introspected = api.introspect(issued.get_json()["access_token"])
+    listed = api.get("/users")
+    for response in (issued, introspected, listed):
+        assert response.status_code == 200 and "Set-Cookie" not in response.headers

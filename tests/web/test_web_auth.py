@@ -247,6 +247,16 @@ def test_logout_ends_the_session_on_the_server(app, signed_in):
             AuditEvent.action == "logout")).all() == ["logout"]
 
 
+def test_a_tampered_session_cookie_is_no_session(app, signed_in):
+    value = cookie(signed_in).value
+    tampered = value[:-1] + ("A" if value[-1] != "A" else "B")
+    forger = app.test_client()
+    forger.set_cookie("scopegate_session", tampered)
+    assert forger.get("/dashboard").status_code == 302
+    forger.set_cookie("scopegate_session", value)
+    assert forger.get("/dashboard").status_code == 200  # the genuine cookie still works
+
+
 @pytest.mark.parametrize("column", ["last_seen_at", "created_at"])
 def test_idle_and_absolute_timeouts_end_the_session(app, signed_in, column):
     with app.app_context():
