@@ -45,6 +45,16 @@ def new_token(host, dep, user="svc", expires_in=3600) -> dict:
     return made.json()
 
 
+def new_client(host, dep, user: str) -> tuple[dict, str]:
+    """A machine user with client credentials: (credentials, Basic header value)."""
+    requests.post(f"{host.url}/api/v1/users", json={"name": user}, headers=dep.headers(),
+                  timeout=30)
+    creds = requests.post(f"{host.url}/api/v1/users/{user}/credentials", headers=dep.headers(),
+                          timeout=30).json()
+    pair = f"{creds['client_id']}:{creds['client_secret']}".encode()
+    return creds, "Basic " + base64.b64encode(pair).decode()
+
+
 def stored(dep, token_id: str) -> Token:
     app = make_app(dep.db_url)
     with app.app_context():
@@ -123,17 +133,13 @@ def test_parallel_creation_of_one_user_name_gives_one_201_and_409s(hosts):
 
 def test_parallel_client_credentials_requests_each_get_a_distinct_token(hosts):
     dep, (a, b) = hosts
-    requests.post(f"{a.url}/api/v1/users", json={"name": "worker"}, headers=dep.headers(),
-                  timeout=30)
-    creds = requests.post(f"{a.url}/api/v1/users/worker/credentials", headers=dep.headers(),
-                          timeout=30).json()
-    basic = base64.b64encode(f"{creds['client_id']}:{creds['client_secret']}".encode()).decode()
+    creds, basic = new_client(a, dep, "worker")
 
     def issue(i):
         host = (a, b)[i % 2]
         return lambda: requests.post(f"{host.url}/oauth/token",
                                      data={"grant_type": "client_credentials", "scope": "cli"},
-                                     headers={"Authorization": f"Basic {basic}"}, timeout=60)
+                                     headers={"Authorization": basic}, timeout=60)
 
     answers = run_together([issue(i) for i in range(THREADS)])
     assert [r.status_code for r in answers] == [200] * THREADS, [r.text for r in answers]
@@ -155,11 +161,7 @@ def test_tokens_made_while_their_user_is_deleted_never_outlive_it(hosts):
     deletion: each either lands before the deletion (and is revoked with the
     user) or is refused (404 / 401); none survives active, none is a 500."""
     dep, (a, b) = hosts
-    requests.post(f"{a.url}/api/v1/users", json={"name": "doomed"}, headers=dep.headers(),
-                  timeout=30)
-    creds = requests.post(f"{a.url}/api/v1/users/doomed/credentials", headers=dep.headers(),
-                          timeout=30).json()
-    basic = base64.b64encode(f"{creds['client_id']}:{creds['client_secret']}".encode()).decode()
+    creds, basic = new_client(a, dep, "doomed")
 
     def create(i):
         host = (a, b)[i % 2]
@@ -171,7 +173,7 @@ def test_tokens_made_while_their_user_is_deleted_never_outlive_it(hosts):
         host = (a, b)[i % 2]
         return lambda: ("issue", requests.post(
             f"{host.url}/oauth/token", data={"grant_type": "client_credentials"},
-            headers={"Authorization": f"Basic {basic}"}, timeout=60))
+            headers={"Authorization": basic}, timeout=60))
 
     def delete():
         return ("delete", requests.delete(f"{a.url}/api/v1/users/doomed",
