@@ -26,6 +26,8 @@ def _json_body(schema: str, required: bool = True) -> dict:
 
 
 NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+EMAIL = {"name": "email", "in": "path", "required": True,
+         "schema": {"type": "string"}, "description": "email or unique ID of the person"}
 TOKEN_ID = {"name": "token_id", "in": "path", "required": True,
             "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"}}
 PAGE = [{"name": "cursor", "in": "query", "schema": {"type": "string"}},
@@ -66,6 +68,40 @@ def document() -> dict:
                          "requestBody": _json_body("NewToken"),
                          "responses": {**_ok("created", "NewTokenResult", "201"),
                                        "400": _error("invalid_scope / lifetime too long")}},
+            },
+            "/people": {
+                "post": {"summary": "Invite a person (one-time link, shown once, valid 24 h)",
+                         "requestBody": _json_body("NewPerson"),
+                         "responses": {**_ok("invited", "Invitation", "201"),
+                                       "409": _error("email taken")}},
+                "get": {"summary": "List the organization's people", "parameters": PAGE,
+                        "responses": _ok("a page of people", "PersonPage")},
+            },
+            "/people/{email}": {
+                "parameters": [EMAIL],
+                "get": {"summary": "One person", "responses": _ok("the person", "Person")},
+                "patch": {"summary": "Change role and/or disable or enable; disabling ends "
+                                     "their sessions and tokens at once",
+                          "requestBody": _json_body("PersonChange"),
+                          "responses": {**_ok("changed", "Person"),
+                                        "409": _error("the last admin")}},
+                "delete": {"summary": "Delete a person; their sessions and tokens end at once",
+                           "responses": {**_ok("deleted", None, "204"),
+                                         "409": _error("the last admin")}},
+            },
+            "/people/{email}/reset-link": {
+                "parameters": [EMAIL],
+                "post": {"summary": "A new one-time link to choose a password (shown once)",
+                         "responses": {**_ok("issued", "ResetLink", "201"),
+                                       "409": _error("disabled")}},
+            },
+            "/people/{email}/tokens": {
+                "parameters": [EMAIL],
+                "post": {"summary": "Issue a personal token to a member (or yourself); "
+                                    "shown once",
+                         "requestBody": _json_body("NewPersonalToken", required=False),
+                         "responses": {**_ok("created", "Token", "201"),
+                                       "409": _error("disabled")}},
             },
             "/tokens": {
                 "get": {"summary": "Token metadata of the organization",
@@ -123,6 +159,30 @@ def document() -> dict:
                 "UserPage": {"type": "object", "properties": {
                     "items": {"type": "array", "items": {"$ref": "#/components/schemas/User"}},
                     "next_cursor": {"type": ["string", "null"]}}},
+                "NewPerson": {"type": "object", "required": ["email", "role"], "properties": {
+                    "email": {"type": "string", "format": "email"},
+                    "role": {"type": "string", "enum": ["admin", "member"]}}},
+                "Person": {"type": "object", "properties": {
+                    k: {"type": ["string", "null"]} for k in
+                    ("email", "uid", "user_type", "role", "status", "created_by",
+                     "created_at", "joined_at", "disabled_at")} | {
+                    "disabled": {"type": "boolean"}}},
+                "Invitation": {"allOf": [{"$ref": "#/components/schemas/Person"}, {
+                    "type": "object", "properties": {
+                        "invite_url": {"type": "string"},
+                        "invite_expires_at": {"type": "string"}}}]},
+                "PersonPage": {"type": "object", "properties": {
+                    "items": {"type": "array", "items": {"$ref": "#/components/schemas/Person"}},
+                    "next_cursor": {"type": ["string", "null"]}}},
+                "PersonChange": {"type": "object", "minProperties": 1, "properties": {
+                    "role": {"type": "string", "enum": ["admin", "member"]},
+                    "disabled": {"type": "boolean"}}},
+                "ResetLink": {"type": "object", "properties": {
+                    k: {"type": "string"} for k in
+                    ("email", "purpose", "reset_url", "expires_at")}},
+                "NewPersonalToken": {"type": "object", "properties": {
+                    "name": {"type": "string", "maxLength": 100},
+                    "expires_in": {"type": "integer", "minimum": 1}}},
                 "Credentials": {"type": "object", "properties": {
                     "client_id": {"type": "string"}, "client_secret": {"type": "string"}}},
                 "NewToken": {"type": "object", "required": ["scopes"], "properties": {

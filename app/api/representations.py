@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from app.models import AuditEvent, MachineUser, Token
+from app.models import Account, AuditEvent, MachineUser, Token
 
 
 def iso(epoch: int | None) -> str | None:
@@ -28,6 +28,23 @@ def user(u: MachineUser) -> dict:
         "created_at": iso(u.created_at),
         "active": True,
         "has_credentials": u.client_secret_hash is not None,
+    }
+
+
+def person(a: Account) -> dict:
+    """A person: ``email`` is their sign-in name, ``uid`` the unique ID the
+    audit log and their tokens carry (``sub``)."""
+    return {
+        "email": a.email,
+        "uid": a.uid,
+        "user_type": a.user_type,
+        "role": a.role,
+        "status": a.status,
+        "disabled": a.disabled_at is not None,
+        "created_by": a.created_by,
+        "created_at": iso(a.created_at),
+        "joined_at": iso(a.joined_at),
+        "disabled_at": iso(a.disabled_at),
     }
 
 

@@ -38,7 +38,7 @@ def introspection_claims(token: TokenSnapshot) -> dict:
         "email": token.subject_name if personal else token.subject_uid,
         "customer": token.org_name,
         "user_type": "human" if personal else "generated",
-        "role": "admin" if personal else "machine",
+        "role": tokens.role_of(token),
         "env": cfg["SCOPEGATE_ENV"],
         "renewable": lifetimes.renewable(token.kind, token.issued_at, token.expires_at),
     }

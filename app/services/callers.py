@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from sdk.auth.scopes import ADMIN_SCOPE
 
 ADMIN = "admin"
+#: A person with role ``member``: signs in, holds personal tokens only if an
+#: admin issued them, and reaches only their own things.
+MEMBER = "member"
 MACHINE = "machine"
 RESOURCE_SERVER = "resource_server"
 OPERATOR = "operator"
@@ -36,7 +39,10 @@ class Caller:
 def from_token(token) -> Caller:
     """The caller behind a bearer token (already checked active)."""
     if token.kind == "personal":
-        return Caller(ADMIN, token.subject_uid, token.subject_name, token.org_id,
+        # The reserved scope, not the person's current role, says what a token
+        # may do: a role change revokes the person's personal tokens.
+        kind = ADMIN if ADMIN_SCOPE in token.scopes else MEMBER
+        return Caller(kind, token.subject_uid, token.subject_name, token.org_id,
                       frozenset(token.scopes), token)
     return Caller(MACHINE, token.subject_uid, token.subject_name, token.org_id,
                   frozenset(token.scopes), token)
@@ -58,6 +64,9 @@ def operator(org_id: int | None = None) -> Caller:
 
 
 def from_account(account) -> Caller:
-    """The caller behind a signed-in dashboard session: an admin of its organization,
-    with the same reach as the admin's personal token."""
-    return Caller(ADMIN, account.uid, account.email, account.org_id, frozenset({ADMIN_SCOPE}))
+    """The caller behind a signed-in dashboard session: an admin has the same
+    reach as an admin's personal token, a member only their own things."""
+    if account.role == ADMIN:
+        return Caller(ADMIN, account.uid, account.email, account.org_id,
+                      frozenset({ADMIN_SCOPE}))
+    return Caller(MEMBER, account.uid, account.email, account.org_id)

@@ -1,6 +1,7 @@
 """Dashboard sign-in: email + password, throttled per email and IP address.
 
-An unknown email, an account without a password and a wrong password give
+An unknown email, an account without a password (an invitation not yet
+accepted), a disabled account and a wrong password give
 the same answer in about the same time (a dummy argon2 verification runs
 when there is no hash to check), so the form cannot be used to find
 accounts. Every attempt is audited as ``login``; the denied ones are also
@@ -81,7 +82,7 @@ def retry_after(email: str, ip: str | None, org_id: int | None) -> int:
 
 
 def authenticate(email: str, password: str, ip: str | None) -> Account:
-    """The admin account these credentials prove, or :class:`LoginFailed` /
+    """The enabled account (admin or member) these credentials prove, or :class:`LoginFailed` /
     :class:`TooManyAttempts`. Sessions are started by ``services.sessions``."""
     email = (email or "").strip().lower()[:254]
     password = password or ""
@@ -95,7 +96,7 @@ def authenticate(email: str, password: str, ip: str | None) -> Account:
         raise TooManyAttempts(wait)
     stored = account.password_hash if account and account.password_hash else None
     ok = passwords.verify_password(stored or _dummy(), password) and stored is not None
-    if not ok or account.role != "admin":
+    if not ok or account.disabled_at is not None:
         audit.record("login", audit.DENIED, org_id=org_id, subject=subject, target=email,
                      detail=BAD_CREDENTIALS, commit=True)
         raise LoginFailed()

@@ -4,6 +4,8 @@ Small named policies, so every endpoint asks the same question the same way:
 
 - a resource server: any token of any organization (introspection/revocation);
 - an admin: anything of its own organization;
+- a member (a person without the admin role): only their own tokens, and
+  nothing by ``token_id``;
 - a machine user: only its own tokens; by ``token_id`` (admin API) only the
   tokens it obtained itself with its client credentials, and only when its
   token carries ``revoke_user_token``.
@@ -11,7 +13,7 @@ Small named policies, so every endpoint asks the same question the same way:
 
 from __future__ import annotations
 
-from app.services.callers import ADMIN, MACHINE, OPERATOR, RESOURCE_SERVER, Caller
+from app.services.callers import ADMIN, MACHINE, MEMBER, OPERATOR, RESOURCE_SERVER, Caller
 from sdk.auth.scopes import Scope
 
 
@@ -25,9 +27,14 @@ def may_introspect(caller: Caller, token) -> bool:
         return True
     if caller.kind == ADMIN:
         return in_org(caller, token.org_id)
-    if caller.kind == MACHINE:
+    if caller.kind in (MACHINE, MEMBER):
         return token.org_id == caller.org_id and token.subject_uid == caller.uid
     return False
+
+
+def manages_org(caller: Caller) -> bool:
+    """May manage the organization's people, users and tokens: an admin, or the operator."""
+    return caller.is_admin or caller.kind == OPERATOR
 
 
 #: RFC 7009 revocation takes the same callers with the same reach.

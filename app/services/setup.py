@@ -14,9 +14,9 @@ import secrets as _random
 from flask import current_app
 from sqlalchemy import delete, select, update
 
-from app.errors import NotFound, ScopegateError, Unprocessable
+from app.errors import NotFound, ScopegateError
 from app.models import Account, Organization, SetupCode, db, now
-from app.services import callers, orgs, secrets
+from app.services import callers, orgs, passwords, secrets
 
 
 class DeadLink(NotFound):
@@ -35,7 +35,8 @@ def issue() -> str | None:
     code = _random.token_urlsafe(24)
     at = now()
     # Only the newest printed link works: an old one may sit in a terminal's scrollback.
-    db.session.execute(delete(SetupCode).where(SetupCode.used_at.is_(None)))
+    db.session.execute(delete(SetupCode).where(SetupCode.used_at.is_(None),
+                                               SetupCode.account_id.is_(None)))
     db.session.add(SetupCode(code_hash=secrets.digest(code), created_at=at,
                              expires_at=at + current_app.config["SCOPEGATE_SETUP_CODE_LIFETIME"]))
     db.session.commit()
@@ -44,7 +45,7 @@ def issue() -> str | None:
 
 def _live(code: str):
     return (SetupCode.code_hash == secrets.digest(code or ""), SetupCode.used_at.is_(None),
-            SetupCode.expires_at > now())
+            SetupCode.account_id.is_(None), SetupCode.expires_at > now())
 
 
 def check(code: str) -> None:
@@ -53,20 +54,9 @@ def check(code: str) -> None:
         raise DeadLink()
 
 
-def check_password(password: str, confirm: str) -> None:
-    """The dashboard password rule (length only: NIST SP 800-63B, no composition rules)."""
-    minimum = current_app.config["SCOPEGATE_PASSWORD_MIN_LENGTH"]
-    if not isinstance(password, str) or len(password) < minimum:
-        raise Unprocessable(f"The password must be at least {minimum} characters long.")
-    if len(password) > 1024:
-        raise Unprocessable("The password must be at most 1024 characters long.")
-    if password != confirm:
-        raise Unprocessable("The two passwords differ.")
-
-
 def complete(code: str, org_name: str, email: str, password: str, confirm: str) -> Account:
     """Create the organization and its first admin, and kill the code."""
-    check_password(password, confirm)
+    passwords.check_new_password(password, confirm)
     claimed = db.session.execute(
         update(SetupCode).where(*_live(code)).values(used_at=now())
         .execution_options(synchronize_session=False)

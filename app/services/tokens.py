@@ -7,7 +7,7 @@ from flask import current_app
 from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.errors import Conflict, NotFound, Unprocessable
+from app.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.models import (
     Account,
     MachineUser,
@@ -19,7 +19,8 @@ from app.models import (
     now,
 )
 from app.services import audit, lifetimes, reach, scopes, secrets
-from app.services.callers import Caller
+from app.services.callers import ADMIN as ADMIN_ROLE
+from app.services.callers import OPERATOR, Caller
 from app.services.pagination import Page, paginate
 from sdk.auth.scopes import ADMIN_SCOPE
 
@@ -67,20 +68,49 @@ def _new(*, kind: str, org_id: int, subject_uid: str, subject_name: str,
 
 def create_personal(account: Account, actor: Caller, *, name: str | None = None,
                     expires_in: int | None = None) -> tuple[str, Token]:
-    """An admin's unscoped token (reserved scope ``admin``)."""
+    """A person's unscoped token, acting as them: an admin's carries the
+    reserved scope ``admin``, a member's no scope at all (it reaches only the
+    member's own things).
+
+    Who may issue one: the operator; an admin for themselves; an admin of the
+    organization for a member (members hold personal tokens only when an
+    admin gives them one). Never an admin for another admin, which would let
+    one admin act under another's unique ID.
+    """
     if name is not None and (not isinstance(name, str) or len(name) > 100):
         raise Unprocessable("`name` must be a string of at most 100 characters.")
+    # Lock the person's row and read its state under the lock: a disabling or
+    # a role change racing this insert then either waits for it (and revokes
+    # the new token with the others) or is seen here.
+    role, disabled_at = db.session.execute(
+        select(Account.role, Account.disabled_at).where(Account.id == account.id)
+        .with_for_update()).one()
+    if disabled_at is not None:
+        raise Conflict(f"{account.email} is disabled: enable the account first.")
+    own = actor.uid == account.uid and role == ADMIN_ROLE
+    for_member = (actor.is_admin and actor.org_id == account.org_id and role != ADMIN_ROLE)
+    if not (own or for_member or actor.kind == OPERATOR):
+        raise Forbidden("Only an admin can issue a personal token to a member, "
+                        "and only the operator one to another admin.")
     value, token = _new(
         kind=PERSONAL, org_id=account.org_id, subject_uid=account.uid,
-        subject_name=account.email, scope=[ADMIN_SCOPE],
+        subject_name=account.email, scope=[ADMIN_SCOPE] if role == ADMIN_ROLE else [],
         lifetime=lifetimes.lifetime(PERSONAL, expires_in), created_by=actor.uid,
         account_id=account.id, name=name,
     )
     audit.record("token.create", actor=actor, org_id=account.org_id, subject=account.uid,
                  subject_name=account.email,
-                 target=token.token_id, detail="personal")
+                 target=token.token_id, detail=f"personal {role}")
     db.session.commit()
     return value, token
+
+
+def role_of(token: Token | TokenSnapshot) -> str:
+    """The ``role`` introspection reports: a personal token's comes from its
+    reserved scope (``admin`` or ``member``), a scoped token's is ``machine``."""
+    if token.kind != PERSONAL:
+        return "machine"
+    return ADMIN_ROLE if ADMIN_SCOPE in token.scopes else "member"
 
 
 def create_scoped(user: MachineUser, actor: Caller, requested, expires_in=None
@@ -230,6 +260,33 @@ def revoke_all_of(user: MachineUser) -> int:
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0
+
+
+def _tied_to(account: Account):
+    """Tokens of a person: personal ones and any other kind stored for them
+    (the OIDC access and refresh tokens of apps), found by account and by
+    unique ID, so a row whose ``account_id`` was never set is not missed."""
+    return (Token.org_id == account.org_id,
+            or_(Token.account_id == account.id, Token.subject_uid == account.uid),
+            Token.revoked_at.is_(None))
+
+
+def revoke_all_of_account(account: Account, kind: str | None = None) -> int:
+    """Revoke every live token tied to a person (inside the caller's
+    transaction). ``kind`` narrows it to one kind (a role change revokes
+    personal tokens only)."""
+    query = (update(Token).where(*_tied_to(account))
+             .values(revoked_at=now()).execution_options(synchronize_session=False))
+    if kind is not None:
+        query = query.where(Token.kind == kind)
+    return db.session.execute(query).rowcount or 0
+
+
+def live_count_of_account(account: Account) -> int:
+    """How many tokens would die with this person (the dashboard says so)."""
+    return db.session.scalar(
+        select(db.func.count(Token.id)).where(*_tied_to(account), Token.expires_at > now())
+    ) or 0
 
 
 def live_count(user: MachineUser) -> int:
