@@ -116,6 +116,9 @@ class Api:
     def delete(self, path, **kw):
         return self.client.delete(f"/api/v1{path}", headers=self._headers(), **kw)
 
+    def patch(self, path, json=None, **kw):
+        return self.client.patch(f"/api/v1{path}", json=json, headers=self._headers(), **kw)
+
     def introspect(self, token: str, **form):
         return self.client.post("/oauth/introspect", data={"token": token, **form},
                                 headers=self._headers())

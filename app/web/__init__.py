@@ -17,6 +17,7 @@ from app.web import (  # noqa: E402,F401  (routes register on bp)
     activity,
     auth,
     dashboard,
+    people,
     security,
     tokens,
     users,

@@ -9,7 +9,7 @@ from app.errors import ScopegateError
 from app.services import activity, audit, charts, directory
 from app.web import bp
 from app.web.helpers import display_names
-from app.web.security import current_caller, login_required
+from app.web.security import admin_required, current_caller
 
 
 def _filters() -> dict:
@@ -23,7 +23,7 @@ def _filters() -> dict:
 
 
 @bp.get("/activity")
-@login_required
+@admin_required
 def activity_log():
     """Newest first; the chart covers the same filters as the table."""
     caller = current_caller()

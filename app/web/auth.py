@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import flash, g, redirect, render_template, request, session, url_for
 
 from app.errors import ScopegateError
-from app.services import logins, sessions, setup
+from app.services import links, logins, sessions, setup
 from app.web import bp
 from app.web.helpers import safe_next
 from app.web.security import csrf_token
@@ -42,6 +42,39 @@ def setup_page(code: str):
     return render_template("setup.html", code=code, error=error, form=request.form), status
 
 
+@bp.route("/invite/<code>", methods=["GET", "POST"], defaults={"purpose": links.INVITE})
+@bp.route("/reset/<code>", methods=["GET", "POST"], defaults={"purpose": links.RESET})
+def password_link(code: str, purpose: str):
+    """An invited person chooses their password (or a person who forgot it a
+    new one) with a one-time link, and is then signed in."""
+    person = links.person_of(code, purpose)  # a dead link is a 404 page, on GET and POST
+    error, status = None, 200
+    if request.method == "POST":
+        try:
+            account = links.use(code, purpose, request.form.get("password", ""),
+                                request.form.get("confirm", ""))
+        except links.DeadLink:
+            raise
+        except ScopegateError as e:
+            error, status = e.get_error_description(), e.status_code
+        else:
+            _sign_in(account)
+            flash("Welcome to Scopegate." if purpose == links.INVITE
+                  else "Your new password is set.", "success")
+            return redirect(url_for("web.dashboard"), code=303)
+    return render_template("password_link.html", person=person, purpose=purpose,
+                           error=error), status
+
+
+def _sign_in(account) -> None:
+    """A fresh session: nothing set before sign-in (an attacker's planted
+    cookie included) survives it, and the CSRF token changes too."""
+    sessions.end(session.get("sid"))
+    session.clear()
+    session["sid"] = sessions.start(account, request.remote_addr)
+    csrf_token()
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """Email + password; a new session (and a new session id) on success."""
@@ -60,12 +93,7 @@ def login():
             error, status = e.get_error_description(), 401
         else:
             target = safe_next(url_for("web.dashboard"))
-            # A fresh session: nothing set before sign-in (an attacker's planted
-            # cookie included) survives it, and the CSRF token changes too.
-            sessions.end(session.get("sid"))
-            session.clear()
-            session["sid"] = sessions.start(account, request.remote_addr)
-            csrf_token()
+            _sign_in(account)
             return redirect(target, code=303)
     return render_template("login.html", error=error, email=email,
                            next=request.values.get("next", "")), status, headers

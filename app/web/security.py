@@ -16,8 +16,9 @@ from authlib.oauth2 import OAuth2Error
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import HTTPException
 
+from app.errors import Forbidden
 from app.models import db
-from app.services import callers, sessions
+from app.services import callers, reach, sessions
 from app.services.callers import Caller
 from app.web import bp
 
@@ -112,6 +113,19 @@ def login_required(view):
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def admin_required(view):
+    """Pages that manage the organization: signed-in admins only; a member
+    gets a 403 page (the API answers a member's token the same way)."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if not reach.manages_org(g.caller):
+            raise Forbidden("Only an admin of the organization can open this page.")
+        return view(*args, **kwargs)
+
+    return login_required(wrapper)
 
 
 def _error_page(status: int, title: str, message: str, headers=None):

@@ -9,21 +9,21 @@ from app.errors import NotFound
 from app.services import directory, tokens, users
 from app.web import bp
 from app.web.helpers import display_names, safe_next
-from app.web.security import current_caller, login_required
+from app.web.security import admin_required, current_caller
 
 #: Status filter values and what ``tokens.listing`` is asked for.
 STATUSES = {"active": True, "inactive": False, "all": None}
 
 
 @bp.get("/tokens")
-@login_required
+@admin_required
 def token_management():
     """Token Management opens on User Scoped Tokens."""
     return redirect(url_for("web.scoped_tokens"))
 
 
 @bp.get("/tokens/scoped")
-@login_required
+@admin_required
 def scoped_tokens():
     """User Scoped Tokens of the organization."""
     caller = current_caller()
@@ -48,7 +48,7 @@ def scoped_tokens():
 
 
 @bp.route("/tokens/<token_id>/revoke", methods=["GET", "POST"])
-@login_required
+@admin_required
 def revoke_token(token_id: str):
     """GET asks for confirmation; POST revokes (idempotent, tenant-scoped)."""
     caller = current_caller()
