@@ -66,7 +66,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SCOPEGATE_LOGIN_THROTTLE_WINDOW", 15 * 60,
             "Seconds over which failed sign-ins are counted (15 minutes).", int),
     Setting("SCOPEGATE_SETUP_CODE_LIFETIME", 24 * 3600,
-            "Seconds a first-run setup link stays valid (24 hours); it also dies once used.",
+            "Seconds a one-time link (first-run setup, invitation, password reset) stays "
+            "valid (24 hours); it also dies once used.",
             int),
     Setting("SCOPEGATE_PASSWORD_MIN_LENGTH", 12,
             "Shortest dashboard password accepted at setup.", int),
