@@ -260,7 +260,7 @@ _ME_FIRST = ("user_id", "email", "sub", "user_type", "role", "customer", "scopes
 @click.pass_context
 def main(ctx: click.Context, url: str, token: str | None, as_json: bool, timeout: float,
          insecure: bool, verbose: bool) -> None:
-    """Manage Scopegate machine users, scoped tokens and activity.
+    """Manage Scopegate machine users, scoped tokens, people and activity.
 
     Set SCOPEGATE_TOKEN to your admin token and, unless the server runs at
     the default address, SCOPEGATE_URL. Every command has --help.
@@ -349,6 +349,136 @@ def users_delete(state: State, name: str, yes: bool) -> None:
     state.client.delete_user(name)
     _emit(state, {"name": name, "deleted": True},
           lambda _: click.echo(f"Deleted machine user {name}; its tokens are revoked."))
+
+
+# -- people ----------------------------------------------------------------
+
+_PERSON_TIMES = ("created_at", "joined_at", "disabled_at", "expires_at", "invite_expires_at")
+_PERSON_FIRST = ("email", "uid", "role", "status")
+_role_choice = click.Choice(["admin", "member"])
+
+
+def _show_person(person: dict) -> None:
+    _record(person, _PERSON_TIMES, _PERSON_FIRST)
+
+
+def _show_link(data: dict) -> None:
+    """A person and the one-time link issued for them (shown once)."""
+    _record(data, _PERSON_TIMES, _PERSON_FIRST)
+    click.echo("Hand the link over yourself: it works once and is shown only now.", err=True)
+
+
+@main.group()
+def people() -> None:
+    """Invite, list, change, disable and delete the organization's people.
+
+    Admins manage the organization; members sign in and see only their own
+    things. Disabling or deleting a person ends their sessions and tokens at once.
+    """
+
+
+@people.command("invite")
+@click.argument("email")
+@click.option("--role", type=_role_choice, default="member", show_default=True,
+              help="admin (manages the organization) or member.")
+@json_option
+@pass_state
+def people_invite(state: State, email: str, role: str) -> None:
+    """Invite EMAIL and print their one-time link (valid 24 h, shown once)."""
+    _emit(state, state.client.invite_person(email, role=role), _show_link)
+
+
+@people.command("list")
+@json_option
+@pass_state
+def people_list(state: State) -> None:
+    """List the organization's people."""
+    rows = state.client.list_people()
+    _emit(state, rows, lambda rows: _table(rows, [
+        ("EMAIL", lambda p: p.get("email")),
+        ("UID", lambda p: p.get("uid")),
+        ("ROLE", lambda p: p.get("role")),
+        ("STATUS", lambda p: p.get("status")),
+        ("JOINED_AT", lambda p: _when(p.get("joined_at"))),
+    ], "No people."))
+
+
+@people.command("show")
+@click.argument("email")
+@json_option
+@pass_state
+def people_show(state: State, email: str) -> None:
+    """Show one person (by email or unique ID)."""
+    _emit(state, state.client.get_person(email), _show_person)
+
+
+@people.command("role")
+@click.argument("email")
+@click.argument("role", type=_role_choice)
+@json_option
+@pass_state
+def people_role(state: State, email: str, role: str) -> None:
+    """Give EMAIL the ROLE admin or member (their personal tokens are revoked)."""
+    _emit(state, state.client.update_person(email, role=role), _show_person)
+
+
+@people.command("disable")
+@click.argument("email")
+@json_option
+@pass_state
+def people_disable(state: State, email: str) -> None:
+    """Disable EMAIL: their sessions and tokens end now; they cannot sign in."""
+    _emit(state, state.client.update_person(email, disabled=True), _show_person)
+
+
+@people.command("enable")
+@click.argument("email")
+@json_option
+@pass_state
+def people_enable(state: State, email: str) -> None:
+    """Enable EMAIL again (their old tokens stay revoked)."""
+    _emit(state, state.client.update_person(email, disabled=False), _show_person)
+
+
+@people.command("delete")
+@click.argument("email")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@json_option
+@pass_state
+def people_delete(state: State, email: str, yes: bool) -> None:
+    """Delete EMAIL: their sessions and tokens end now."""
+    if not yes:
+        click.confirm(f"Delete {email} and end their sessions and tokens?", abort=True, err=True)
+    state.client.delete_person(email)
+    _emit(state, {"email": email, "deleted": True},
+          lambda _: click.echo(f"Deleted {email}; their sessions and tokens ended."))
+
+
+@people.command("reset-link")
+@click.argument("email")
+@json_option
+@pass_state
+def people_reset_link(state: State, email: str) -> None:
+    """Print a new one-time link for EMAIL to choose a password (their previous link dies)."""
+    _emit(state, state.client.reset_password_link(email), _show_link)
+
+
+@people.command("token")
+@click.argument("email")
+@click.option("--name", help="A label for the token.")
+@click.option("--expires-in", type=Duration(),
+              help="Lifetime: seconds or 90m, 12h, 7d (default 90 days, at most 365).")
+@json_option
+@pass_state
+def people_token(state: State, email: str, name: str | None, expires_in: int | None) -> None:
+    """Issue a personal token to member EMAIL (or yourself); shown only once."""
+    token = state.client.create_person_token(email, name=name, expires_in=expires_in)
+
+    def human(data: dict) -> None:
+        _record(data, _TOKEN_TIMES, ("token", "token_id", "email", "role", "expires_at"))
+        click.echo("Save the token now: it is shown only once.", err=True)
+
+    _emit(state, token, human)
 
 
 # -- credentials -----------------------------------------------------------

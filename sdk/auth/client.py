@@ -50,6 +50,7 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # 500 is usually a bug that a retry would only delay.
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
 _TOKEN_KINDS = ("personal", "scoped")
+_ROLES = ("admin", "member")
 # The largest page list_activity(limit=...) asks for (the server allows up to 500).
 _MAX_PAGE = 200
 
@@ -85,7 +86,8 @@ def connect_to_auth_client(
 
 
 class AuthClient:
-    """Manage machine users and their scoped tokens with an admin token.
+    """Manage machine users, their scoped tokens and the organization's people
+    with an admin token.
 
     Usually made by :func:`connect_to_auth_client`. Holds one
     :class:`requests.Session` (connection reuse); use it as a context manager
@@ -206,6 +208,85 @@ class AuthClient:
             "Client credentials created for machine user %s(%s).", name, creds.get("client_id")
         )
         return creds
+
+    # -- people ----------------------------------------------------------
+
+    def invite_person(self, email: str, role: str = "member") -> dict:
+        """Invite a person to the organization as ``"admin"`` or ``"member"``.
+
+        Returns the person (``email``, ``uid``: their unique ID, ``role``,
+        ``status`` ``"invited"``) and ``invite_url``: a one-time link, valid
+        24 h and shown this once, where they choose their password. Hand it
+        over yourself; it is never logged.
+        """
+        body = {"email": _text(email, "email"), "role": _role(role)}
+        person = self._request("POST", "/api/v1/people", json=body)
+        logger.info("Person %s(%s) invited as %s.", person.get("email", email),
+                    person.get("uid"), person.get("role", role))
+        return person
+
+    def list_people(self) -> list[dict]:
+        """Return every person of the organization (all pages)."""
+        return list(self._pages("/api/v1/people", {}))
+
+    def get_person(self, email: str) -> dict:
+        """Return one person by email (or unique ID)."""
+        return self._request("GET", f"/api/v1/people/{_seg(email, 'email')}")
+
+    def update_person(self, email: str, role: str | None = None,
+                      disabled: bool | None = None) -> dict:
+        """Change a person's ``role`` and/or disable (``disabled=True``) or
+        enable them. Disabling ends their dashboard sessions and revokes every
+        token they hold at once; a role change revokes their personal tokens.
+        The last admin cannot be demoted or disabled (:class:`Conflict`).
+        """
+        body: dict[str, Any] = {}
+        if role is not None:
+            body["role"] = _role(role)
+        if disabled is not None:
+            if not isinstance(disabled, bool):
+                raise ValidationError(f"disabled must be True or False, not {disabled!r}.")
+            body["disabled"] = disabled
+        if not body:
+            raise ValidationError("Give role= and/or disabled=.")
+        person = self._request("PATCH", f"/api/v1/people/{_seg(email, 'email')}", json=body)
+        logger.info("Person %s updated: role %s, %s.", email, person.get("role"),
+                    "disabled" if person.get("disabled") else "enabled")
+        return person
+
+    def delete_person(self, email: str) -> None:
+        """Delete a person: their sessions and tokens end at once."""
+        self._request("DELETE", f"/api/v1/people/{_seg(email, 'email')}")
+        logger.info("Person %s deleted; their sessions and tokens ended.", email)
+
+    def reset_password_link(self, email: str) -> dict:
+        """Issue a new one-time link for a person who forgot their password
+        (a new invitation if they never joined); their previous link dies.
+
+        Returns ``email``, ``purpose`` (``"reset"`` or ``"invite"``),
+        ``reset_url`` (shown this once, never logged) and ``expires_at``.
+        """
+        link = self._request("POST", f"/api/v1/people/{_seg(email, 'email')}/reset-link")
+        logger.info("New one-time %s link issued for %s.", link.get("purpose", "reset"), email)
+        return link
+
+    def create_person_token(self, email: str, name: str | None = None,
+                            expires_in: int | dt.timedelta | None = None) -> dict:
+        """Issue a personal token to a member (or yourself): it acts as that
+        person. A member's token carries no scope and reaches only their own
+        things. Returns ``token`` (shown this once), ``token_id``, ``role``,
+        ``expires_at`` and the rest of the token's metadata.
+        """
+        body: dict[str, Any] = {}
+        if name is not None:
+            body["name"] = _text(name, "name")
+        if expires_in is not None:
+            body["expires_in"] = _seconds(expires_in)
+        token = self._request("POST", f"/api/v1/people/{_seg(email, 'email')}/tokens",
+                              json=body)
+        logger.info("Personal token %s created for %s (%s), expires %s.",
+                    token.get("token_id"), email, token.get("role"), token.get("expires_at"))
+        return token
 
     # -- tokens ----------------------------------------------------------
 
@@ -473,6 +554,12 @@ def _text(value: Any, what: str) -> str:
         value = value.value
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(f"{what} must be a non-empty string, not {value!r}.")
+    return value
+
+
+def _role(value: Any) -> str:
+    if value not in _ROLES:
+        raise ValidationError(f"role must be one of {', '.join(_ROLES)}, not {value!r}.")
     return value
 
 
