@@ -114,6 +114,10 @@ def test_an_invitation_code_is_not_a_reset_code(app, api):
     {"email": "ann@acme.test", "role": "owner"},
     {"email": "not-an-email", "role": "member"},
     {"email": 5, "role": "member"},
+    {"email": {"a": 1}, "role": ["member"]},
+    {"email": "a" * 64 + "@" + "b" * 190, "role": "member"},
+    {"email": "ann\u00e9@acme.test", "role": "member"},
+    {"email": 'a"b\\c@acme.test', "role": "member"},
     {"email": "ann@acme.test", "role": "member", "extra": 1},
 ])
 def test_invite_refuses_bad_input_with_422(api, body):
@@ -199,7 +203,8 @@ def test_role_change_revokes_personal_tokens(api):
     assert "member -> admin" in event["detail"]
 
 
-@pytest.mark.parametrize("body", [{}, {"role": "root"}, {"disabled": "yes"}, {"name": "x"}])
+@pytest.mark.parametrize("body", [{}, {"role": "root"}, {"disabled": "yes"}, {"name": "x"},
+                                  {"role": None}, {"role": ["admin"]}, {"disabled": 1}])
 def test_update_refuses_bad_input_with_422(api, body):
     invite(api)
     assert api.patch("/people/ann@acme.test", body).status_code == 422
@@ -215,7 +220,7 @@ def test_the_last_admin_cannot_be_removed(api, org, change):
                 "disable": lambda: api.patch(path, {"disabled": True}),
                 "delete": lambda: api.delete(path)}[change]()
     assert response.status_code == 409
-    assert "last admin of acme" in response.get_json()["error_description"]
+    assert "last admin of the organization" in response.get_json()["error_description"]
     assert api.get("/me").status_code == 200  # nothing happened to the admin
 
 
@@ -373,3 +378,11 @@ def test_operator_invites_into_any_organization(app, org):
         acme = orgs.get_org("acme")
         account, link = people.invite(callers.operator(acme.id), "ops@acme.test", "admin")
         assert account.created_by == "operator" and link.purpose == links.INVITE
+
+
+@pytest.mark.parametrize("path", ["/people/a%00b", "/people/" + "x" * 5000,
+                                  "/people/%E2%80%AE@acme.test"])
+def test_hostile_people_paths_are_clear_4xx(api, path):
+    for response in (api.get(path), api.patch(path, {"disabled": True}), api.delete(path),
+                     api.post(path + "/reset-link"), api.post(path + "/tokens", {})):
+        assert 400 <= response.status_code < 500 and response.is_json

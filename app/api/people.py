@@ -41,8 +41,8 @@ def get_person(email: str):
 @admin_only
 def update_person(email: str):
     data = only(json_object(), {"role", "disabled"})
-    if not data:
-        raise Unprocessable("Give `role` and/or `disabled`.")
+    if not data or None in data.values():
+        raise Unprocessable("Give `role` (`admin` or `member`) and/or `disabled` (true or false).")
     account = people.update(current_caller(), email, role=data.get("role"),
                             disabled=data.get("disabled"))
     return jsonify(representations.person(account))

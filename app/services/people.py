@@ -30,14 +30,20 @@ from app.services.pagination import Page, paginate
 
 ROLES = (ADMIN, MEMBER)
 
-_EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}$")
+#: The HTML standard's "valid e-mail address" (what a browser's email field
+#: accepts; internationalized domains in their ASCII form), at most 254
+#: characters. ASCII only, so an address can appear in an error description
+#: (RFC 6749 allows no other characters there).
+_EMAIL_RE = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}"
+    r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
 
 
 def check_email(email) -> str:
     """An email address, lower-cased (it is the sign-in name)."""
     email = (email if isinstance(email, str) else "").strip().lower()
-    if not _EMAIL_RE.match(email):
-        raise Unprocessable(f"{email!r} is not an email address.")
+    if len(email) > 254 or not _EMAIL_RE.match(email):
+        raise Unprocessable("`email` is not an email address (such as ann@example.com).")
     return email
 
 
@@ -58,7 +64,7 @@ def create_account(org_id: int, email, role: str, created_by: str,
     ``joined=False`` for an invitation that is not accepted yet."""
     email, role = check_email(email), check_role(role)
     if db.session.scalar(select(Account.id).where(Account.email == email)):
-        raise Conflict(f"An account with email {email!r} already exists.")
+        raise Conflict(f"An account with email {email} already exists.")
     account = Account(
         org_id=org_id, email=email, role=role, created_by=created_by,
         uid=secrets.new_unique_id(current_app.config["SCOPEGATE_ID_DOMAIN"]),
@@ -71,7 +77,7 @@ def create_account(org_id: int, email, role: str, created_by: str,
     except IntegrityError:
         # A concurrent request took the same email first.
         db.session.rollback()
-        raise Conflict(f"An account with email {email!r} already exists.") from None
+        raise Conflict(f"An account with email {email} already exists.") from None
     return account
 
 
@@ -96,7 +102,8 @@ def get(caller: Caller, email_or_uid: str) -> Account:
         Account.org_id == caller.org_id,
         or_(Account.email == key.lower(), Account.uid == key)))
     if account is None:
-        raise NotFound(f"No person with email {email_or_uid!r} in this organization.")
+        # The key is not echoed: it may hold characters an error description cannot.
+        raise NotFound("No such person in this organization.")
     return account
 
 
@@ -117,7 +124,7 @@ def _keep_an_admin(account: Account, change: str) -> None:
         Account.org_id == account.org_id, Account.role == ADMIN, Account.id != account.id,
         Account.disabled_at.is_(None), Account.joined_at.is_not(None)).with_for_update()).all()
     if not others:
-        raise Conflict(f"{account.email} is the last admin of {account.org.name}: "
+        raise Conflict(f"{account.email} is the last admin of the organization: "
                        f"make another person admin before you {change} them.")
 
 

@@ -115,7 +115,7 @@ def test_disabling_from_the_page_ends_that_person_s_session(signed_in, ann):
 def test_the_last_admin_refusal_is_shown_not_applied(app, signed_in, admin):
     response = signed_in.post(f"/people/{admin.email}/disable")
     assert response.status_code == 303 and response.location.endswith("/people")
-    assert "last admin of acme" in signed_in.text("/people")
+    assert "last admin of the organization" in signed_in.text("/people")
     with app.app_context():
         assert db.session.scalar(select(Account.disabled_at)
                                  .where(Account.email == admin.email)) is None
