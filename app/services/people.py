@@ -116,14 +116,19 @@ def listing(caller: Caller, cursor: str | None = None, limit=None) -> Page:
 
 def _keep_an_admin(account: Account, change: str) -> None:
     """Refuse ``change`` when it would leave the organization without an
-    enabled admin who has joined. The admins' rows are locked first, so two
-    admins demoting each other at once cannot both succeed (PostgreSQL)."""
+    enabled admin who has joined.
+
+    Every such admin row is locked, in id order, before counting: two admins
+    demoting each other at once then run one after the other (no deadlock),
+    and the second sees the first's change and is refused (PostgreSQL
+    re-reads locked rows; SQLite has one writer at a time anyway)."""
     if account.role != ADMIN or account.disabled_at is not None or account.joined_at is None:
         return
-    others = db.session.scalars(select(Account.id).where(
-        Account.org_id == account.org_id, Account.role == ADMIN, Account.id != account.id,
-        Account.disabled_at.is_(None), Account.joined_at.is_not(None)).with_for_update()).all()
-    if not others:
+    admins = db.session.scalars(select(Account.id).where(
+        Account.org_id == account.org_id, Account.role == ADMIN,
+        Account.disabled_at.is_(None), Account.joined_at.is_not(None))
+        .order_by(Account.id).with_for_update()).all()
+    if set(admins) <= {account.id}:
         raise Conflict(f"{account.email} is the last admin of the organization: "
                        f"make another person admin before you {change} them.")
 

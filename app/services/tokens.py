@@ -66,6 +66,16 @@ def _new(*, kind: str, org_id: int, subject_uid: str, subject_name: str,
     return value, Token(**row)
 
 
+def _person_state(account: Account) -> str:
+    """The person's current role, read under a row lock; Conflict when disabled."""
+    role, disabled_at = db.session.execute(
+        select(Account.role, Account.disabled_at).where(Account.id == account.id)
+        .with_for_update()).one()
+    if disabled_at is not None:
+        raise Conflict(f"{account.email} is disabled: enable the account first.")
+    return role
+
+
 def create_personal(account: Account, actor: Caller, *, name: str | None = None,
                     expires_in: int | None = None) -> tuple[str, Token]:
     """A person's unscoped token, acting as them: an admin's carries the
@@ -79,14 +89,7 @@ def create_personal(account: Account, actor: Caller, *, name: str | None = None,
     """
     if name is not None and (not isinstance(name, str) or len(name) > 100):
         raise Unprocessable("`name` must be a string of at most 100 characters.")
-    # Lock the person's row and read its state under the lock: a disabling or
-    # a role change racing this insert then either waits for it (and revokes
-    # the new token with the others) or is seen here.
-    role, disabled_at = db.session.execute(
-        select(Account.role, Account.disabled_at).where(Account.id == account.id)
-        .with_for_update()).one()
-    if disabled_at is not None:
-        raise Conflict(f"{account.email} is disabled: enable the account first.")
+    role = _person_state(account)
     own = actor.uid == account.uid and role == ADMIN_ROLE
     for_member = (actor.is_admin and actor.org_id == account.org_id and role != ADMIN_ROLE)
     if not (own or for_member or actor.kind == OPERATOR):
@@ -98,6 +101,18 @@ def create_personal(account: Account, actor: Caller, *, name: str | None = None,
         lifetime=lifetimes.lifetime(PERSONAL, expires_in), created_by=actor.uid,
         account_id=account.id, name=name,
     )
+    # Read again inside the write transaction: a disabling or role change that
+    # committed since the first read is seen here (SQLite's first read runs
+    # before the write lock), and one that comes later waits for this commit
+    # and then revokes the new token with the others.
+    try:
+        unchanged = _person_state(account) == role
+    except Conflict:
+        unchanged = False
+    if not unchanged:
+        db.session.rollback()
+        raise Conflict(f"{account.email} was disabled or changed role while the token was "
+                       "being issued; no token was made.")
     audit.record("token.create", actor=actor, org_id=account.org_id, subject=account.uid,
                  subject_name=account.email,
                  target=token.token_id, detail=f"personal {role}")
