@@ -329,7 +329,8 @@ def test_openapi_document_lists_every_route(client):
     assert doc["openapi"].startswith("3.")
     assert {"/users", "/users/{name}", "/users/{name}/tokens", "/users/{name}/credentials",
             "/tokens", "/tokens/{token_id}", "/tokens/{token_id}/renew", "/activity",
-            "/scopes", "/me"} <= set(doc["paths"])
+            "/scopes", "/me", "/people", "/people/{email}", "/people/{email}/reset-link",
+            "/people/{email}/tokens"} <= set(doc["paths"])
 
 
 def test_unknown_route_and_method_are_json(api):

@@ -5,7 +5,7 @@ starts with an empty database. A screenshot of each page goes to
 
 The journeys build on each other, as a person's first hour would (setup,
 sign in, generate a token, create machine users, manage tokens, read the
-activity), so the tests in this module run in file order and share one
+activity, invite and offboard a person), so the tests in this module run in file order and share one
 browser context. Set ``SCOPEGATE_UPDATE_DOCS_SCREENSHOT=1`` to refresh
 ``docs/dashboard.png`` for the README.
 """
@@ -313,6 +313,52 @@ def test_activity_filtered_with_chart(page):
     assert actions and set(actions) == {"token.create"}
     assert "user=analytics-bot" in page.url and "user=sdk-user" in page.url
     shot(page, "23-activity-filtered")
+
+
+# --- 7. People -----------------------------------------------------------------------
+
+
+def test_people_invite_member_and_offboard(page, browser, dashboard_server):
+    page.get_by_role("link", name="People").click()
+    assert EMAIL in page.locator("table").inner_text()
+    page.get_by_label("Email", exact=True).fill("grace@example.com")
+    page.get_by_label("Role", exact=True).select_option("member")
+    page.get_by_role("button", name="Invite").click()
+    page.wait_for_url("**/once")
+    link = page.get_by_label("One-time link").input_value()
+    assert "/invite/" in link and "cannot be retrieved again" in page.inner_text("main")
+    shot(page, "25-invitation-link-shown-once")
+
+    # Grace opens the link in her own browser, chooses a password, is signed in.
+    context = browser.new_context(base_url=dashboard_server.url)
+    grace = context.new_page()
+    grace.goto(link)
+    assert grace.inner_text("h1") == "Join Acme Research"
+    shot(grace, "26-invitation-page")
+    grace.get_by_label("Password", exact=True).fill(PASSWORD)
+    grace.get_by_label("Password again").fill(PASSWORD)
+    grace.get_by_role("button", name="Set password and sign in").click()
+    grace.wait_for_url("**/dashboard")
+    nav = grace.get_by_role("navigation", name="Main").inner_text()
+    assert "People" not in nav and "Machine Users" not in nav  # a member's own things only
+    assert "Generate Access Token" not in grace.inner_text("main")
+    shot(grace, "27-member-dashboard")
+    assert grace.goto("/people").status == 403
+
+    page.goto("/people")
+    assert "active" in page.locator("tbody").inner_text()
+    shot(page, "28-people")
+    page.get_by_role("button", name="Disable grace@example.com").click()
+    assert "sessions and tokens ended" in flash(page)
+    grace.goto("/dashboard")
+    assert "/login" in grace.url  # her session ended at once
+    context.close()
+
+    page.get_by_role("link", name="Delete grace@example.com").click()
+    assert "Delete grace@example.com?" in page.inner_text("h1")
+    shot(page, "29-delete-person-confirm")
+    page.get_by_role("button", name="Delete grace@example.com").click()
+    assert "grace@example.com deleted" in flash(page)
 
 
 def test_keyboard_navigation_and_no_console_errors(page):
