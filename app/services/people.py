@@ -157,8 +157,9 @@ def offboard(account: Account) -> Offboarded:
         .execution_options(synchronize_session=False)).rowcount or 0
     revoked = tokens.revoke_all_of_account(account)
     links.kill(account)
-    # Remembered consents (issue 10, apps and sign-in): forget this person's
-    # consents here, so that an enabled-again person is asked anew.
+    # MERGE POINT (issue 10, consents): forget this person's remembered
+    # consents here, in this transaction, so that a person enabled again is
+    # asked anew by every app.
     return Offboarded(sessions, revoked)
 
 
