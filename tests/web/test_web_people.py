@@ -186,3 +186,12 @@ def test_invite_page_refuses_a_missing_csrf_token(app, signed_in):
 def test_get_of_the_delete_page_changes_nothing(app, signed_in, ann):
     assert signed_in.get("/people/ann@acme.test/delete").status_code == 200
     assert ann.get("/dashboard").status_code == 200
+
+
+def test_an_admin_who_deletes_themselves_lands_signed_out(app, signed_in, admin):
+    boss = accept(app, invite(signed_in, "boss@acme.test", "admin"))
+    signed_in.get(f"/people/{admin.email}/delete")
+    response = signed_in.post(f"/people/{admin.email}/delete")
+    assert response.status_code == 303 and response.location.endswith("/login")
+    assert signed_in.get("/dashboard").location.startswith("/login")
+    assert admin.email not in boss.text("/people")
