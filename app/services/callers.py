@@ -16,6 +16,10 @@ ADMIN = "admin"
 MACHINE = "machine"
 RESOURCE_SERVER = "resource_server"
 OPERATOR = "operator"
+#: A person acting for themselves (signing in to an app, consenting, signing out).
+PERSON = "person"
+#: An app (an OAuth client people sign in to) authenticated with its credentials.
+APP = "app"
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,9 @@ class Caller:
 
 def from_token(token) -> Caller:
     """The caller behind a bearer token (already checked active)."""
+    if token.kind in ("app", "refresh"):
+        return Caller(PERSON, token.subject_uid, token.subject_name, token.org_id,
+                      frozenset(token.scopes), token)
     if token.kind == "personal":
         return Caller(ADMIN, token.subject_uid, token.subject_name, token.org_id,
                       frozenset(token.scopes), token)
@@ -44,11 +51,13 @@ def from_token(token) -> Caller:
 
 def from_client(client) -> Caller:
     """The caller behind authenticated client credentials."""
-    from app.models import MachineUserClient
+    from app.models import AppClient, MachineUserClient
 
     if isinstance(client, MachineUserClient):
         return Caller(MACHINE, client.client_id, client.name, client.org_id,
                       frozenset(client.scopes))
+    if isinstance(client, AppClient):
+        return Caller(APP, client.client_id, client.name, client.org_id)
     return Caller(RESOURCE_SERVER, client.client_id, client.name)
 
 
@@ -61,3 +70,8 @@ def from_account(account) -> Caller:
     """The caller behind a signed-in dashboard session: an admin of its organization,
     with the same reach as the admin's personal token."""
     return Caller(ADMIN, account.uid, account.email, account.org_id, frozenset({ADMIN_SCOPE}))
+
+
+def person(account) -> Caller:
+    """A person acting for themselves at the sign-in pages: no admin reach."""
+    return Caller(PERSON, account.uid, account.email, account.org_id)

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 
+from flask import current_app
+from joserfc import jwt
+from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet
 from sqlalchemy import select
 
@@ -64,3 +67,19 @@ def signing_key() -> ECKey:
     """The key new signatures are made with (always chosen by ``kid``)."""
     current = published()[0]
     return ECKey.import_key(json.loads(current.private_jwk))
+
+
+def verify_own(token: str) -> dict | None:
+    """The claims of a JWT this server signed (with a published key, for this
+    issuer), expired or not; None for anything else. For ``id_token_hint``,
+    which names a past sign-in and is routinely expired."""
+    if not isinstance(token, str) or len(token) > 8192:
+        return None
+    keyset = KeySet([ECKey.import_key(json.loads(k.private_jwk)) for k in published()])
+    try:
+        decoded = jwt.decode(token, keyset, algorithms=[ALG])
+    except (JoseError, ValueError, TypeError):
+        return None
+    if decoded.claims.get("iss") != current_app.config["SCOPEGATE_ISSUER"].rstrip("/"):
+        return None
+    return dict(decoded.claims)

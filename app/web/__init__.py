@@ -15,9 +15,11 @@ bp = Blueprint("web", __name__, template_folder="templates", static_folder="stat
 
 from app.web import (  # noqa: E402,F401  (routes register on bp)
     activity,
+    apps,
     auth,
     dashboard,
     security,
+    signin,
     tokens,
     users,
 )
