@@ -35,6 +35,7 @@ def init_db(as_json: bool) -> None:
 
     upgrade()
     created = keys.ensure_key()
+    keys.ensure_key(keys.ID_TOKEN_ALG)
     _emit(as_json, {"schema": "ok", "signing_key_created": created},
           "Database ready." + (" Signing key created." if created else ""))
 

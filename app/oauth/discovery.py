@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from app.services.keys import ALG
+from app.services.keys import ALGS
 from app.services.scopes import APP_SCOPES
 
 #: Claims an ID token or userinfo answer may carry.
@@ -38,7 +38,7 @@ def metadata() -> dict:
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "bearer"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "bearer"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": [ALG],
+        "id_token_signing_alg_values_supported": list(ALGS),
         "claims_supported": CLAIMS,
         "prompt_values_supported": ["none", "login", "consent"],
         "authorization_response_iss_parameter_supported": True,

@@ -57,16 +57,17 @@ class S256Challenge(CodeChallenge):
 
 
 class _PersonIdToken:
-    """ID tokens signed with the current JWKS key (joserfc), claims from services."""
+    """ID tokens signed with the current RS256 key of the JWKS (joserfc), claims from services."""
 
     def resolve_client_private_key(self, client):
-        return keys.signing_key()
+        return keys.signing_key(keys.ID_TOKEN_ALG)
 
     def get_client_algorithm(self, client):
-        return keys.ALG
+        return keys.ID_TOKEN_ALG
 
     def get_encode_header(self, client):
-        return {"alg": keys.ALG, "kid": keys.signing_key().kid, "typ": "JWT"}
+        return {"alg": keys.ID_TOKEN_ALG, "kid": keys.signing_key(keys.ID_TOKEN_ALG).kid,
+                "typ": "JWT"}
 
     def get_client_claims(self, client):
         return {"iss": issuer(), "aud": client.get_client_id()}
