@@ -19,7 +19,7 @@ from app.oauth.server import authorization
 from app.services import consents, scopes, sessions, signin
 from app.services.signin import Grantee, Next
 from app.web import bp
-from app.web.security import login_required
+from app.web.security import allow_form_redirect_to, login_required
 
 _REFUSALS = {Next.LOGIN_REQUIRED: LoginRequiredError, Next.ACCESS_DENIED: AccessDeniedError,
              Next.CONSENT_REQUIRED: ConsentRequiredError}
@@ -84,6 +84,7 @@ def authorize():
             return _to_app(AccessDeniedError(redirect_uri=grant.redirect_uri, state=state), 303)
         consents.remember(account, app, wanted.scopes)
     elif step is Next.CONSENT:
+        allow_form_redirect_to(grant.redirect_uri)
         return render_template("consent.html", app=app, account=account,
                                scopes=[(s, scopes.in_words(s)) for s in wanted.scopes],
                                action=request.full_path)
@@ -107,6 +108,8 @@ def oidc_logout():
             return redirect(back)
         return render_template("signed_out.html", app=app)
     if request.method == "GET":
+        if uri:
+            allow_form_redirect_to(uri)
         return render_template("oidc_logout.html", app=app, hint=hint, target=uri, state=state)
     signin.record_logout(g.account, app)
     sessions.end(g.sid)
