@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import threading
 
 import pytest
 import requests
+from werkzeug.serving import make_server
 
 from tests.conftest import free_port, start_server, stop_server
 from tests.web.conftest import PASSWORD, ROOT, VENV_BIN
@@ -221,3 +224,34 @@ def test_prompt_none_without_a_session_is_login_required(browser, world):  # noq
     fresh.wait_for_url(f"{rp.url}/callback**")
     assert answer(fresh)["error"] == "login_required"
     context.close()
+
+
+def docs_relying_party() -> str:
+    """The relying party of docs/sign-in.md, verbatim."""
+    text = (ROOT / "docs" / "sign-in.md").read_text()
+    return next(block for block in re.findall(r"```python\n(.*?)```", text, flags=re.S)
+                if "oauth.register" in block)
+
+
+def test_the_documented_relying_party_signs_a_person_in(page, world, tmp_path, monkeypatch):
+    server, rp = world
+    port = free_port()
+    app = server.flask("create-app", "Docs example", "--org", "acme", "--redirect-uri",
+                       f"http://127.0.0.1:{port}/callback", "--json")
+    monkeypatch.setenv("AUTHLIB_INSECURE_TRANSPORT", "1")  # loopback http in the test
+    monkeypatch.setenv("RP_SECRET_KEY", "docs-example")
+    monkeypatch.setenv("SCOPEGATE_URL", server.url)
+    monkeypatch.setenv("SCOPEGATE_CLIENT_ID", app["client_id"])
+    monkeypatch.setenv("SCOPEGATE_CLIENT_SECRET", app["client_secret"])
+    assert len(docs_relying_party().strip().splitlines()) <= 40
+    namespace: dict = {"__name__": "docs_rp"}
+    exec(compile(docs_relying_party(), "docs/sign-in.md", "exec"), namespace)  # noqa: S102
+    serving = make_server("127.0.0.1", port, namespace["app"], threaded=True)
+    threading.Thread(target=serving.serve_forever, daemon=True).start()
+    try:
+        page.goto(f"http://127.0.0.1:{port}/login")
+        page.get_by_role("button", name="Allow").click()
+        page.wait_for_url(f"http://127.0.0.1:{port}/")
+        assert page.inner_text("body") == "Hello ada@acme.example of acme"
+    finally:
+        serving.shutdown()
