@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import secrets as _random
 from urllib.parse import urlsplit
 
@@ -25,6 +26,12 @@ APP_PREFIX = "app-"
 MAX_REDIRECT_URIS = 10
 MAX_URI_LENGTH = 2000
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+_CLIENT_ID_RE = re.compile(r"^app-[0-9a-f]{16}$")
+
+
+def is_client_id(value: str) -> bool:
+    """Shaped like an app's client_id (anything else is unknown without a query)."""
+    return isinstance(value, str) and bool(_CLIENT_ID_RE.match(value))
 
 
 def _is_loopback(host: str) -> bool:
@@ -100,6 +107,8 @@ def create(caller: Caller, name, redirect_uris, public=False) -> tuple[App, str 
 
 def get(caller: Caller, client_id: str) -> App:
     """An app of the caller's organization; another organization's is unknown (404)."""
+    if not is_client_id(client_id):
+        raise NotFound("No such app: a client_id looks like app-0123456789abcdef.")
     app = db.session.scalar(select(App).where(App.client_id == client_id))
     if app is None or app.org_id != caller.org_id:
         raise NotFound(f"No app with client_id {client_id!r}.")

@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 
 from app.errors import NotFound
 from app.models import Account, App, Consent, db, now
-from app.services import audit, callers, scopes, tokens
+from app.services import apps, audit, callers, scopes, tokens
 
 
 def _find(account: Account, app: App) -> Consent | None:
@@ -50,7 +50,8 @@ def revoke(account: Account, client_id: str) -> int:
     """The person disconnects an app: the consent is forgotten and every token
     the app holds for them is revoked. Returns how many tokens died."""
     consent = db.session.scalar(select(Consent).where(
-        Consent.account_id == account.id, Consent.client_id == client_id))
+        Consent.account_id == account.id, Consent.client_id == client_id)) \
+        if apps.is_client_id(client_id) else None
     if consent is None:
         raise NotFound(f"You have not connected an app with client_id {client_id!r}.")
     revoked = tokens.revoke_for_person_and_app(account, client_id)

@@ -14,6 +14,7 @@ from authlib.oauth2.rfc6749.errors import AccessDeniedError
 from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
 from flask import flash, g, redirect, render_template, request, session, url_for
 
+from app.errors import InvalidRequest
 from app.oauth.oidc import Issuer
 from app.oauth.server import authorization
 from app.services import consents, scopes, sessions, signin
@@ -62,6 +63,11 @@ def authorize():
         grant = server.get_consent_grant(end_user=grantee)
     except OAuth2Error as error:
         return _to_app(error)
+    except ValueError:
+        # Authlib echoes some values into error descriptions and refuses to
+        # when they hold characters RFC 6749 forbids there (e.g. a non-ASCII
+        # response_type): that is a malformed request, answered on a page.
+        raise InvalidRequest("The request has a malformed parameter.") from None
     app, state = grant.client, request.values.get("state")
     try:
         wanted = signin.parse(request.values.get("prompt"), request.values.get("max_age"),
