@@ -17,6 +17,9 @@ OIDC_SCOPES: dict[str, str] = {
     "email": "See your email address.",
     "offline_access": "Stay signed in for you when you are away (up to 30 days).",
 }
+#: Standard OpenID Connect scopes Scopegate has no claims for: accepted and
+#: not granted (the token response's ``scope`` says so, RFC 6749 §3.3).
+UNSUPPORTED_OIDC_SCOPES = frozenset({"address", "phone"})
 #: Everything an app may ask for, in the order the consent screen lists it.
 APP_SCOPES: tuple[str, ...] = (*OIDC_SCOPES, *CATALOG)
 
@@ -72,9 +75,10 @@ def grantable(allowed: Iterable[str], requested: Iterable[str] | str | None) -> 
 
 def app_scopes(requested: str | None) -> list[str]:
     """Scopes an app asks a person for: OIDC scopes and catalog scopes, in
-    display order. Anything else (``admin`` included) is ``invalid_scope``:
-    refused, never silently dropped. Order and repetition do not matter."""
-    wanted = set((requested or "").split())
+    display order. ``address`` and ``phone`` are accepted and not granted;
+    anything else (``admin`` included) is ``invalid_scope``: refused, never
+    silently dropped. Order and repetition do not matter."""
+    wanted = set((requested or "").split()) - UNSUPPORTED_OIDC_SCOPES
     unknown = sorted(wanted - set(APP_SCOPES))
     if unknown:
         raise InvalidScope(f"Unknown scope(s): {', '.join(unknown)}. "

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from authlib.oidc.core.errors import RequestNotSupportedError, RequestURINotSupportedError
 from sqlalchemy import insert, select, update
 
 from app.errors import InvalidRequest
@@ -58,9 +59,16 @@ class Request:
     scopes: list[str]
 
 
-def parse(prompt: str | None, max_age: str | None, scope: str | None) -> Request:
+def parse(prompt: str | None, max_age: str | None, scope: str | None,
+          request_object: str | None = None, request_uri: str | None = None) -> Request:
     """Check ``prompt`` and ``max_age`` (OIDC Core §3.1.2.1); unknown prompt
-    values are ignored, ``none`` with anything else is ``invalid_request``."""
+    values are ignored, ``none`` with anything else is ``invalid_request``.
+    Request objects are not supported, and say so (OIDC Core §6) rather than
+    being silently ignored."""
+    if request_object:
+        raise RequestNotSupportedError()
+    if request_uri:
+        raise RequestURINotSupportedError()
     prompts = frozenset((prompt or "").split())
     if "none" in prompts and len(prompts) > 1:
         raise InvalidRequest("`prompt=none` cannot be combined with other values.")
@@ -180,8 +188,10 @@ class Grantee:
 
 def _active_person(account_id: int | None) -> Account | None:
     account = db.session.get(Account, account_id) if account_id else None
-    # Offboarding (another module) may mark a person disabled; read it defensively.
-    if account is None or getattr(account, "disabled_at", None):
+    # Offboarding (people management) may disable a person rather than delete
+    # the row: read the marker defensively until that model lands.
+    if account is None or getattr(account, "disabled_at", None) \
+            or getattr(account, "disabled", False):
         return None
     return account
 

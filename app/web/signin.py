@@ -71,7 +71,8 @@ def authorize():
     app, state = grant.client, request.values.get("state")
     try:
         wanted = signin.parse(request.values.get("prompt"), request.values.get("max_age"),
-                              request.values.get("scope"))
+                              request.values.get("scope"), request.values.get("request"),
+                              request.values.get("request_uri"))
     except OAuth2Error as error:
         error.redirect_uri, error.state = grant.redirect_uri, state
         return _to_app(error)
@@ -109,9 +110,9 @@ def oidc_logout():
     state = request.values.get("state")
     app, uri = signin.logout_target(hint, target)
     back = add_params_to_uri(uri, [("state", state)] if state else []) if uri else None
-    if g.account is None:
+    if g.account is None:  # nothing to end: straight back to the app
         if back:
-            return redirect(back)
+            return redirect(back, code=303 if request.method == "POST" else 302)
         return render_template("signed_out.html", app=app)
     if request.method == "GET":
         if uri:

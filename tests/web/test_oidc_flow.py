@@ -300,9 +300,25 @@ def test_a_scope_outside_the_app_scopes_is_invalid_scope(signed_in, rp, scope):
 
 def test_unknown_parameters_and_display_and_hints_are_accepted(signed_in, rp):
     code, verifier = sign_in_to_app(signed_in, rp, display="popup", ui_locales="fr",
-                                    login_hint="x@y", acr_values="1", claims='{"x":1}',
-                                    wat="ever")
+                                    claims_locales="de", login_hint="x@y", acr_values="1",
+                                    claims='{"id_token":{"email":{"essential":true}}}',
+                                    id_token_hint="e30.e30.", wat="ever")
     assert code
+
+
+def test_address_and_phone_are_accepted_and_not_granted(client, signed_in, rp):
+    tokens = tokens_for(client, rp, signed_in, scope="openid address phone email")
+    assert tokens["scope"] == "openid email"
+
+
+@pytest.mark.parametrize("name, error", [("request", "request_not_supported"),
+                                         ("request_uri", "request_uri_not_supported")])
+def test_request_objects_are_refused_as_unsupported(signed_in, rp, name, error):
+    verifier, challenge = pkce()
+    response = signed_in.get(authorize_url(rp["client_id"], challenge,
+                                           **{name: "eyJhbGciOiJub25lIn0.e30."}))
+    params = params_of(response.headers["Location"])
+    assert params["error"] == error and params["state"] == "st-123"
 
 
 def test_a_repeated_parameter_is_refused(signed_in, rp):
