@@ -59,8 +59,13 @@ class Request:
     scopes: list[str]
 
 
+#: Longest ``nonce`` kept with a code (the column's size; a nonce is a short random string).
+MAX_NONCE = 255
+
+
 def parse(prompt: str | None, max_age: str | None, scope: str | None,
-          request_object: str | None = None, request_uri: str | None = None) -> Request:
+          request_object: str | None = None, request_uri: str | None = None,
+          nonce: str | None = None) -> Request:
     """Check ``prompt`` and ``max_age`` (OIDC Core §3.1.2.1); unknown prompt
     values are ignored, ``none`` with anything else is ``invalid_request``.
     Request objects are not supported, and say so (OIDC Core §6) rather than
@@ -69,6 +74,8 @@ def parse(prompt: str | None, max_age: str | None, scope: str | None,
         raise RequestNotSupportedError()
     if request_uri:
         raise RequestURINotSupportedError()
+    if nonce is not None and len(nonce) > MAX_NONCE:
+        raise InvalidRequest(f"`nonce` is longer than {MAX_NONCE} characters.")
     prompts = frozenset((prompt or "").split())
     if "none" in prompts and len(prompts) > 1:
         raise InvalidRequest("`prompt=none` cannot be combined with other values.")

@@ -72,7 +72,7 @@ def authorize():
     try:
         wanted = signin.parse(request.values.get("prompt"), request.values.get("max_age"),
                               request.values.get("scope"), request.values.get("request"),
-                              request.values.get("request_uri"))
+                              request.values.get("request_uri"), request.values.get("nonce"))
     except OAuth2Error as error:
         error.redirect_uri, error.state = grant.redirect_uri, state
         return _to_app(error)

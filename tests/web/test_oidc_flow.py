@@ -329,6 +329,12 @@ def test_a_repeated_parameter_is_refused(signed_in, rp):
         assert params_of(response.headers["Location"])["error"] == "invalid_request"
 
 
+def test_an_overlong_nonce_is_invalid_request(signed_in, rp):
+    verifier, challenge = pkce()
+    response = signed_in.get(authorize_url(rp["client_id"], challenge, nonce="n" * 256))
+    assert params_of(response.headers["Location"])["error"] == "invalid_request"
+
+
 @pytest.mark.parametrize("max_age", ["-1", "abc", "1" * 20])
 def test_a_bad_max_age_is_invalid_request(signed_in, rp, max_age):
     verifier, challenge = pkce()
