@@ -13,7 +13,7 @@ from flask.cli import with_appcontext
 from app.api.representations import iso
 from app.errors import ScopegateError
 from app.models import db
-from app.services import audit, callers, keys, orgs, people, tokens
+from app.services import apps, audit, callers, keys, orgs, people, tokens
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
@@ -35,6 +35,7 @@ def init_db(as_json: bool) -> None:
 
     upgrade()
     created = keys.ensure_key()
+    keys.ensure_key(keys.ID_TOKEN_ALG)
     _emit(as_json, {"schema": "ok", "signing_key_created": created},
           "Database ready." + (" Signing key created." if created else ""))
 
@@ -167,6 +168,31 @@ def create_resource_server(name: str, as_json: bool) -> None:
           f"client_id: {server.client_id}\nclient_secret: {secret}\n(shown once)")
 
 
+@click.command("create-app")
+@with_appcontext
+@click.argument("name")
+@click.option("--org", "org_name", required=True, help="Organization whose people the app serves.")
+@click.option("--redirect-uri", "redirect_uris", multiple=True, required=True,
+              help="Where the app receives codes (exact; https except loopback). Repeatable.")
+@click.option("--public", is_flag=True, help="A public app (no secret; PKCE only).")
+@json_option
+def create_app(name: str, org_name: str, redirect_uris: tuple[str, ...], public: bool,
+               as_json: bool) -> None:
+    """Register an app people sign in to (OpenID Connect). The secret is printed once."""
+    try:
+        org = orgs.get_org(org_name)
+        app, secret = apps.create(callers.operator(org.id), name, list(redirect_uris), public)
+    except ScopegateError as e:
+        _fail(e)
+    data = {"client_id": app.client_id, "name": app.name, "redirect_uris": app.redirect_uris,
+            "public": app.public, "org": org.name}
+    if secret is not None:
+        data["client_secret"] = secret
+    text = f"client_id: {app.client_id}" + (
+        f"\nclient_secret: {secret}\n(shown once)" if secret else "\n(public app: no secret)")
+    _emit(as_json, data, text)
+
+
 @click.command("rotate-keys")
 @with_appcontext
 @json_option
@@ -194,5 +220,6 @@ def purge_expired(retention: int | None, as_json: bool) -> None:
 
 def init_app(app: Flask) -> None:
     for command in (init_db, create_org, create_admin, issue_admin_token, invite,
-                    reset_password, create_resource_server, rotate_keys, purge_expired):
+                    reset_password, create_resource_server, create_app, rotate_keys,
+                    purge_expired):
         app.cli.add_command(command)

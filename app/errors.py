@@ -27,6 +27,17 @@ class ScopegateError(OAuth2Error):
     error = "invalid_request"
     status_code = 400
 
+    def __init__(self, description=None, *args, **kwargs):
+        # RFC 6749 §5.2 allows only printable ASCII without `"` and `\` in an
+        # error description, and Authlib raises (a 500) on anything else: a
+        # message that echoes hostile input (a name with "é") is made safe here.
+        if description:
+            description = "".join(c if c in _DESCRIPTION_CHARS else "?" for c in description)
+        super().__init__(description, *args, **kwargs)
+
+
+_DESCRIPTION_CHARS = frozenset(chr(c) for c in range(0x20, 0x7F)) - {'"', "\\"}
+
 
 class BadRequest(ScopegateError):
     error = "invalid_request"

@@ -42,6 +42,12 @@ SETTINGS: tuple[Setting, ...] = (
             "Seconds an admin's personal (unscoped) token lives by default (90 days).", int),
     Setting("SCOPEGATE_PERSONAL_TOKEN_MAX_LIFETIME", 365 * 86400,
             "Longest a personal token may live (365 days).", int),
+    Setting("SCOPEGATE_APP_ACCESS_TOKEN_LIFETIME", 3600,
+            "Seconds a person's access token issued to an app lives (1 hour); the app "
+            "refreshes it with `offline_access`.", int),
+    Setting("SCOPEGATE_REFRESH_TOKEN_LIFETIME", 30 * 86400,
+            "Absolute lifetime of an app's refresh tokens, counted from sign-in (30 days): "
+            "rotation never extends it.", int),
     Setting("SCOPEGATE_LAST_USED_RESOLUTION", 60,
             "`last_used_at` is written at most once per this many seconds per token, "
             "so introspection stays a read.", int),

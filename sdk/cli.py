@@ -508,6 +508,81 @@ def credentials_create(state: State, name: str) -> None:
     _emit(state, creds, human)
 
 
+# -- apps ------------------------------------------------------------------
+
+
+@main.group()
+def apps() -> None:
+    """Apps people sign in to with Scopegate (OpenID Connect clients)."""
+
+
+def _show_app(app: dict) -> None:
+    _record(app, ("created_at", "secret_rotated_at"),
+            first=("client_id", "client_secret", "name", "public", "redirect_uris"))
+    if app.get("client_secret"):
+        click.echo("Save the client secret now: it is shown only once.", err=True)
+
+
+@apps.command("create")
+@click.argument("name")
+@click.option("--redirect-uri", "redirect_uris", multiple=True, required=True, metavar="URI",
+              help="Where the app receives codes, matched exactly (repeat for several).")
+@click.option("--public", is_flag=True, help="A public app: no secret, PKCE only.")
+@json_option
+@pass_state
+def apps_create(state: State, name: str, redirect_uris: tuple[str, ...], public: bool) -> None:
+    """Register app NAME; prints its client_id (and secret, once)."""
+    _emit(state, state.client.create_app(name, list(redirect_uris), public=public), _show_app)
+
+
+@apps.command("list")
+@json_option
+@pass_state
+def apps_list(state: State) -> None:
+    """List the organization's apps."""
+    rows = state.client.list_apps()
+    _emit(state, rows, lambda rows: _table(rows, [
+        ("CLIENT_ID", lambda a: a.get("client_id")),
+        ("NAME", lambda a: a.get("name")),
+        ("TYPE", lambda a: "public" if a.get("public") else "confidential"),
+        ("REDIRECT_URIS", lambda a: " ".join(a.get("redirect_uris") or [])),
+        ("CREATED_AT", lambda a: _when(a.get("created_at"))),
+    ], "No apps."))
+
+
+@apps.command("show")
+@click.argument("client_id")
+@json_option
+@pass_state
+def apps_show(state: State, client_id: str) -> None:
+    """Show one app."""
+    _emit(state, state.client.get_app(client_id), _show_app)
+
+
+@apps.command("rotate-secret")
+@click.argument("client_id")
+@json_option
+@pass_state
+def apps_rotate_secret(state: State, client_id: str) -> None:
+    """Give app CLIENT_ID a new secret (the previous one stops working)."""
+    _emit(state, state.client.rotate_app_secret(client_id), _show_app)
+
+
+@apps.command("delete")
+@click.argument("client_id")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@json_option
+@pass_state
+def apps_delete(state: State, client_id: str, yes: bool) -> None:
+    """Delete app CLIENT_ID and revoke every token issued to it."""
+    if not yes:
+        click.confirm(f"Delete app {client_id!r} and revoke every token issued to it?",
+                      abort=True, err=True)
+    state.client.delete_app(client_id)
+    _emit(state, {"client_id": client_id, "deleted": True},
+          lambda _: click.echo(f"Deleted app {client_id}; its tokens are revoked."))
+
+
 # -- tokens ----------------------------------------------------------------
 
 

@@ -58,3 +58,10 @@ def test_nul_in_form_is_400(client, machine_user):
     # the NUL rule answered, not the scope check (which would say invalid_scope)
     assert response.get_json()["error"] == "invalid_request"
     assert "NUL" in response.get_json()["error_description"]
+
+
+@pytest.mark.parametrize("path", ["/users/%ff", "/users/caf%C3%A9", '/users/a"b', "/users/a%5Cb"])
+def test_names_that_cannot_be_echoed_in_an_error_are_404_not_500(api, path):
+    response = api.get(path)
+    assert response.status_code == 404
+    assert response.get_json()["error"] == "not_found"

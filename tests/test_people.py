@@ -284,7 +284,7 @@ def test_offboarding_revokes_every_token_of_the_account_whatever_its_kind(app, a
     """Apps' tokens for a person (another kind, same table) die with the person too."""
     with app.app_context():
         account = db.session.scalar(select(Account).where(Account.uid == ann["uid"]))
-        value, _ = tokens._new(kind="oidc", org_id=account.org_id, subject_uid=account.uid,
+        value, _ = tokens._new(kind="app", org_id=account.org_id, subject_uid=account.uid,
                                subject_name=account.email, scope=[], lifetime=3600,
                                created_by=account.uid, account_id=account.id,
                                client_id="app-notebooks")

@@ -30,6 +30,13 @@ EMAIL = {"name": "email", "in": "path", "required": True,
          "schema": {"type": "string"}, "description": "email or unique ID of the person"}
 TOKEN_ID = {"name": "token_id", "in": "path", "required": True,
             "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"}}
+CLIENT_ID = {"name": "client_id", "in": "path", "required": True,
+             "schema": {"type": "string", "pattern": "^app-"}}
+APP_SCHEMA = {"type": "object", "properties": {
+    "client_id": {"type": "string"}, "name": {"type": "string"},
+    "redirect_uris": {"type": "array", "items": {"type": "string"}},
+    "public": {"type": "boolean"}, "created_by": {"type": "string"},
+    "created_at": {"type": "string"}, "secret_rotated_at": {"type": ["string", "null"]}}}
 PAGE = [{"name": "cursor", "in": "query", "schema": {"type": "string"}},
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                     "maximum": 500}}]
@@ -110,7 +117,8 @@ def document() -> dict:
                             {"name": "active", "in": "query",
                              "schema": {"type": "string", "enum": ["true", "false"]}},
                             {"name": "kind", "in": "query",
-                             "schema": {"type": "string", "enum": ["personal", "scoped"]}},
+                             "schema": {"type": "string",
+                                        "enum": ["personal", "scoped", "app", "refresh"]}},
                             *PAGE],
                         "responses": _ok("a page of tokens", "TokenPage")},
             },
@@ -137,6 +145,24 @@ def document() -> dict:
                             {"name": "until", "in": "query", "schema": {"type": "string"}},
                             *PAGE],
                         "responses": _ok("a page of events", "EventPage")},
+            },
+            "/apps": {
+                "post": {"summary": "Register an app people sign in to (secret shown once)",
+                         "requestBody": _json_body("NewApp"),
+                         "responses": _ok("registered", "NewAppResult", "201")},
+                "get": {"summary": "List apps", "parameters": PAGE,
+                        "responses": _ok("a page of apps", "AppPage")},
+            },
+            "/apps/{client_id}": {
+                "parameters": [CLIENT_ID],
+                "get": {"summary": "One app", "responses": _ok("the app", "App")},
+                "delete": {"summary": "Delete an app and revoke every token issued to it",
+                           "responses": _ok("deleted", None, "204")},
+            },
+            "/apps/{client_id}/secret": {
+                "parameters": [CLIENT_ID],
+                "post": {"summary": "Rotate a confidential app's secret (shown once)",
+                         "responses": _ok("rotated", "NewAppResult", "201")},
             },
             "/scopes": {"get": {"summary": "The scope catalog",
                                 "responses": _ok("catalog", None)}},
@@ -202,6 +228,19 @@ def document() -> dict:
                     "active": {"type": "boolean"}}},
                 "TokenPage": {"type": "object", "properties": {
                     "items": {"type": "array", "items": {"$ref": "#/components/schemas/Token"}},
+                    "next_cursor": {"type": ["string", "null"]}}},
+                "NewApp": {"type": "object", "required": ["name", "redirect_uris"],
+                           "properties": {
+                               "name": {"type": "string", "maxLength": 100},
+                               "redirect_uris": {"type": "array", "minItems": 1, "maxItems": 10,
+                                                 "items": {"type": "string", "format": "uri"}},
+                               "public": {"type": "boolean", "default": False}}},
+                "App": APP_SCHEMA,
+                "NewAppResult": {"allOf": [
+                    {"$ref": "#/components/schemas/App"},
+                    {"type": "object", "properties": {"client_secret": {"type": "string"}}}]},
+                "AppPage": {"type": "object", "properties": {
+                    "items": {"type": "array", "items": {"$ref": "#/components/schemas/App"}},
                     "next_cursor": {"type": ["string", "null"]}}},
                 "EventPage": {"type": "object", "properties": {
                     "items": {"type": "array", "items": {"type": "object"}},

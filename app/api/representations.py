@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from app.models import Account, AuditEvent, MachineUser, Token
+from app.models import Account, App, AuditEvent, MachineUser, Token
 
 
 def iso(epoch: int | None) -> str | None:
@@ -48,6 +48,19 @@ def person(a: Account) -> dict:
     }
 
 
+def app(a: App) -> dict:
+    """An app: never its secret (shown once, at creation and rotation)."""
+    return {
+        "client_id": a.client_id,
+        "name": a.name,
+        "redirect_uris": a.redirect_uris,
+        "public": a.public,
+        "created_by": a.created_by,
+        "created_at": iso(a.created_at),
+        "secret_rotated_at": iso(a.secret_rotated_at),
+    }
+
+
 def token(t: Token) -> dict:
     """Metadata only: never the value or its digest."""
     return {
@@ -55,7 +68,8 @@ def token(t: Token) -> dict:
         "kind": t.kind,
         "name": t.name,
         "user_id": t.subject_name,
-        "email": t.subject_name if t.kind == "personal" else t.subject_uid,
+        "email": t.subject_name if t.is_human else t.subject_uid,
+        "client_id": t.client_id,
         "scopes": t.scopes,
         "created_by": t.created_by,
         "created_at": iso(t.issued_at),

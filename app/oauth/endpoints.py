@@ -22,9 +22,9 @@ AUTH_METHODS = ["client_secret_basic", "bearer"]
 
 def introspection_claims(token: TokenSnapshot) -> dict:
     """RFC 7662 members plus the product's own (``customer``, ``user_type``...)."""
-    personal = token.kind == tokens.PERSONAL
+    human = token.is_human
     cfg = current_app.config
-    return {
+    claims = {
         "active": True,
         "scope": token.scope,
         "client_id": token.client_id or token.subject_uid,
@@ -35,13 +35,17 @@ def introspection_claims(token: TokenSnapshot) -> dict:
         "token_type": "Bearer",
         "token_id": token.token_id,
         "user_id": token.subject_name,
-        "email": token.subject_name if personal else token.subject_uid,
+        "email": token.subject_name if human else token.subject_uid,
         "customer": token.org_name,
-        "user_type": "human" if personal else "generated",
+        "user_type": "human" if human else "generated",
         "role": tokens.role_of(token),
         "env": cfg["SCOPEGATE_ENV"],
         "renewable": lifetimes.renewable(token.kind, token.issued_at, token.expires_at),
     }
+    if token.kind == tokens.REFRESH:
+        claims["token_type"] = "refresh_token"  # noqa: S105 - a token type, not a secret
+    return claims
+
 
 
 class Introspection(IntrospectionEndpoint):

@@ -28,7 +28,7 @@ def reject_repeated_parameters():
 
 @bp.after_request
 def no_store(response):
-    if request.method != "POST":
+    if request.method != "POST" and request.endpoint != "oauth.userinfo":
         return response  # discovery and JWKS are public and cacheable
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
@@ -48,6 +48,11 @@ def introspect():
 @bp.post("/oauth/revoke")
 def revoke():
     return authorization().create_endpoint_response("revocation")
+
+
+@bp.route("/oauth/userinfo", methods=["GET", "POST"])
+def userinfo():
+    return authorization().create_endpoint_response("userinfo")
 
 
 @bp.get("/oauth/jwks")

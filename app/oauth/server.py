@@ -8,22 +8,29 @@ import logging
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.errors import InvalidClientError
-from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
+from authlib.oauth2.rfc6749.grants import (
+    AuthorizationCodeGrant,
+    ClientCredentialsGrant,
+    RefreshTokenGrant,
+)
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from flask import Flask, current_app
 from sqlalchemy import bindparam, select
 
 from app.errors import NotFound
 from app.models import (
+    App,
+    AppSnapshot,
     MachineUser,
     MachineUserSnapshot,
     ResourceServer,
     ResourceServerSnapshot,
     db,
 )
-from app.oauth import client_auth
+from app.oauth import client_auth, oidc
 from app.oauth.endpoints import Introspection, Revocation
 from app.services import audit, callers, scopes, tokens
+from app.services.apps import APP_PREFIX
 from app.services.orgs import RESOURCE_SERVER_PREFIX
 from sdk.auth.scopes import CATALOG
 
@@ -34,11 +41,14 @@ def _by_client_id(model):
 
 
 _USER_BY_ID, _SERVER_BY_ID = _by_client_id(MachineUser), _by_client_id(ResourceServer)
+_APP_BY_ID = _by_client_id(App)
 
 
-def query_client(client_id: str) -> MachineUserSnapshot | ResourceServerSnapshot | None:
-    """A machine user or a resource server by ``client_id`` (one indexed read:
-    resource-server ids start with ``rs-``, which a generated unique ID never does).
+def query_client(client_id: str
+                 ) -> MachineUserSnapshot | ResourceServerSnapshot | AppSnapshot | None:
+    """A machine user, a resource server or an app by ``client_id`` (one
+    indexed read: resource-server ids start with ``rs-`` and apps' with
+    ``app-``, which a generated unique ID never does).
 
     Read as a snapshot, not an ORM object: this runs on every token request
     and every introspection, and nothing in them changes the client."""
@@ -46,6 +56,8 @@ def query_client(client_id: str) -> MachineUserSnapshot | ResourceServerSnapshot
         return None
     if client_id.startswith(RESOURCE_SERVER_PREFIX):
         statement, snapshot = _SERVER_BY_ID, ResourceServerSnapshot
+    elif client_id.startswith(APP_PREFIX):
+        statement, snapshot = _APP_BY_ID, AppSnapshot
     else:
         statement, snapshot = _USER_BY_ID, MachineUserSnapshot
     row = db.session.execute(statement, {"client_id": client_id}).mappings().first()
@@ -90,27 +102,38 @@ class ScopedTokenGrant(ClientCredentialsGrant):
             raise
 
 
+_SECRET_MEMBERS = ("access_token", "refresh_token", "id_token")
+
+
+def _redacted(arg):
+    if isinstance(arg, dict) and any(k in arg for k in _SECRET_MEMBERS):
+        return {k: "[redacted]" if k in _SECRET_MEMBERS else v for k, v in arg.items()}
+    return arg
+
+
 class _RedactIssuedTokens(logging.Filter):
     """Authlib logs ``"Issue token %r"`` with the whole token dict at DEBUG:
     never let a token value reach a log line, whatever level is configured."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and any(
-                isinstance(a, dict) and "access_token" in a for a in record.args):
-            record.args = tuple({**a, "access_token": "[redacted]"}
-                                if isinstance(a, dict) and "access_token" in a else a
-                                for a in record.args)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redacted(a) for a in record.args)
         return True
 
 
-logging.getLogger(ClientCredentialsGrant.__module__).addFilter(_RedactIssuedTokens())
+for _grant in (ClientCredentialsGrant, AuthorizationCodeGrant, RefreshTokenGrant):
+    logging.getLogger(_grant.__module__).addFilter(_RedactIssuedTokens())
 
 
 class ActiveTokenValidator(BearerTokenValidator):
-    """Admin-API bearer tokens: active ones only, found by digest."""
+    """Admin-API bearer tokens: active personal and scoped tokens, found by
+    digest. A person's token held by an app never opens the admin API."""
 
     def authenticate_token(self, token_string):
-        return tokens.find(token_string)
+        token = tokens.find(token_string)
+        if token is None or token.kind not in (tokens.PERSONAL, tokens.SCOPED):
+            return None
+        return token
 
 
 #: Stateless apart from its validator, so one for every app.
@@ -128,6 +151,7 @@ def init_app(app: Flask) -> AuthorizationServer:
     server.register_token_generator("client_credentials", generate_token)
     server.register_endpoint(Introspection)
     server.register_endpoint(Revocation)
+    oidc.register(server)
     app.extensions["scopegate.authorization"] = server
     return server
 

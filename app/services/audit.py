@@ -45,6 +45,18 @@ ACTIONS = {
     "person.password": "a person chose a new password with a reset link",
     "login": "a person signed in to the dashboard (or failed to)",
     "logout": "a person signed out",
+    "app.create": "an app people sign in to was registered",
+    "app.delete": "an app was deleted (every token issued to it revoked)",
+    "app.rotate_secret": "an app's client secret was replaced",
+    "oidc.authorize": "a person was sent back to an app with a code (or refused: "
+                      "another organization's app)",
+    "consent.grant": "a person agreed to share scopes with an app (or declined)",
+    "consent.revoke": "a person disconnected an app (its tokens for them revoked)",
+    "code.redeem": "an app exchanged a code for a person's tokens",
+    "code.reuse": "a spent code came back: the tokens of its sign-in were revoked",
+    "token.refresh": "an app rotated a person's refresh token",
+    "refresh.reuse": "a spent refresh token came back: its whole family was revoked",
+    "oidc.logout": "a person signed out at an app's request (RP-initiated logout)",
 }
 
 

@@ -19,6 +19,10 @@ MEMBER = "member"
 MACHINE = "machine"
 RESOURCE_SERVER = "resource_server"
 OPERATOR = "operator"
+#: A person acting for themselves (signing in to an app, consenting, signing out).
+PERSON = "person"
+#: An app (an OAuth client people sign in to) authenticated with its credentials.
+APP = "app"
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,9 @@ class Caller:
 
 def from_token(token) -> Caller:
     """The caller behind a bearer token (already checked active)."""
+    if token.kind in ("app", "refresh"):
+        return Caller(PERSON, token.subject_uid, token.subject_name, token.org_id,
+                      frozenset(token.scopes), token)
     if token.kind == "personal":
         # The reserved scope, not the person's current role, says what a token
         # may do: a role change revokes the person's personal tokens.
@@ -50,11 +57,13 @@ def from_token(token) -> Caller:
 
 def from_client(client) -> Caller:
     """The caller behind authenticated client credentials."""
-    from app.models import MachineUserClient
+    from app.models import AppClient, MachineUserClient
 
     if isinstance(client, MachineUserClient):
         return Caller(MACHINE, client.client_id, client.name, client.org_id,
                       frozenset(client.scopes))
+    if isinstance(client, AppClient):
+        return Caller(APP, client.client_id, client.name, client.org_id)
     return Caller(RESOURCE_SERVER, client.client_id, client.name)
 
 
@@ -70,3 +79,8 @@ def from_account(account) -> Caller:
         return Caller(ADMIN, account.uid, account.email, account.org_id,
                       frozenset({ADMIN_SCOPE}))
     return Caller(MEMBER, account.uid, account.email, account.org_id)
+
+
+def person(account) -> Caller:
+    """A person acting for themselves at the sign-in pages: no admin reach."""
+    return Caller(PERSON, account.uid, account.email, account.org_id)

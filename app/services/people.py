@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.models import Account, WebSession, db, now
-from app.services import audit, links, passwords, reach, secrets, tokens
+from app.services import audit, consents, links, passwords, reach, secrets, tokens
 from app.services.callers import ADMIN, MEMBER, Caller
 from app.services.pagination import Page, paginate
 
@@ -157,9 +157,8 @@ def offboard(account: Account) -> Offboarded:
         .execution_options(synchronize_session=False)).rowcount or 0
     revoked = tokens.revoke_all_of_account(account)
     links.kill(account)
-    # MERGE POINT (issue 10, consents): forget this person's remembered
-    # consents here, in this transaction, so that a person enabled again is
-    # asked anew by every app.
+    # In this transaction, so that a person enabled again is asked anew by every app.
+    consents.forget_all(account)
     return Offboarded(sessions, revoked)
 
 

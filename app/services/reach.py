@@ -8,12 +8,22 @@ Small named policies, so every endpoint asks the same question the same way:
   nothing by ``token_id``;
 - a machine user: only its own tokens; by ``token_id`` (admin API) only the
   tokens it obtained itself with its client credentials, and only when its
-  token carries ``revoke_user_token``.
+  token carries ``revoke_user_token``;
+- an app: only the tokens issued to it (people's access and refresh tokens);
+- a person signing in to an app: only apps of their own organization.
 """
 
 from __future__ import annotations
 
-from app.services.callers import ADMIN, MACHINE, MEMBER, OPERATOR, RESOURCE_SERVER, Caller
+from app.services.callers import (
+    ADMIN,
+    APP,
+    MACHINE,
+    MEMBER,
+    OPERATOR,
+    RESOURCE_SERVER,
+    Caller,
+)
 from sdk.auth.scopes import Scope
 
 
@@ -29,12 +39,17 @@ def may_introspect(caller: Caller, token) -> bool:
         return in_org(caller, token.org_id)
     if caller.kind in (MACHINE, MEMBER):
         return token.org_id == caller.org_id and token.subject_uid == caller.uid
+    if caller.kind == APP:
+        return token.org_id == caller.org_id and token.client_id == caller.uid
     return False
 
 
 def manages_org(caller: Caller) -> bool:
     """May manage the organization's people, users and tokens: an admin, or the operator."""
     return caller.is_admin or caller.kind == OPERATOR
+def may_sign_in(account, app) -> bool:
+    """An app serves only the people of the organization that registered it."""
+    return account.org_id == app.org_id
 
 
 #: RFC 7009 revocation takes the same callers with the same reach.

@@ -25,35 +25,44 @@ from app.services.pagination import Page, paginate
 from sdk.auth.scopes import ADMIN_SCOPE
 
 PERSONAL, SCOPED = lifetimes.PERSONAL, lifetimes.SCOPED
+APP, REFRESH = lifetimes.APP, lifetimes.REFRESH
+_PREFIX = {PERSONAL: secrets.PERSONAL, SCOPED: secrets.SCOPED, APP: secrets.APP_ACCESS,
+           REFRESH: secrets.REFRESH}
 
 
 #: Hot-path statements, built once: SQLAlchemy then skips rebuilding and
 #: re-hashing them on every request (measured in bench/RESULTS.md).
 _INSERT = insert(Token.__table__)
-_TOKEN, _ORG = Token.__table__, Organization.__table__
-_BY_HASH = (select(_TOKEN, _ORG.c.name.label("org_name"))
+_TOKEN, _ORG, _ACCOUNT = Token.__table__, Organization.__table__, Account.__table__
+# The account's role rides along for people's tokens (introspection reports it).
+_BY_HASH = (select(_TOKEN, _ORG.c.name.label("org_name"), _ACCOUNT.c.role.label("account_role"))
             .join(_ORG, _ORG.c.id == _TOKEN.c.org_id)
+            .outerjoin(_ACCOUNT, _ACCOUNT.c.id == _TOKEN.c.account_id)
             .where(_TOKEN.c.token_hash == bindparam("token_hash")))
 
 
 def _new(*, kind: str, org_id: int, subject_uid: str, subject_name: str,
          scope: list[str], lifetime: int, created_by: str, account_id: int | None = None,
          machine_user_id: int | None = None, client_id: str | None = None,
-         name: str | None = None) -> tuple[str, Token]:
+         name: str | None = None, expires_at: int | None = None,
+         **lineage) -> tuple[str, Token]:
     """Insert a token row in the current transaction; return its value (shown
     once, never stored) and a detached copy of the row for the response.
 
     A Core INSERT, not the ORM unit of work: issuance is a hot path and the
     row is never modified in the same request.
     """
-    value = secrets.generate(secrets.PERSONAL if kind == PERSONAL else secrets.SCOPED)
+    value = secrets.generate(_PREFIX[kind])
     issued = now()
-    row = dict(
+    row = dict(family_id=None, parent_token_id=None, auth_time=None)
+    row.update(lineage)  # family_id, parent_token_id, auth_time of people's app tokens
+    row.update(
         token_id=secrets.new_token_id(), token_hash=secrets.digest(value), kind=kind,
         org_id=org_id, account_id=account_id, machine_user_id=machine_user_id,
         subject_uid=subject_uid, subject_name=subject_name, client_id=client_id,
         created_by=created_by, name=name, scope=" ".join(scope), issued_at=issued,
-        expires_at=issued + lifetime, revoked_at=None, last_used_at=None,
+        expires_at=expires_at if expires_at is not None else issued + lifetime,
+        revoked_at=None, last_used_at=None,
     )
     try:
         db.session.execute(_INSERT, row)
@@ -122,10 +131,13 @@ def create_personal(account: Account, actor: Caller, *, name: str | None = None,
 
 def role_of(token: Token | TokenSnapshot) -> str:
     """The ``role`` introspection reports: a personal token's comes from its
-    reserved scope (``admin`` or ``member``), a scoped token's is ``machine``."""
-    if token.kind != PERSONAL:
+    reserved scope (``admin`` or ``member``), a machine user's is ``machine``,
+    and a person's app token carries the person's current role."""
+    if token.kind == PERSONAL:
+        return ADMIN_ROLE if ADMIN_SCOPE in token.scopes else "member"
+    if not token.is_human:
         return "machine"
-    return ADMIN_ROLE if ADMIN_SCOPE in token.scopes else "member"
+    return getattr(token, "account_role", None) or "member"
 
 
 def create_scoped(user: MachineUser, actor: Caller, requested, expires_in=None
@@ -174,9 +186,12 @@ def find(value: str | None) -> TokenSnapshot | None:
 
 
 def authenticate(value: str | None) -> TokenSnapshot | None:
-    """The token with this value if it is active."""
+    """The token with this value if it is an active access token (a refresh
+    token is never a bearer credential)."""
     token = find(value)
-    return token if token is not None and token.is_active() else None
+    if token is None or token.kind == REFRESH or not token.is_active():
+        return None
+    return token
 
 
 def mark_used(token: Token | TokenSnapshot) -> None:
@@ -237,8 +252,11 @@ def revoke_by_id(caller: Caller, token_id: str) -> Token:
 
 
 def revoke_by_value(caller: Caller, token: TokenSnapshot) -> None:
-    """RFC 7009 revocation of a token the caller may reach."""
+    """RFC 7009 revocation of a token the caller may reach. Revoking a
+    refresh token also revokes the access tokens of its sign-in (RFC 7009 §2.1)."""
     _revoke(token, caller)
+    if token.kind == REFRESH:
+        revoke_family(token.family_id)
     db.session.commit()
 
 
@@ -252,6 +270,8 @@ def renew(caller: Caller, token_id: str, expires_in: int | None) -> tuple[Token,
         raise NotFound(f"No token with id {token_id!r}.")
     if not token.is_active():
         raise Conflict("Only an active token can be renewed; this one is revoked or expired.")
+    if token.kind not in (PERSONAL, SCOPED):
+        raise Conflict("An app's tokens are not renewed here: the app refreshes them itself.")
     expiry, clamped = lifetimes.renewed_expiry(token.kind, token.issued_at, now(), expires_in)
     # A conditional UPDATE, not read-modify-write: never shortens the expiry,
     # even on SQLite, whose driver runs the SELECT above outside the write
@@ -302,6 +322,54 @@ def live_count_of_account(account: Account) -> int:
     return db.session.scalar(
         select(db.func.count(Token.id)).where(*_tied_to(account), Token.expires_at > now())
     ) or 0
+def issue_to_app(app, account: Account, scope: list[str], *, family_id: str,
+                 auth_time: int, refresh: bool, family_end: int,
+                 parent_token_id: str | None = None) -> tuple[str, Token, str | None]:
+    """A person's access token for an app (and a refresh token when asked),
+    added to the current transaction: the OAuth layer commits on save.
+
+    Both carry the family of the sign-in they come from; the refresh token
+    dies at ``family_end`` however often it is rotated."""
+    common = dict(org_id=account.org_id, subject_uid=account.uid, subject_name=account.email,
+                  scope=scope, created_by=app.client_id, account_id=account.id,
+                  client_id=app.client_id, family_id=family_id, auth_time=auth_time)
+    access_value, access = _new(kind=APP, lifetime=lifetimes.app_access_lifetime(), **common)
+    refresh_value = None
+    if refresh:
+        refresh_value, _ = _new(kind=REFRESH, lifetime=0, expires_at=family_end,
+                                parent_token_id=parent_token_id, **common)
+    return access_value, access, refresh_value
+
+
+def claim_refresh(token: TokenSnapshot) -> bool:
+    """Spend a refresh token (rotation). False when it was already spent or
+    revoked: then it is being reused, and the caller revokes the family.
+    A conditional UPDATE, so two concurrent refreshes cannot both win."""
+    return bool(db.session.execute(
+        update(Token).where(Token.id == token.id, Token.revoked_at.is_(None))
+        .values(revoked_at=now()).execution_options(synchronize_session=False)).rowcount)
+
+
+def _revoke_where(*criteria) -> int:
+    result = db.session.execute(
+        update(Token).where(*criteria, Token.revoked_at.is_(None))
+        .values(revoked_at=now()).execution_options(synchronize_session=False))
+    return result.rowcount or 0
+
+
+def revoke_family(family_id: str | None) -> int:
+    """Revoke every token of one sign-in (code reuse, refresh reuse)."""
+    return _revoke_where(Token.family_id == family_id) if family_id else 0
+
+
+def revoke_all_for_client(client_id: str) -> int:
+    """Revoke every token issued to an app (it is being deleted)."""
+    return _revoke_where(Token.client_id == client_id)
+
+
+def revoke_for_person_and_app(account: Account, client_id: str) -> int:
+    """Revoke a person's tokens held by one app (they disconnected it)."""
+    return _revoke_where(Token.account_id == account.id, Token.client_id == client_id)
 
 
 def live_count(user: MachineUser) -> int:
@@ -321,8 +389,8 @@ def listing(caller: Caller, *, user: MachineUser | Account | None = None,
     if user is not None:
         query = query.where(Token.subject_uid == user.uid)
     if kind is not None:
-        if kind not in (PERSONAL, SCOPED):
-            raise Unprocessable("`kind` must be `personal` or `scoped`.")
+        if kind not in _PREFIX:
+            raise Unprocessable("`kind` must be `personal`, `scoped`, `app` or `refresh`.")
         query = query.where(Token.kind == kind)
     if active is True:
         query = query.where(Token.revoked_at.is_(None), Token.expires_at > now())

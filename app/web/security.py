@@ -11,6 +11,7 @@ import functools
 import hmac
 import logging
 import secrets
+from urllib.parse import urlsplit
 
 from authlib.oauth2 import OAuth2Error
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
@@ -31,6 +32,21 @@ CSRF_FIELD = "csrf_token"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
        "object-src 'none'; frame-ancestors 'none'")
+
+
+def csp(form_targets=()) -> str:
+    """The policy; a page whose form ends in a redirect to an app (consent,
+    sign-out) names that app's origin, since browsers apply ``form-action``
+    to where the form's redirect goes too."""
+    if not form_targets:
+        return CSP
+    return CSP.replace("form-action 'self'", " ".join(["form-action 'self'", *form_targets]))
+
+
+def allow_form_redirect_to(uri: str) -> None:
+    """Let this page's form redirect to ``uri``'s origin (a registered redirect URI)."""
+    parts = urlsplit(uri)
+    g.form_targets = (f"{parts.scheme}://{parts.netloc}",)
 
 
 class CsrfError(HTTPException):
@@ -85,7 +101,7 @@ def check_csrf():
 def security_headers(response):
     """Headers on every page; no caching of anything but the static assets."""
     headers = response.headers
-    headers["Content-Security-Policy"] = CSP
+    headers["Content-Security-Policy"] = csp(g.get("form_targets", ()))
     headers["X-Frame-Options"] = "DENY"
     headers["X-Content-Type-Options"] = "nosniff"
     # Setup links carry their code in the path: never leak a URL to another site.

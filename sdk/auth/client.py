@@ -49,8 +49,8 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Answers to a read worth trying again: overload and gateway hiccups. A plain
 # 500 is usually a bug that a retry would only delay.
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
-_TOKEN_KINDS = ("personal", "scoped")
 _ROLES = ("admin", "member")
+_TOKEN_KINDS = ("personal", "scoped", "app", "refresh")
 # The largest page list_activity(limit=...) asks for (the server allows up to 500).
 _MAX_PAGE = 200
 
@@ -287,6 +287,44 @@ class AuthClient:
         logger.info("Personal token %s created for %s (%s), expires %s.",
                     token.get("token_id"), email, token.get("role"), token.get("expires_at"))
         return token
+    # -- apps (OpenID Connect sign-in) ------------------------------------
+
+    def create_app(self, name: str, redirect_uris: Iterable[str], public: bool = False) -> dict:
+        """Register an app people sign in to with Scopegate (OpenID Connect).
+
+        ``redirect_uris`` are matched exactly (``https``, or ``http`` to a
+        loopback address). Returns ``client_id``, ``name``, ``redirect_uris``,
+        ``public`` and, for a confidential app, ``client_secret`` (shown this once).
+        """
+        if isinstance(redirect_uris, str):
+            raise ValidationError("redirect_uris must be a list of URIs, not one string.")
+        body = {"name": _text(name, "name"),
+                "redirect_uris": [_text(u, "redirect URI") for u in redirect_uris],
+                "public": bool(public)}
+        app = self._request("POST", "/api/v1/apps", json=body)
+        logger.info("App %s(%s) registered (%s).", app.get("name", name), app.get("client_id"),
+                    "public" if app.get("public") else "confidential")
+        return app
+
+    def list_apps(self) -> list[dict]:
+        """Return every app of the organization (all pages)."""
+        return list(self._pages("/api/v1/apps", {}))
+
+    def get_app(self, client_id: str) -> dict:
+        """Return one app by ``client_id`` (never its secret)."""
+        return self._request("GET", f"/api/v1/apps/{_seg(client_id, 'client_id')}")
+
+    def delete_app(self, client_id: str) -> None:
+        """Delete an app; every token issued to it is revoked with it."""
+        self._request("DELETE", f"/api/v1/apps/{_seg(client_id, 'client_id')}")
+        logger.info("App %s deleted; its tokens are revoked.", client_id)
+
+    def rotate_app_secret(self, client_id: str) -> dict:
+        """Give a confidential app a new ``client_secret`` (shown this once);
+        the previous one stops working at once."""
+        app = self._request("POST", f"/api/v1/apps/{_seg(client_id, 'client_id')}/secret")
+        logger.info("Secret of app %s rotated.", client_id)
+        return app
 
     # -- tokens ----------------------------------------------------------
 
