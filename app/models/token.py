@@ -41,6 +41,8 @@ class Token(TokenFacts, db.Model):
     __table_args__ = (
         db.Index("ix_token_org_created", "org_id", "id"),
         db.Index("ix_token_subject", "subject_uid"),
+        # The revocation feed reads revoked rows in (revoked_at, id) order.
+        db.Index("ix_token_revoked", "revoked_at", "id"),
     )
 
     id = db.Column(db.Integer, primary_key=True)
@@ -48,6 +50,10 @@ class Token(TokenFacts, db.Model):
     token_id = db.Column(db.String(32), nullable=False, unique=True)
     token_hash = db.Column(db.String(64), nullable=False, unique=True)
     kind = db.Column(db.String(10), nullable=False)  # "personal" | "scoped"
+    #: How the value looks: "opaque" (``sgt_…``) or "jwt" (RFC 9068, its
+    #: expiry signed into it, so it cannot be renewed).
+    format = db.Column(db.String(8), nullable=False, default="opaque",
+                       server_default="opaque")
     org_id = db.Column(db.ForeignKey("organization.id", ondelete="CASCADE"), nullable=False)
     account_id = db.Column(db.ForeignKey("account.id", ondelete="SET NULL"))
     machine_user_id = db.Column(db.ForeignKey("machine_user.id", ondelete="SET NULL"),

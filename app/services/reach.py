@@ -2,7 +2,10 @@
 
 Small named policies, so every endpoint asks the same question the same way:
 
-- a resource server: any token of any organization (introspection/revocation);
+- a resource server: introspects any token of any organization, reads the
+  revocation feed, and revokes only when created with ``--may-revoke``
+  (RFC 7009 §2.1 lets a client revoke its own tokens; a resource server has
+  none, so revoking others' is a grant the operator makes explicitly);
 - an admin: anything of its own organization;
 - a machine user: only its own tokens; by ``token_id`` (admin API) only the
   tokens it obtained itself with its client credentials, and only when its
@@ -30,8 +33,17 @@ def may_introspect(caller: Caller, token) -> bool:
     return False
 
 
-#: RFC 7009 revocation takes the same callers with the same reach.
-may_revoke_by_value = may_introspect
+def may_revoke_by_value(caller: Caller, token) -> bool:
+    """RFC 7009 revocation: the reach of introspection, except that a resource
+    server needs ``--may-revoke``."""
+    if caller.kind == RESOURCE_SERVER:
+        return caller.may_revoke
+    return may_introspect(caller, token)
+
+
+def may_read_revocations(caller: Caller) -> bool:
+    """The revocation feed is for resource servers (it lists every tenant's ids)."""
+    return caller.kind == RESOURCE_SERVER
 
 
 def may_revoke_by_id(caller: Caller, token) -> bool:
