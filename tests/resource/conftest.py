@@ -62,8 +62,16 @@ class Platform:
         assert self.admin("DELETE", f"/tokens/{token_id}").status_code == 204
 
 
+_credentials: dict[str, dict] = {}
+
+
 def _platform(server: LiveServer) -> Platform:
-    rs = server.flask_json("create-resource-server", f"rs-{uuid.uuid4().hex[:8]}")
+    """One resource server per live server for the whole session (an operator
+    command costs seconds)."""
+    if server.url not in _credentials:
+        _credentials[server.url] = server.flask_json(
+            "create-resource-server", f"rs-{uuid.uuid4().hex[:8]}")
+    rs = _credentials[server.url]
     return Platform(server, rs["client_id"], rs["client_secret"])
 
 
