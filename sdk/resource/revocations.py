@@ -44,7 +44,8 @@ class RevocationFeed:
     def __init__(self, session: requests.Session, url: str, auth: tuple[str, str],
                  poll: float, timeout: float) -> None:
         self._session, self._url, self._auth = session, f"{url}/oauth/revocations", auth
-        self._poll, self._timeout = poll, timeout
+        #: Seconds a read is trusted (``SCOPEGATE_REVOCATION_POLL``).
+        self.poll, self._timeout = poll, timeout
         #: token_id -> exp; read without the lock (a dict lookup is atomic).
         self.revoked: dict[str, int] = {}
         self._cursor: str | None = None
@@ -55,7 +56,7 @@ class RevocationFeed:
         self._lock = threading.Lock()
 
     def is_stale(self, at: float) -> bool:
-        return at - self.checked_at >= self._poll
+        return at - self.checked_at >= self.poll
 
     def ensure_fresh(self) -> None:
         """Read the feed if the copy is older than the poll period."""
