@@ -56,16 +56,22 @@ class JwtValidator:
     def __init__(self, session: requests.Session, url: str, timeout: float,
                  audience: str | None) -> None:
         try:
+            from cryptography.exceptions import InvalidSignature
             from cryptography.hazmat.primitives import hashes
             from cryptography.hazmat.primitives.asymmetric import ec
+            from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise ConfigurationError('JWT access tokens need: pip install "scopegate[resource]"'
                                      ) from exc
-        self._ecdsa = ec.ECDSA(hashes.SHA256())
+        self._ecdsa, self._der = ec.ECDSA(hashes.SHA256()), encode_dss_signature
+        self._invalid_signature = InvalidSignature
         self._session, self._url, self._timeout = session, url, timeout
         self._audience = audience
         self._issuer: str | None = None
         self._keys: dict[str, Any] = {}
+        #: ``kid`` of headers already seen on a valid token, by their base64 text:
+        #: every token one key signs has the same header, so it is parsed once.
+        self._headers: dict[str, str] = {}
         self._fetched_at = float("-inf")
         self._lock = threading.Lock()
 
@@ -74,36 +80,46 @@ class JwtValidator:
         if len(token) > 8192 or not _SHAPE.match(token):
             raise _invalid("not a compact JWS")
         head_b64, payload_b64, signature_b64 = token.split(".")
+        kid = self._header(head_b64)
+        key = self._key(kid)
         try:
-            header = json.loads(_b64(head_b64))
             signature = _b64(signature_b64)
+        except (ValueError, binascii.Error):
+            raise _invalid("bad signature") from None
+        if len(signature) != 64:
+            raise _invalid("bad signature")
+        der = self._der(int.from_bytes(signature[:32], "big"),
+                        int.from_bytes(signature[32:], "big"))
+        try:
+            key.verify(der, f"{head_b64}.{payload_b64}".encode(), self._ecdsa)
+        except self._invalid_signature:
+            raise _invalid("bad signature") from None
+        if len(self._headers) < 64:  # a handful of keys; only signed headers are kept
+            self._headers[head_b64] = kid
+        try:
+            claims = json.loads(_b64(payload_b64).decode())
+        except (ValueError, binascii.Error):
+            raise _invalid("unreadable claims") from None
+        self._check_claims(claims, now)
+        return claims
+
+    def _header(self, head_b64: str) -> str:
+        """The ``kid`` of an acceptable header (``alg`` ES256, ``typ`` at+jwt)."""
+        kid = self._headers.get(head_b64)
+        if kid is not None:
+            return kid
+        try:
+            header = json.loads(_b64(head_b64).decode())
         except (ValueError, binascii.Error):
             raise _invalid("unreadable header") from None
         if not isinstance(header, dict) or header.get("alg") != "ES256":
             raise _invalid("algorithm is not ES256")
         if str(header.get("typ", "")).lower() not in ("at+jwt", "application/at+jwt"):
             raise _invalid("not an access token (typ at+jwt)")
-        key = self._key(header.get("kid"))
-        if len(signature) != 64:
-            raise _invalid("bad signature")
-        self._check_signature(key, signature, f"{head_b64}.{payload_b64}".encode())
-        try:
-            claims = json.loads(_b64(payload_b64))
-        except (ValueError, binascii.Error):
-            raise _invalid("unreadable claims") from None
-        self._check_claims(claims, now)
-        return claims
-
-    def _check_signature(self, key, signature: bytes, signed: bytes) -> None:
-        from cryptography.exceptions import InvalidSignature
-        from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-
-        der = encode_dss_signature(int.from_bytes(signature[:32], "big"),
-                                   int.from_bytes(signature[32:], "big"))
-        try:
-            key.verify(der, signed, self._ecdsa)
-        except InvalidSignature:
-            raise _invalid("bad signature") from None
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise _invalid("no key id")
+        return kid
 
     def _check_claims(self, claims: Any, now: float) -> None:
         if not isinstance(claims, dict) or any(c not in claims for c in _REQUIRED):
@@ -116,9 +132,7 @@ class JwtValidator:
         if not isinstance(claims["exp"], int) or claims["exp"] <= now:
             raise _invalid("expired")
 
-    def _key(self, kid: Any):
-        if not isinstance(kid, str) or not kid:
-            raise _invalid("no key id")
+    def _key(self, kid: str):
         key = self._keys.get(kid)
         if key is None:
             with self._lock:
