@@ -135,6 +135,10 @@ def authlib_validator(server: Server):
     """Authlib's RFC 9068 resource-server path (JWTBearerTokenValidator)."""
     from authlib.oauth2.rfc9068 import JWTBearerTokenValidator
 
+    # Authlib 1.9 warns about its own use of joserfc on every call.
+    warnings.filterwarnings("ignore", module="authlib")
+    warnings.filterwarnings("ignore", message=".*import_key_set.*")
+
     jwks = requests.get(f"{server.url}/oauth/jwks", timeout=5).json()
 
     class Validator(JWTBearerTokenValidator):
@@ -151,8 +155,6 @@ def authlib_validator(server: Server):
 
 
 def main() -> None:
-    # Authlib 1.9 warns about its own use of joserfc on every call.
-    warnings.filterwarnings("ignore", module="authlib")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=1.0)
     parser.add_argument("--rounds", type=int, default=5)
@@ -196,6 +198,7 @@ def measure(opaque: Server, jwt_server: Server, seconds: float, rounds: int) -> 
                      issuer=jwt_server.url)
 
     authlib_check = authlib_validator(jwt_server)
+    es256, rs256 = signature_floors(j_token, jwks)
     return [
         ("opaque, cached", "sdk.resource TokenVerifier.verify", rate(
             lambda: ov.verify(o_token, scopes), seconds, rounds)),
@@ -209,7 +212,31 @@ def measure(opaque: Server, jwt_server: Server, seconds: float, rounds: int) -> 
          rate(lambda: authlib_check(j_token), seconds, rounds)),
         ("JWT, cached", "TokenVerifier.verify, same token again",
          rate(lambda: jv.verify(j_token, scopes), seconds, rounds)),
+        ("floor", "ES256 signature check alone (cryptography/OpenSSL)",
+         rate(es256, seconds, rounds)),
+        ("floor, if keys were RSA", "RS256 signature check alone, 2048-bit (not used)",
+         rate(rs256, seconds, rounds)),
     ]
+
+
+def signature_floors(token: str, jwks):
+    """The signature checks alone: what no JWT library can go below."""
+    import base64
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+    head, payload, signature = token.split(".")
+    raw = base64.urlsafe_b64decode(signature + "==")
+    der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+    signed, ecdsa = f"{head}.{payload}".encode(), ec.ECDSA(hashes.SHA256())
+    ec_key = jwks.keys[0].key
+    rsa_private = rsa.generate_private_key(65537, 2048)
+    rsa_signature = rsa_private.sign(signed, padding.PKCS1v15(), hashes.SHA256())
+    rsa_key, pkcs1, sha256 = rsa_private.public_key(), padding.PKCS1v15(), hashes.SHA256()
+    return (lambda: ec_key.verify(der, signed, ecdsa),
+            lambda: rsa_key.verify(rsa_signature, signed, pkcs1, sha256))
 
 
 def report(rows, stale, load_before, load_after, args) -> None:
