@@ -33,7 +33,7 @@ from sdk.auth.exceptions import (
     PermissionDenied,
     error_from_response,
 )
-from sdk.auth.scopes import Scope
+from sdk.auth.scopes import ADMIN_SCOPE, CATALOG, Scope
 from sdk.resource.access_jwt import JwtValidator, looks_like_jwt
 from sdk.resource.revocations import RevocationFeed
 
@@ -46,6 +46,7 @@ NEGATIVE_TTL = 5.0
 MAX_TOKEN_LENGTH = 8192
 
 
+_CATALOG = frozenset(CATALOG)
 #: A cache entry: valid until (epoch s), the claims (None: inactive), the scopes.
 _Entry = tuple[float, dict | None, frozenset]
 
@@ -110,11 +111,14 @@ class TokenVerifier:
         entry = self._cache.get(key)
         if entry is None or entry[0] <= now:
             entry = self._remember(key, token, now)
-        until, claims, granted = entry
+        _, claims, granted = entry
         if claims is None or claims["token_id"] in feed.revoked:
             raise _inactive()
-        if scopes and not granted.issuperset(scopes):
-            check_scopes(claims, scopes)
+        if scopes:
+            if not isinstance(scopes, tuple | list | set | frozenset):
+                scopes = tuple(scopes)  # an iterator is read twice below
+            if not granted.issuperset(scopes):
+                check_scopes(claims, scopes)
         return claims
 
     def _remember(self, key: bytes, token: str, now: float) -> _Entry:
@@ -130,8 +134,7 @@ class TokenVerifier:
         if claims is None:
             entry = (now + NEGATIVE_TTL, None, frozenset())
         else:
-            entry = (min(now + self.cache_ttl, claims["exp"]), claims,
-                     frozenset(claims["scope"].split()))
+            entry = (min(now + self.cache_ttl, claims["exp"]), claims, granted_scopes(claims))
         cache = self._cache
         if len(cache) >= self.max_entries:
             # Evict the oldest insertion (dicts keep insertion order); another
@@ -166,14 +169,22 @@ class TokenVerifier:
         self._cache.clear()
 
 
+def granted_scopes(claims: dict) -> frozenset[str]:
+    """The scopes a token carries. An admin's personal token carries the
+    reserved scope ``admin``: full access within its organization, so every
+    catalog scope (the service still checks the organization, ``customer``)."""
+    scopes = frozenset(claims["scope"].split())
+    return scopes | _CATALOG if ADMIN_SCOPE in scopes else scopes
+
+
 def has_scope(claims: dict, scope: str | Scope) -> bool:
     """The token carries this scope (claims as ``verify`` returns them)."""
-    return scope in claims["scope"].split()
+    return scope in granted_scopes(claims)
 
 
 def check_scopes(claims: dict, scopes: Iterable[str | Scope]) -> None:
     """Raise PermissionDenied (``insufficient_scope``) unless every scope is carried."""
-    granted = claims["scope"].split()
+    granted = granted_scopes(claims)
     missing = [str(s) for s in scopes if s not in granted]
     if missing:
         raise PermissionDenied(f"The token lacks the scope(s): {' '.join(missing)}.",

@@ -10,7 +10,12 @@ import pytest
 import requests
 import requests_mock
 
-from sdk.auth.exceptions import AuthenticationError, ConfigurationError, NetworkError
+from sdk.auth.exceptions import (
+    AuthenticationError,
+    ConfigurationError,
+    NetworkError,
+    PermissionDenied,
+)
 from sdk.resource import TokenVerifier
 
 URL = "http://scopegate.test"
@@ -134,3 +139,13 @@ def test_unreachable_feed_fails_closed_and_retries_at_most_once_a_second(server)
             v.verify(TOKEN)
     assert calls(server, "/oauth/revocations") == 1
     assert calls(server, "/oauth/introspect") == 0
+
+
+def test_missing_scope_is_refused_even_when_scopes_come_from_an_iterator(server):
+    with pytest.raises(PermissionDenied):
+        verifier().verify(TOKEN, iter(["cli", "start_session"]))
+
+
+def test_admins_personal_token_carries_every_catalog_scope(server):
+    server.post(f"{URL}/oauth/introspect", json={**ACTIVE, "scope": "admin"})
+    assert verifier().verify(TOKEN, ["read_all_session", "model_download"])["scope"] == "admin"
