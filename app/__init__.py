@@ -30,6 +30,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     _warn_insecure_defaults(app)
+    if app.config["SCOPEGATE_ACCESS_TOKEN_FORMAT"] not in ("opaque", "jwt"):
+        raise ValueError("SCOPEGATE_ACCESS_TOKEN_FORMAT must be `opaque` or `jwt`.")
 
     from app import api, cli, database, errors, health, oauth, observability, web
 

@@ -157,14 +157,18 @@ def reset_password(email: str, base_url: str | None, as_json: bool) -> None:
 @click.command("create-resource-server")
 @with_appcontext
 @click.argument("name")
+@click.option("--may-revoke", is_flag=True,
+              help="Also allow it to revoke any token (incident-response tools only).")
 @json_option
-def create_resource_server(name: str, as_json: bool) -> None:
+def create_resource_server(name: str, may_revoke: bool, as_json: bool) -> None:
     """Register a platform service allowed to introspect every organization's tokens."""
     try:
-        server, secret = orgs.create_resource_server(callers.operator(), name)
+        server, secret = orgs.create_resource_server(callers.operator(), name,
+                                                     may_revoke=may_revoke)
     except ScopegateError as e:
         _fail(e)
-    _emit(as_json, {"client_id": server.client_id, "client_secret": secret, "name": name},
+    _emit(as_json, {"client_id": server.client_id, "client_secret": secret, "name": name,
+                    "may_revoke": may_revoke},
           f"client_id: {server.client_id}\nclient_secret: {secret}\n(shown once)")
 
 

@@ -75,6 +75,17 @@ SETTINGS: tuple[Setting, ...] = (
             "Seconds a one-time link (first-run setup, invitation, password reset) stays "
             "valid (24 hours); it also dies once used.",
             int),
+    Setting("SCOPEGATE_ACCESS_TOKEN_FORMAT", "opaque",
+            "`opaque` (`sgt_…`) or `jwt`: scoped tokens as RFC 9068 JWT access tokens "
+            "(`typ` `at+jwt`, signed with the JWKS key) that resource servers can "
+            "validate locally. Still stored by digest, introspectable and revocable."),
+    Setting("SCOPEGATE_ACCESS_TOKEN_AUDIENCE", "",
+            "`aud` of JWT access tokens (empty: the issuer, i.e. every resource server "
+            "of this platform)."),
+    Setting("SCOPEGATE_REVOCATION_FEED_LAG", 10,
+            "Seconds the revocation feed re-serves recent revocations, so that one "
+            "committed late (a slow transaction, clock skew between hosts) is never "
+            "skipped by a cursor. Larger than any revoking transaction plus skew.", int),
     Setting("SCOPEGATE_PASSWORD_MIN_LENGTH", 12,
             "Shortest dashboard password accepted at setup.", int),
 )

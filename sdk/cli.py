@@ -26,7 +26,8 @@ __all__ = ["main"]
 
 _LOG_FORMAT = "%(asctime)s:%(levelname)s:%(message)s"
 _LOG_DATEFMT = "%m/%d/%Y %H:%M:%S"
-_SECRET_PREFIXES = ("sgp_", "sgt_", "sgs_")
+#: Opaque secrets, and JWT access tokens (a JSON header, base64url: "eyJ").
+_SECRET_PREFIXES = ("sgp_", "sgt_", "sgs_", "eyJ")
 
 
 class SDKFailure(click.ClickException):

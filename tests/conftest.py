@@ -231,10 +231,9 @@ def stop_server(process: subprocess.Popen) -> None:
         process.wait()
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
-    """A gunicorn process on its own database, with an org, an admin and its token."""
-    tmp = tmp_path_factory.mktemp("live")
+def launch_live_server(tmp: Path, **settings: str) -> LiveServer:
+    """A gunicorn process on its own database, with an org, an admin and its
+    token; ``settings`` are extra SCOPEGATE_* environment variables."""
     port = free_port()
     env = {
         **os.environ,
@@ -242,6 +241,7 @@ def live_server(tmp_path_factory):
         or f"sqlite:///{tmp}/live.db",
         "SCOPEGATE_SECRET_KEY": "live-test-secret",
         "SCOPEGATE_ISSUER": f"http://127.0.0.1:{port}",
+        **settings,
     }
     server = LiveServer(f"http://127.0.0.1:{port}", env, None,  # type: ignore[arg-type]
                         log_path=tmp / "server.log")
@@ -252,5 +252,12 @@ def live_server(tmp_path_factory):
     server.admin_token, server.admin_email, server.org = (
         issued["token"], "admin@live.test", "live-org")
     server.process = start_server(env, port, server.log_path)
+    return server
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """A live server issuing opaque tokens (the default)."""
+    server = launch_live_server(tmp_path_factory.mktemp("live"))
     yield server
     stop_server(server.process)

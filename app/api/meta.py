@@ -7,7 +7,7 @@ from flask import jsonify
 from app.api import bp, representations
 from app.api.auth import authenticated, current_caller
 from app.api.openapi import document
-from app.services import tokens
+from app.services import claims
 from sdk.auth.scopes import DESCRIPTIONS
 
 
@@ -25,7 +25,7 @@ def me():
     return jsonify(
         user_id=caller.name, email=representations.token(token)["email"], sub=caller.uid,
         user_type="human" if token.kind == "personal" else "generated",
-        role=tokens.role_of(token),
+        role=claims.role_of(token),
         customer=token.org_name, scopes=token.scopes, token=representations.token(token),
     )
 

@@ -9,7 +9,7 @@ from app.api import bp, representations
 from app.api.auth import admin_only, current_caller
 from app.api.body import json_object, only, query_int
 from app.errors import Unprocessable
-from app.services import people, tokens
+from app.services import claims, people, tokens
 
 
 @bp.post("/people")
@@ -73,5 +73,5 @@ def create_person_token(email: str):
                                           name=data.get("name"),
                                           expires_in=data.get("expires_in"))
     body = representations.token(token)
-    body.update(token=value, role=tokens.role_of(token))
+    body.update(token=value, role=claims.role_of(token))
     return jsonify(body), 201

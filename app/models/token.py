@@ -51,6 +51,8 @@ class Token(TokenFacts, db.Model):
         db.Index("ix_token_family", "family_id"),
         db.Index("ix_token_client", "client_id"),
         db.Index("ix_token_account", "account_id"),
+        # The revocation feed reads revoked rows in (revoked_at, id) order.
+        db.Index("ix_token_revoked", "revoked_at", "id"),
     )
 
     id = db.Column(db.Integer, primary_key=True)
@@ -59,6 +61,10 @@ class Token(TokenFacts, db.Model):
     token_hash = db.Column(db.String(64), nullable=False, unique=True)
     #: "personal" | "scoped" | "app" (a person's access token held by an app) | "refresh"
     kind = db.Column(db.String(10), nullable=False)
+    #: How the value looks: "opaque" (``sgt_…``) or "jwt" (RFC 9068, its
+    #: expiry signed into it, so it cannot be renewed).
+    format = db.Column(db.String(8), nullable=False, default="opaque",
+                       server_default="opaque")
     org_id = db.Column(db.ForeignKey("organization.id", ondelete="CASCADE"), nullable=False)
     account_id = db.Column(db.ForeignKey("account.id", ondelete="SET NULL"))
     machine_user_id = db.Column(db.ForeignKey("machine_user.id", ondelete="SET NULL"),

@@ -6,9 +6,10 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from app.errors import InvalidRequest
+from app.oauth import client_auth
 from app.oauth.discovery import metadata
-from app.oauth.server import authorization
-from app.services import keys
+from app.oauth.server import authorization, query_client
+from app.services import keys, revocations
 
 bp = Blueprint("oauth", __name__)
 
@@ -53,6 +54,13 @@ def revoke():
 @bp.route("/oauth/userinfo", methods=["GET", "POST"])
 def userinfo():
     return authorization().create_endpoint_response("userinfo")
+@bp.get("/oauth/revocations")
+def revocation_feed():
+    client_auth.resource_server(query_client, request)
+    feed = revocations.read(request.args.get("since"), request.args.get("limit"))
+    response = jsonify(items=feed.items, next_cursor=feed.next_cursor)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/oauth/jwks")

@@ -33,6 +33,7 @@ ACTIONS = {
     "client.auth": "client authentication failed at an OAuth endpoint",
     "api.call": "an admin-API call was refused (bad token or insufficient scope)",
     "resource_server.create": "an operator registered a resource server",
+    "revocations.read": "a client that is not a resource server asked for the revocation feed",
     "key.rotate": "the signing key was rotated",
     "token.purge": "expired and revoked tokens were purged",
     "person.invite": "an admin or the operator invited a person (a one-time link was issued)",

@@ -34,6 +34,8 @@ class Caller:
     scopes: frozenset[str] = field(default_factory=frozenset)
     #: The token the caller authenticated with, if any.
     token: object | None = None
+    #: A resource server created with ``--may-revoke`` (incident response).
+    may_revoke: bool = False
 
     @property
     def is_admin(self) -> bool:
@@ -64,7 +66,8 @@ def from_client(client) -> Caller:
                       frozenset(client.scopes))
     if isinstance(client, AppClient):
         return Caller(APP, client.client_id, client.name, client.org_id)
-    return Caller(RESOURCE_SERVER, client.client_id, client.name)
+    return Caller(RESOURCE_SERVER, client.client_id, client.name,
+                  may_revoke=bool(client.may_revoke))
 
 
 def operator(org_id: int | None = None) -> Caller:

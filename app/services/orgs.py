@@ -50,8 +50,10 @@ def get_account(email: str) -> Account:
     return account
 
 
-def create_resource_server(actor: Caller, name: str) -> tuple[ResourceServer, str]:
-    """A platform service allowed to introspect every organization's tokens."""
+def create_resource_server(actor: Caller, name: str, *, may_revoke: bool = False
+                           ) -> tuple[ResourceServer, str]:
+    """A platform service allowed to introspect every organization's tokens
+    (and, with ``may_revoke``, to revoke them: incident-response tools)."""
     if not isinstance(name, str) or not name.strip() or len(name) > 100:
         raise Unprocessable("The resource server name must be 1-100 characters.")
     if db.session.scalar(select(ResourceServer.id).where(ResourceServer.name == name)):
@@ -59,8 +61,9 @@ def create_resource_server(actor: Caller, name: str) -> tuple[ResourceServer, st
     secret = secrets.generate(secrets.CLIENT_SECRET)
     client_id = f"{RESOURCE_SERVER_PREFIX}{secrets.new_token_id()[:16]}"
     server = ResourceServer(name=name, client_id=client_id,
-                            client_secret_hash=secrets.digest(secret))
+                            client_secret_hash=secrets.digest(secret), may_revoke=may_revoke)
     db.session.add(server)
-    audit.record("resource_server.create", actor=actor, target=server.client_id, detail=name)
+    audit.record("resource_server.create", actor=actor, target=server.client_id,
+                 detail=f"{name} (may revoke)" if may_revoke else name)
     db.session.commit()
     return server, secret

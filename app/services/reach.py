@@ -2,7 +2,10 @@
 
 Small named policies, so every endpoint asks the same question the same way:
 
-- a resource server: any token of any organization (introspection/revocation);
+- a resource server: introspects any token of any organization, reads the
+  revocation feed, and revokes only when created with ``--may-revoke``
+  (RFC 7009 §2.1 lets a client revoke its own tokens; a resource server has
+  none, so revoking others' is a grant the operator makes explicitly);
 - an admin: anything of its own organization;
 - a member (a person without the admin role): only their own tokens, and
   nothing by ``token_id``;
@@ -47,13 +50,24 @@ def may_introspect(caller: Caller, token) -> bool:
 def manages_org(caller: Caller) -> bool:
     """May manage the organization's people, users and tokens: an admin, or the operator."""
     return caller.is_admin or caller.kind == OPERATOR
+
+
 def may_sign_in(account, app) -> bool:
     """An app serves only the people of the organization that registered it."""
     return account.org_id == app.org_id
 
 
-#: RFC 7009 revocation takes the same callers with the same reach.
-may_revoke_by_value = may_introspect
+def may_revoke_by_value(caller: Caller, token) -> bool:
+    """RFC 7009 revocation: the reach of introspection, except that a resource
+    server needs ``--may-revoke``."""
+    if caller.kind == RESOURCE_SERVER:
+        return caller.may_revoke
+    return may_introspect(caller, token)
+
+
+def may_read_revocations(caller: Caller) -> bool:
+    """The revocation feed is for resource servers (it lists every tenant's ids)."""
+    return caller.kind == RESOURCE_SERVER
 
 
 def may_revoke_by_id(caller: Caller, token) -> bool:

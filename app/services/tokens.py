@@ -18,7 +18,7 @@ from app.models import (
     db,
     now,
 )
-from app.services import audit, lifetimes, reach, scopes, secrets
+from app.services import audit, claims, lifetimes, reach, scopes, secrets
 from app.services.callers import ADMIN as ADMIN_ROLE
 from app.services.callers import OPERATOR, Caller
 from app.services.pagination import Page, paginate
@@ -50,20 +50,30 @@ def _new(*, kind: str, org_id: int, subject_uid: str, subject_name: str,
     once, never stored) and a detached copy of the row for the response.
 
     A Core INSERT, not the ORM unit of work: issuance is a hot path and the
-    row is never modified in the same request.
+    row is never modified in the same request. Scoped tokens are RFC 9068
+    JWTs when ``SCOPEGATE_ACCESS_TOKEN_FORMAT=jwt``; either way only the
+    value's digest is stored.
     """
-    value = secrets.generate(_PREFIX[kind])
+    jwt = kind == SCOPED and claims.access_token_format() == claims.JWT
     issued = now()
     row = dict(family_id=None, parent_token_id=None, auth_time=None)
     row.update(lineage)  # family_id, parent_token_id, auth_time of people's app tokens
     row.update(
-        token_id=secrets.new_token_id(), token_hash=secrets.digest(value), kind=kind,
+        token_id=secrets.new_token_id(), kind=kind,
+        format=claims.JWT if jwt else claims.OPAQUE,
         org_id=org_id, account_id=account_id, machine_user_id=machine_user_id,
         subject_uid=subject_uid, subject_name=subject_name, client_id=client_id,
         created_by=created_by, name=name, scope=" ".join(scope), issued_at=issued,
         expires_at=expires_at if expires_at is not None else issued + lifetime,
         revoked_at=None, last_used_at=None,
     )
+    if jwt:
+        org_name = db.session.scalar(select(Organization.name).where(
+            Organization.id == org_id))
+        value = claims.encode_jwt(TokenSnapshot({**row, "org_name": org_name}))
+    else:
+        value = secrets.generate(_PREFIX[kind])
+    row["token_hash"] = secrets.digest(value)
     try:
         db.session.execute(_INSERT, row)
     except IntegrityError:
@@ -129,17 +139,6 @@ def create_personal(account: Account, actor: Caller, *, name: str | None = None,
     return value, token
 
 
-def role_of(token: Token | TokenSnapshot) -> str:
-    """The ``role`` introspection reports: a personal token's comes from its
-    reserved scope (``admin`` or ``member``), a machine user's is ``machine``,
-    and a person's app token carries the person's current role."""
-    if token.kind == PERSONAL:
-        return ADMIN_ROLE if ADMIN_SCOPE in token.scopes else "member"
-    if not token.is_human:
-        return "machine"
-    return getattr(token, "account_role", None) or "member"
-
-
 def create_scoped(user: MachineUser, actor: Caller, requested, expires_in=None
                   ) -> tuple[str, Token]:
     """A scoped token for a machine user, created by an admin."""
@@ -179,7 +178,8 @@ def find(value: str | None) -> TokenSnapshot | None:
 
     A snapshot, not an ORM object: every introspection and bearer call starts
     here, and the only writes that follow (use, revocation) are statements."""
-    if not value or not secrets.is_well_formed(value) or value.startswith(secrets.CLIENT_SECRET):
+    if not value or value.startswith(secrets.CLIENT_SECRET) or not (
+            secrets.is_well_formed(value) or claims.looks_like_jwt(value)):
         return None
     row = db.session.execute(_BY_HASH, {"token_hash": secrets.digest(value)}).mappings().first()
     return None if row is None else TokenSnapshot(row)
@@ -272,6 +272,8 @@ def renew(caller: Caller, token_id: str, expires_in: int | None) -> tuple[Token,
         raise Conflict("Only an active token can be renewed; this one is revoked or expired.")
     if token.kind not in (PERSONAL, SCOPED):
         raise Conflict("An app's tokens are not renewed here: the app refreshes them itself.")
+    if token.format == claims.JWT:
+        raise Conflict("A JWT access token's expiry is signed into it: issue a new token.")
     expiry, clamped = lifetimes.renewed_expiry(token.kind, token.issued_at, now(), expires_in)
     # A conditional UPDATE, not read-modify-write: never shortens the expiry,
     # even on SQLite, whose driver runs the SELECT above outside the write
