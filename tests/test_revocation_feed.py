@@ -171,3 +171,55 @@ def test_feed_spans_every_organization(client, api, other_org, rs, scoped_token)
     api.delete(f"/tokens/{scoped_token['token_id']}")
     other.delete(f"/tokens/{theirs['token_id']}")
     assert revoked_ids(client, rs) == {scoped_token["token_id"], theirs["token_id"]}
+
+
+# --- people's revocations: offboarding, app deletion, refresh families ------------
+
+
+def person_tokens(app, org, *, refresh: bool = True) -> tuple[str, dict]:
+    """An app of the organization and its admin's access (+ refresh) token for it,
+    as a sign-in leaves them. Returns (app client_id, {kind: token_id})."""
+    from app.models import Account, Token
+    from app.services import apps, callers, orgs, tokens
+
+    with app.app_context():
+        account = orgs.get_account(org.admin_email)
+        registered, _ = apps.create(callers.from_account(account), "Notebook hub",
+                                    ["https://hub.acme.test/callback"])
+        _, access, refresh_value = tokens.issue_to_app(
+            registered, account, ["openid"], family_id="f" * 32, auth_time=now(),
+            refresh=refresh, family_end=now() + 3600)
+        db.session.commit()
+        ids = {"app": access.token_id}
+        if refresh_value:
+            ids["refresh"] = db.session.query(Token.token_id).filter_by(
+                kind="refresh", account_id=db.session.get(Account, account.id).id).scalar()
+        return registered.client_id, ids
+
+
+def test_feed_lists_the_tokens_of_a_deleted_app(client, app, api, org, rs):
+    client_id, ids = person_tokens(app, org)
+    assert api.delete(f"/apps/{client_id}").status_code == 204
+    assert revoked_ids(client, rs) == set(ids.values())
+
+
+def test_feed_lists_a_revoked_refresh_family(client, app, org, rs):
+    from app.services import tokens
+
+    _, ids = person_tokens(app, org)
+    with app.app_context():
+        tokens.revoke_family("f" * 32)
+        db.session.commit()
+    assert revoked_ids(client, rs) == set(ids.values())
+
+
+def test_feed_lists_every_token_of_an_offboarded_person(client, app, api, rs):
+    from app.services import links
+
+    invited = api.post("/people", {"email": "ann@acme.test", "role": "member"}).get_json()
+    with app.app_context():
+        links.use(invited["invite_url"].rsplit("/", 1)[1], links.INVITE,
+                  "a long enough passphrase", "a long enough passphrase")
+    token = api.post("/people/ann@acme.test/tokens", {"name": "laptop"}).get_json()
+    assert api.patch("/people/ann@acme.test", {"disabled": True}).status_code == 200
+    assert token["token_id"] in revoked_ids(client, rs)

@@ -194,13 +194,9 @@ class Grantee:
 
 
 def _active_person(account_id: int | None) -> Account | None:
+    """The person behind a code or refresh token, unless offboarded meanwhile."""
     account = db.session.get(Account, account_id) if account_id else None
-    # Offboarding (people management) may disable a person rather than delete
-    # the row: read the marker defensively until that model lands.
-    if account is None or getattr(account, "disabled_at", None) \
-            or getattr(account, "disabled", False):
-        return None
-    return account
+    return None if account is None or account.disabled_at is not None else account
 
 
 def grantee_of_code(code: AuthorizationCode) -> Grantee | None:
