@@ -20,13 +20,13 @@ import click
 from sdk import __version__
 from sdk.auth.client import DEFAULT_URL, TOKEN_ENV, URL_ENV, AuthClient, connect_to_auth_client
 from sdk.auth.exceptions import ScopegateError
+from sdk.auth.redaction import looks_like_secret, printable
 from sdk.auth.scopes import CATALOG
 
 __all__ = ["main"]
 
 _LOG_FORMAT = "%(asctime)s:%(levelname)s:%(message)s"
 _LOG_DATEFMT = "%m/%d/%Y %H:%M:%S"
-_SECRET_PREFIXES = ("sgp_", "sgt_", "sgs_")
 
 
 class SDKFailure(click.ClickException):
@@ -124,7 +124,10 @@ class When(click.ParamType):
         text = str(value).strip()
         if re.fullmatch(r"\d+\s*[smhdw]", text.lower()):
             ago = Duration().convert(text, param, ctx)
-            return dt.datetime.now(dt.UTC) - dt.timedelta(seconds=ago)
+            try:
+                return dt.datetime.now(dt.UTC) - dt.timedelta(seconds=ago)
+            except OverflowError:
+                self.fail(f"{value!r} reaches back before the year 1.", param, ctx)
         try:
             when = dt.datetime.fromisoformat(text)
         except ValueError:
@@ -147,11 +150,12 @@ def _when(value: Any) -> str:
             when = dt.datetime.fromisoformat(str(value))
             when = when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
     except (ValueError, OverflowError, OSError):
-        return str(value)
+        return _plain(value)
     return when.strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def _plain(value: Any) -> str:
+    """A value as table or record text; what the server sent cannot steer the terminal."""
     if value is None:
         return "-"
     if isinstance(value, bool):
@@ -160,7 +164,7 @@ def _plain(value: Any) -> str:
         return " ".join(_plain(v) for v in value) or "-"
     if isinstance(value, dict):
         return json.dumps(value)
-    return str(value)
+    return printable(str(value))
 
 
 def _scope_list(value: Any) -> str:
@@ -191,7 +195,7 @@ def _record(data: dict, times: Iterable[str] = (), first: Sequence[str] = ()) ->
     for key, value in flat.items():
         is_time = key.rsplit(".", 1)[-1] in times
         shown = _when(value) if is_time and value is not None else _plain(value)
-        click.echo(f"{key + ':':<{width + 1}} {shown}")
+        click.echo(f"{printable(key) + ':':<{width + 1}} {shown}")
 
 
 def _table(rows: Sequence[dict], columns: Sequence[tuple[str, Callable[[dict], Any]]],
@@ -251,8 +255,8 @@ _ME_FIRST = ("user_id", "email", "sub", "user_type", "role", "customer", "scopes
               help="Admin token (sgp_...). Prefer the environment variable: "
                    "other local users can read command lines.")
 @click.option("--json", "as_json", is_flag=True, help="Print the server's JSON instead of tables.")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0,
-              show_default=True, help="Seconds to wait for each request.")
+@click.option("--timeout", type=click.FloatRange(min=0, max=86400, min_open=True), default=10.0,
+              show_default=True, help="Most seconds a call may take, retries included.")
 @click.option("--insecure", is_flag=True,
               help="Do not verify the server's TLS certificate (testing only).")
 @click.option("-v", "--verbose", is_flag=True, help="Show the SDK's log lines on stderr.")
@@ -462,7 +466,7 @@ def tokens_info(state: State, token: str | None) -> None:
 
 
 def _check_token_id(token_id: str) -> None:
-    if token_id.startswith(_SECRET_PREFIXES):
+    if looks_like_secret(token_id):
         raise click.BadParameter(
             "that is a token, not a token_id; find its token_id with `scopegate tokens info -` "
             "(reading the token from stdin) or `scopegate tokens list`.",
