@@ -37,7 +37,9 @@ from sdk.auth.exceptions import (
 from sdk.auth.redaction import looks_like_secret, printable, redact
 from sdk.auth.scopes import CATALOG, Scope
 
-__all__ = ["DEFAULT_URL", "TOKEN_ENV", "URL_ENV", "AuthClient", "connect_to_auth_client"]
+__all__ = [
+    "DEFAULT_URL", "TOKEN_ENV", "URL_ENV", "AuthClient", "ShownOnce", "connect_to_auth_client",
+]
 
 logger = logging.getLogger("sdk.auth")
 
@@ -91,6 +93,24 @@ def connect_to_auth_client(
     if not url:
         url = os.environ.get(URL_ENV) or DEFAULT_URL
     return AuthClient(token, url, timeout=timeout, verify=verify, retries=retries)
+
+
+class ShownOnce(dict):
+    """An answer holding a secret shown once (``token``, ``client_secret``).
+
+    A plain ``dict``, except that printing it masks the secret: a notebook's
+    saved output, a log line or a screen share never holds a live credential.
+    Read the secret itself with ``answer["token"]`` (or ``["client_secret"]``).
+    """
+
+    _SECRETS = ("token", "client_secret")
+
+    def __repr__(self) -> str:
+        return repr({k: f"{v[:4]}… (hidden when printed: read [{k!r}])"
+                     if k in self._SECRETS and isinstance(v, str) else v
+                     for k, v in self.items()})
+
+    __str__ = __repr__
 
 
 class AuthClient:
@@ -222,7 +242,8 @@ class AuthClient:
         Returns ``client_id`` and ``client_secret``, shown this once, for
         standard ``client_credentials`` requests to ``/oauth/token``.
         """
-        creds = self._request("POST", f"/api/v1/users/{_seg(name, 'name')}/credentials")
+        creds = ShownOnce(
+            self._request("POST", f"/api/v1/users/{_seg(name, 'name')}/credentials"))
         logger.info(
             "Client credentials created for machine user %s(%s).", name, creds.get("client_id")
         )
@@ -246,7 +267,8 @@ class AuthClient:
         body: dict[str, Any] = {"scopes": _scopes(scopes)}
         if expires_in is not None:
             body["expires_in"] = _seconds(expires_in)
-        token = self._request("POST", f"/api/v1/users/{_seg(user_id, 'user_id')}/tokens", json=body)
+        token = ShownOnce(self._request(
+            "POST", f"/api/v1/users/{_seg(user_id, 'user_id')}/tokens", json=body))
         logger.info(
             "Token %s created for user %s(%s) with scopes %s, expires %s.",
             token.get("token_id"),

@@ -347,5 +347,7 @@ def test_sample_notebook_runs_against_the_server(env, tmp_path):
     assert "User activated." in everything
     assert "'active': True" in everything and "'active': False" in everything
     assert "As expected:" in everything
+    assert "'token_id':" in everything  # print(token) shows the answer...
+    assert not re.search(r"sg[pts]_[0-9A-Za-z]{8}", everything)  # ...never a live token
     with connect_to_auth_client() as client, pytest.raises(NotFound):
         client.get_user(name)

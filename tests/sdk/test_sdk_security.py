@@ -23,6 +23,7 @@ from sdk.auth import (
     ServerError,
     ValidationError,
 )
+from sdk.auth.redaction import looks_like_secret
 from sdk.cli import main
 from tests.sdk.samples import ADMIN_TOKEN, BASE, TOKEN, TOKEN_VALUE, USER
 
@@ -284,3 +285,18 @@ def test_the_cli_refuses_a_token_as_token_id_for_every_shape(requests_mock):
     assert result.exit_code == 2
     assert TOKEN_VALUE not in result.output
     assert requests_mock.call_count == 0
+
+
+# -- a shown-once secret is never printed by accident -------------------------
+
+
+def test_printing_a_new_token_or_secret_hides_the_value(requests_mock, client):
+    requests_mock.post(BASE + "/api/v1/users/demo-user/tokens", status_code=201, json=TOKEN)
+    requests_mock.post(BASE + "/api/v1/users/demo-user/credentials", status_code=201,
+                       json={"client_id": "c@sg.test", "client_secret": "sgs_" + "x" * 39})
+    token = client.create_token(user_id="demo-user", scopes=["cli"])
+    creds = client.create_client_credentials("demo-user")
+    assert token["token"] == TOKEN_VALUE and token == TOKEN
+    for shown in (str(token), repr(token), str(creds), f"{[token]}"):
+        assert not looks_like_secret(shown)
+    assert token["token_id"] in str(token)
