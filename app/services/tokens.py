@@ -21,6 +21,7 @@ from app.models import (
 from app.services import audit, lifetimes, reach, scopes, secrets
 from app.services.callers import Caller
 from app.services.pagination import Page, paginate
+from sdk.auth.redaction import looks_like_secret
 from sdk.auth.scopes import ADMIN_SCOPE
 
 PERSONAL, SCOPED = lifetimes.PERSONAL, lifetimes.SCOPED
@@ -154,13 +155,21 @@ def mark_used(token: Token | TokenSnapshot) -> None:
     db.session.commit()
 
 
+def _no_such_token(token_id: str) -> NotFound:
+    if looks_like_secret(token_id):
+        return NotFound("No token has that id: it is a token itself, not a token_id (it was "
+                        "not logged). Find its token_id by introspecting it, or revoke it by "
+                        "value with POST /oauth/revoke.")
+    return NotFound(f"No token with id {token_id!r}.")
+
+
 def get(caller: Caller, token_id: str) -> Token:
     """A token of the caller's organization by id, else NotFound."""
     token = db.session.execute(
         select(Token).where(Token.token_id == token_id)
     ).scalar_one_or_none()
     if token is None or not reach.in_org(caller, token.org_id):
-        raise NotFound(f"No token with id {token_id!r}.")
+        raise _no_such_token(token_id)
     return token
 
 
@@ -185,7 +194,7 @@ def revoke_by_id(caller: Caller, token_id: str) -> Token:
             audit.record("token.revoke", audit.DENIED, actor=caller, target=token_id,
                          subject=token.subject_uid, subject_name=token.subject_name,
                          commit=True)
-        raise NotFound(f"No token with id {token_id!r}.")
+        raise _no_such_token(token_id)
     _revoke(token, caller)
     db.session.commit()
     return token
@@ -204,7 +213,7 @@ def renew(caller: Caller, token_id: str, expires_in: int | None) -> tuple[Token,
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if token is None or not reach.in_org(caller, token.org_id):
-        raise NotFound(f"No token with id {token_id!r}.")
+        raise _no_such_token(token_id)
     if not token.is_active():
         raise Conflict("Only an active token can be renewed; this one is revoked or expired.")
     expiry, clamped = lifetimes.renewed_expiry(token.kind, token.issued_at, now(), expires_in)
