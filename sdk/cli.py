@@ -211,6 +211,14 @@ def _table(rows: Sequence[dict], columns: Sequence[tuple[str, Callable[[dict], A
         click.echo("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
 
 
+def _person(name: str | None, uid: str | None, shared: bool | None) -> str | None:
+    """A user as tables show it: by name, with the unique ID when the name has
+    belonged to several users (a deleted user's name can be reused)."""
+    if not name:
+        return uid
+    return f"{name} ({uid}, a reused name)" if shared and uid else name
+
+
 def _emit(state: State, data: Any, human: Callable[[Any], None]) -> None:
     if state.as_json:
         click.echo(json.dumps(data, indent=2, default=str))
@@ -326,7 +334,7 @@ def users_list(state: State) -> None:
         ("TYPE", lambda u: u.get("user_type")),
         ("ACTIVE", lambda u: u.get("active")),
         ("SCOPES", lambda u: _scope_list(u.get("scopes"))),
-        ("CREATED_BY", lambda u: u.get("created_by")),
+        ("CREATED_BY", lambda u: u.get("created_by_name") or u.get("created_by")),
         ("CREATED_AT", lambda u: _when(u.get("created_at"))),
     ], "No users."))
 
@@ -423,7 +431,7 @@ def tokens_list(state: State, user: str | None, active: bool | None, kind: str |
     _emit(state, rows, lambda rows: _table(rows, [
         ("TOKEN_ID", lambda t: t.get("token_id")),
         ("KIND", lambda t: t.get("kind")),
-        ("USER", lambda t: t.get("user_id")),
+        ("USER", lambda t: _person(t.get("user_id"), t.get("email"), t.get("user_name_shared"))),
         ("STATUS", _token_status),
         ("SCOPES", lambda t: _scope_list(t.get("scopes"))),
         ("EXPIRES_AT", lambda t: _when(t.get("expires_at"))),
@@ -524,8 +532,10 @@ def activity(state: State, users_: tuple[str, ...], actor: str | None, action: s
         ("AT", lambda e: _when(e.get("at"))),
         ("ACTION", lambda e: e.get("action")),
         ("OUTCOME", lambda e: e.get("outcome")),
-        ("ACTOR", lambda e: e.get("actor_name") or e.get("actor")),
-        ("SUBJECT", lambda e: e.get("subject")),
+        ("ACTOR", lambda e: _person(e.get("actor_name"), e.get("actor"),
+                                    e.get("actor_name_shared"))),
+        ("SUBJECT", lambda e: _person(e.get("subject_name"), e.get("subject"),
+                                      e.get("subject_name_shared"))),
         ("TARGET", lambda e: e.get("target")),
         ("IP", lambda e: e.get("ip")),
     ], "No matching events."))

@@ -1,9 +1,13 @@
 """History outlives its users, people are named the same way everywhere, and
 each thing that happened is recorded once, as it happened."""
 
+import json
+
+from click.testing import CliRunner
 from sqlalchemy import update
 
 from app.models import Token, db, now
+from sdk.cli import main
 from tests.conftest import basic, issue
 
 
@@ -130,3 +134,39 @@ def test_deleting_a_user_counts_only_the_tokens_that_were_live(app, api):
     api.delete("/users/demo-user")
     (event,) = api.get("/activity?action=user.delete").get_json()["items"]
     assert event["detail"] == "2 token(s) revoked"
+
+
+# -- the same, from the `scopegate` command against a live server -------------
+
+
+def _scopegate(live_server, *args):
+    result = CliRunner().invoke(main, list(args), env={
+        "SCOPEGATE_TOKEN": live_server.admin_token, "SCOPEGATE_URL": live_server.url})
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_cli_lists_a_deleted_users_tokens_by_name_and_id(live_server):
+    created = _scopegate(live_server, "--json", "users", "create", "gone-user")
+    uid = json.loads(created)["email"]
+    token_id = json.loads(_scopegate(
+        live_server, "--json", "tokens", "create", "--user", "gone-user", "--scope", "cli"))[
+        "token_id"]
+    _scopegate(live_server, "users", "delete", "gone-user", "--yes")
+    for who in ("gone-user", uid):
+        listed = _scopegate(live_server, "tokens", "list", "--user", who)
+        assert token_id in listed and "revoked" in listed
+
+
+def test_cli_names_people_alike_and_marks_a_reused_name(live_server):
+    first = json.loads(_scopegate(live_server, "--json", "users", "create",
+                                                "twice-user"))["email"]
+    _scopegate(live_server, "users", "delete", "twice-user", "--yes")
+    second = json.loads(_scopegate(live_server, "--json", "users", "create",
+                                                 "twice-user"))["email"]
+    table = _scopegate(live_server, "activity", "--user", "twice-user")
+    assert f"twice-user ({first}, a reused name)" in table
+    assert f"twice-user ({second}, a reused name)" in table
+    assert live_server.admin_email in table  # the ACTOR column, by name as well
+    users = _scopegate(live_server, "users", "list")
+    assert live_server.admin_email in users  # CREATED_BY by name, as activity shows it

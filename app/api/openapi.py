@@ -28,6 +28,10 @@ def _json_body(schema: str, required: bool = True) -> dict:
 NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
 TOKEN_ID = {"name": "token_id", "in": "path", "required": True,
             "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"}}
+#: ``*_shared``: the name has belonged to more than one user (a deleted user's
+#: name can be reused); the unique ID beside it tells them apart.
+SHARED = {"type": "boolean", "description": "the name has belonged to several users"}
+NAMED = {"type": ["string", "null"], "description": "readable name of the unique ID beside it"}
 PAGE = [{"name": "cursor", "in": "query", "schema": {"type": "string"}},
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                     "maximum": 500}}]
@@ -115,16 +119,18 @@ def document() -> dict:
                     "name": {"type": "string", "maxLength": 100},
                     "scopes": {"type": "array", "items": scope_enum}}},
                 "User": {"type": "object", "properties": {
-                    "name": {"type": "string"}, "email": {"type": "string"},
-                    "user_type": {"type": "string"},
+                    "name": {"type": "string"}, "name_shared": SHARED,
+                    "email": {"type": "string"}, "user_type": {"type": "string"},
                     "scopes": {"type": "array", "items": scope_enum},
-                    "created_by": {"type": "string"}, "created_at": {"type": "string"},
+                    "created_by": {"type": "string"}, "created_by_name": NAMED,
+                    "created_at": {"type": "string"},
                     "active": {"type": "boolean"}, "has_credentials": {"type": "boolean"}}},
                 "UserPage": {"type": "object", "properties": {
                     "items": {"type": "array", "items": {"$ref": "#/components/schemas/User"}},
                     "next_cursor": {"type": ["string", "null"]}}},
                 "Credentials": {"type": "object", "properties": {
-                    "client_id": {"type": "string"}, "client_secret": {"type": "string"}}},
+                    "client_id": {"type": "string"}, "client_secret": {"type": "string"},
+                    "token_endpoint": {"type": "string", "format": "uri"}}},
                 "NewToken": {"type": "object", "required": ["scopes"], "properties": {
                     "scopes": {"type": "array", "items": scope_enum, "minItems": 1},
                     "expires_in": {"type": "integer", "minimum": 1, "maximum": 2592000}}},
@@ -139,12 +145,19 @@ def document() -> dict:
                     ("token_id", "kind", "name", "user_id", "email", "created_by",
                      "created_at", "expires_at", "revoked_at", "last_used_at")} | {
                     "scopes": {"type": "array", "items": {"type": "string"}},
+                    "user_name_shared": SHARED, "created_by_name": NAMED,
                     "active": {"type": "boolean"}}},
                 "TokenPage": {"type": "object", "properties": {
                     "items": {"type": "array", "items": {"$ref": "#/components/schemas/Token"}},
                     "next_cursor": {"type": ["string", "null"]}}},
+                "Event": {"type": "object", "properties": {
+                    k: {"type": ["string", "null"]} for k in
+                    ("at", "actor", "actor_name", "subject", "subject_name", "action",
+                     "target", "outcome", "ip", "request_id", "detail")} | {
+                    "id": {"type": "integer"},
+                    "actor_name_shared": SHARED, "subject_name_shared": SHARED}},
                 "EventPage": {"type": "object", "properties": {
-                    "items": {"type": "array", "items": {"type": "object"}},
+                    "items": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
                     "next_cursor": {"type": ["string", "null"]}}},
             },
         },
