@@ -36,10 +36,21 @@ def setup_page(code: str):
         except ScopegateError as e:
             error, status = e.get_error_description(), e.status_code
         else:
-            flash(f"Organization {account.org.name} created. Sign in as {account.email}.",
-                  "success")
-            return redirect(url_for("web.login", email=account.email), code=303)
+            # The person who just chose the password is the admin: signed in at once.
+            _begin_session(account)
+            flash(f"Organization {account.org.name} created. You are signed in as "
+                  f"{account.email}.", "success")
+            return redirect(url_for("web.dashboard"), code=303)
     return render_template("setup.html", code=code, error=error, form=request.form), status
+
+
+def _begin_session(account) -> None:
+    """A fresh session: nothing set before sign-in (an attacker's planted
+    cookie included) survives it, and the CSRF token changes too."""
+    sessions.end(session.get("sid"))
+    session.clear()
+    session["sid"] = sessions.start(account, request.remote_addr)
+    csrf_token()
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -60,12 +71,7 @@ def login():
             error, status = e.get_error_description(), 401
         else:
             target = safe_next(url_for("web.dashboard"))
-            # A fresh session: nothing set before sign-in (an attacker's planted
-            # cookie included) survives it, and the CSRF token changes too.
-            sessions.end(session.get("sid"))
-            session.clear()
-            session["sid"] = sessions.start(account, request.remote_addr)
-            csrf_token()
+            _begin_session(account)
             return redirect(target, code=303)
     return render_template("login.html", error=error, email=email,
                            next=request.values.get("next", "")), status, headers
