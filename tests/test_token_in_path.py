@@ -48,3 +48,13 @@ def test_the_access_log_never_holds_a_token_sent_in_a_path(live_server):
     log = live_server.log_path.read_text()
     assert "/api/v1/tokens/sgt_[redacted]" in log
     assert token not in log and token[4:] not in log
+
+
+def test_the_audit_log_never_holds_a_token_from_a_refused_path(client, api, scoped_token):
+    # A scoped token may not renew: the refusal is audited with the path it asked for.
+    path = f"/api/v1/tokens/{scoped_token['token']}/renew"
+    refused = client.post(path, headers={"Authorization": f"Bearer {scoped_token['token']}"})
+    assert refused.status_code == 403
+    events = api.get("/activity?action=api.call").get_json()["items"]
+    assert events and all(scoped_token["token"] not in (e["target"] or "") for e in events)
+    assert "sgt_[redacted]" in events[0]["target"]
