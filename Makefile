@@ -15,13 +15,14 @@ run: export SCOPEGATE_ISSUER := $(or $(SCOPEGATE_ISSUER),http://$(if $(filter 0.
 
 venv: $(STAMP)
 
+# pip's and setuptools' notices (the editable-install warning) are kept out of
+# `make run`'s output in $(VENV)/pip-install.log; they are shown when the install fails.
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	@# pip's and setuptools' notices (the editable-install warning) are kept out of
-	@# `make run`'s output in $(VENV)/pip-install.log; they are shown when the install fails.
-	{ $(BIN)/pip install --upgrade --quiet pip && $(BIN)/pip install --quiet -e ".[server,test]"; } \
+	@echo "Installing Scopegate and its dependencies into $(VENV) (a minute or two; log: $(VENV)/pip-install.log)"
+	@$(PYTHON) -m venv $(VENV)
+	@{ $(BIN)/pip install --upgrade --quiet pip && $(BIN)/pip install --quiet -e ".[server,test]"; } \
 	  > $(VENV)/pip-install.log 2>&1 || { cat $(VENV)/pip-install.log; exit 1; }
-	touch $(STAMP)
+	@touch $(STAMP)
 
 run: $(STAMP)  ## create the venv, install, init the SQLite database, serve on $(HOST):$(PORT) (127.0.0.1:5000)
 	mkdir -p instance
