@@ -6,21 +6,28 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export SCOPEGATE_DATABASE_URL ?= sqlite:///$(CURDIR)/instance/scopegate.db
+# `make run` is reached where it serves, so its issuer (discovery, every token's `iss`,
+# the setup link) follows HOST and PORT unless SCOPEGATE_ISSUER says otherwise.
+# A server bound to every interface is still reached locally at 127.0.0.1.
+run: export SCOPEGATE_ISSUER := $(or $(SCOPEGATE_ISSUER),http://$(if $(filter 0.0.0.0 ::,$(HOST)),127.0.0.1,$(HOST)):$(PORT))
 
 .PHONY: run serve test test-pg lint venv clean bench bench-scale
 
 venv: $(STAMP)
 
+# pip's and setuptools' notices (the editable-install warning) are kept out of
+# `make run`'s output in $(VENV)/pip-install.log; they are shown when the install fails.
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --upgrade --quiet pip
-	$(BIN)/pip install --quiet -e ".[server,test]"
-	touch $(STAMP)
+	@echo "Installing Scopegate and its dependencies into $(VENV) (a minute or two; log: $(VENV)/pip-install.log)"
+	@$(PYTHON) -m venv $(VENV)
+	@{ $(BIN)/pip install --upgrade --quiet pip && $(BIN)/pip install --quiet -e ".[server,test]"; } \
+	  > $(VENV)/pip-install.log 2>&1 || { cat $(VENV)/pip-install.log; exit 1; }
+	@touch $(STAMP)
 
-run: $(STAMP)  ## create the venv, install, init the SQLite database, serve on 127.0.0.1:5000
+run: $(STAMP)  ## create the venv, install, init the SQLite database, serve on $(HOST):$(PORT) (127.0.0.1:5000)
 	mkdir -p instance
 	$(BIN)/flask --app wsgi init-db
-	$(BIN)/flask --app wsgi setup-link --base-url http://$(HOST):$(PORT)
+	$(BIN)/flask --app wsgi setup-link
 	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 
 test: $(STAMP)  ## the whole suite, twice: on SQLite, then on a throwaway PostgreSQL server

@@ -13,6 +13,8 @@ from authlib.oauth2.rfc6749 import InvalidRequestError, InvalidScopeError
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
+from sdk.auth.redaction import redact
+
 log = logging.getLogger(__name__)
 
 __all__ = [
@@ -103,7 +105,8 @@ def error_response(error: OAuth2Error):
     body = {"error": error.error}
     description = error.get_error_description()
     if description:
-        body["error_description"] = description
+        # Never echo a token, wherever a message quoted its input from.
+        body["error_description"] = redact(description)
     response = jsonify(body)
     response.status_code = error.status_code or 400
     for name, value in error.get_headers():
@@ -133,7 +136,7 @@ def init_app(app: Flask) -> None:
             return error  # an Authlib-built response, already JSON
         response = jsonify({
             "error": _HTTP_CODES.get(error.code or 500, "server_error"),
-            "error_description": error.description or error.name,
+            "error_description": redact(error.description or error.name),
         })
         response.status_code = error.code or 500
         if error.code == 405 and getattr(error, "valid_methods", None):

@@ -1,8 +1,10 @@
 """Request ids and the client IP, which every audit event and log line
-carries; and the one input rule every store needs (no NUL bytes)."""
+carries; the one input rule every store needs (no NUL bytes); and no
+token-shaped part of a URL in any log line."""
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 
@@ -10,14 +12,52 @@ from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.errors import BadRequest
+from sdk.auth.redaction import redact
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+#: The environ keys access logs read the URL from (gunicorn: RAW_URI, PATH_INFO, QUERY_STRING).
+_URL_KEYS = ("RAW_URI", "REQUEST_URI", "PATH_INFO", "QUERY_STRING")
+
+
+class RedactURLForLogs:
+    """WSGI middleware: once the app has answered, the URL parts of the
+    environ lose anything token-shaped, so the access log written after the
+    response (gunicorn reads these keys) never holds a token someone put in a
+    path, such as ``DELETE /api/v1/tokens/sgt_…`` instead of its token_id."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        try:
+            return self.wsgi_app(environ, start_response)
+        finally:
+            for key in _URL_KEYS:
+                if isinstance(environ.get(key), str):
+                    environ[key] = redact(environ[key])
+
+
+class RedactRequestLine(logging.Filter):
+    """The development server (``make run``) logs each request line itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        return True
 
 
 def init_app(app: Flask) -> None:
     hops = app.config["SCOPEGATE_TRUST_PROXY"]
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    app.wsgi_app = RedactURLForLogs(app.wsgi_app)
+    werkzeug_log = logging.getLogger("werkzeug")
+    if not any(isinstance(f, RedactRequestLine) for f in werkzeug_log.filters):
+        werkzeug_log.addFilter(RedactRequestLine())
 
     @app.before_request
     def assign_request_id():

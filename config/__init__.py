@@ -26,10 +26,11 @@ SETTINGS: tuple[Setting, ...] = (
             "SQLAlchemy URL of the store. SQLite for development, "
             "`postgresql+psycopg://…` in production."),
     Setting("SCOPEGATE_ISSUER", "http://127.0.0.1:5000",
-            "Public base URL of this server: the `iss` of tokens and discovery."),
+            "Public base URL of this server: the `iss` of tokens and discovery. "
+            "`make run` sets it to `http://HOST:PORT` when unset."),
     Setting("SCOPEGATE_SECRET_KEY", "dev-insecure-secret-key",
             "Signs session cookies and CSRF tokens. Set a long random value in "
-            "production (a warning is logged while the default is used)."),
+            "production (each serving process warns once while the default is used)."),
     Setting("SCOPEGATE_ENV", "dev", "Deployment name reported as `env` by introspection."),
     Setting("SCOPEGATE_ID_DOMAIN", "scopegate.local",
             "Domain of generated unique IDs (`f1bd9ff87c@<domain>`)."),

@@ -20,14 +20,13 @@ import click
 from sdk import __version__
 from sdk.auth.client import DEFAULT_URL, TOKEN_ENV, URL_ENV, AuthClient, connect_to_auth_client
 from sdk.auth.exceptions import ScopegateError
+from sdk.auth.redaction import looks_like_secret, printable
 from sdk.auth.scopes import CATALOG
 
 __all__ = ["main"]
 
 _LOG_FORMAT = "%(asctime)s:%(levelname)s:%(message)s"
 _LOG_DATEFMT = "%m/%d/%Y %H:%M:%S"
-#: Opaque secrets, and JWT access tokens (a JSON header, base64url: "eyJ").
-_SECRET_PREFIXES = ("sgp_", "sgt_", "sgs_", "eyJ")
 
 
 class SDKFailure(click.ClickException):
@@ -125,7 +124,10 @@ class When(click.ParamType):
         text = str(value).strip()
         if re.fullmatch(r"\d+\s*[smhdw]", text.lower()):
             ago = Duration().convert(text, param, ctx)
-            return dt.datetime.now(dt.UTC) - dt.timedelta(seconds=ago)
+            try:
+                return dt.datetime.now(dt.UTC) - dt.timedelta(seconds=ago)
+            except OverflowError:
+                self.fail(f"{value!r} reaches back before the year 1.", param, ctx)
         try:
             when = dt.datetime.fromisoformat(text)
         except ValueError:
@@ -148,11 +150,12 @@ def _when(value: Any) -> str:
             when = dt.datetime.fromisoformat(str(value))
             when = when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
     except (ValueError, OverflowError, OSError):
-        return str(value)
+        return _plain(value)
     return when.strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def _plain(value: Any) -> str:
+    """A value as table or record text; what the server sent cannot steer the terminal."""
     if value is None:
         return "-"
     if isinstance(value, bool):
@@ -161,7 +164,7 @@ def _plain(value: Any) -> str:
         return " ".join(_plain(v) for v in value) or "-"
     if isinstance(value, dict):
         return json.dumps(value)
-    return str(value)
+    return printable(str(value))
 
 
 def _scope_list(value: Any) -> str:
@@ -192,7 +195,7 @@ def _record(data: dict, times: Iterable[str] = (), first: Sequence[str] = ()) ->
     for key, value in flat.items():
         is_time = key.rsplit(".", 1)[-1] in times
         shown = _when(value) if is_time and value is not None else _plain(value)
-        click.echo(f"{key + ':':<{width + 1}} {shown}")
+        click.echo(f"{printable(key) + ':':<{width + 1}} {shown}")
 
 
 def _table(rows: Sequence[dict], columns: Sequence[tuple[str, Callable[[dict], Any]]],
@@ -206,6 +209,14 @@ def _table(rows: Sequence[dict], columns: Sequence[tuple[str, Callable[[dict], A
     widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
     for line in cells:
         click.echo("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
+
+
+def _person(name: str | None, uid: str | None, shared: bool | None) -> str | None:
+    """A user as tables show it: by name, with the unique ID when the name has
+    belonged to several users (a deleted user's name can be reused)."""
+    if not name:
+        return uid
+    return f"{name} ({uid}, a reused name)" if shared and uid else name
 
 
 def _emit(state: State, data: Any, human: Callable[[Any], None]) -> None:
@@ -252,8 +263,8 @@ _ME_FIRST = ("user_id", "email", "sub", "user_type", "role", "customer", "scopes
               help="Admin token (sgp_...). Prefer the environment variable: "
                    "other local users can read command lines.")
 @click.option("--json", "as_json", is_flag=True, help="Print the server's JSON instead of tables.")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0,
-              show_default=True, help="Seconds to wait for each request.")
+@click.option("--timeout", type=click.FloatRange(min=0, max=86400, min_open=True), default=10.0,
+              show_default=True, help="Most seconds a call may take, retries included.")
 @click.option("--insecure", is_flag=True,
               help="Do not verify the server's TLS certificate (testing only).")
 @click.option("-v", "--verbose", is_flag=True, help="Show the SDK's log lines on stderr.")
@@ -323,7 +334,7 @@ def users_list(state: State) -> None:
         ("TYPE", lambda u: u.get("user_type")),
         ("ACTIVE", lambda u: u.get("active")),
         ("SCOPES", lambda u: _scope_list(u.get("scopes"))),
-        ("CREATED_BY", lambda u: u.get("created_by")),
+        ("CREATED_BY", lambda u: u.get("created_by_name") or u.get("created_by")),
         ("CREATED_AT", lambda u: _when(u.get("created_at"))),
     ], "No users."))
 
@@ -625,7 +636,7 @@ def tokens_list(state: State, user: str | None, active: bool | None, kind: str |
     _emit(state, rows, lambda rows: _table(rows, [
         ("TOKEN_ID", lambda t: t.get("token_id")),
         ("KIND", lambda t: t.get("kind")),
-        ("USER", lambda t: t.get("user_id")),
+        ("USER", lambda t: _person(t.get("user_id"), t.get("email"), t.get("user_name_shared"))),
         ("STATUS", _token_status),
         ("SCOPES", lambda t: _scope_list(t.get("scopes"))),
         ("EXPIRES_AT", lambda t: _when(t.get("expires_at"))),
@@ -668,7 +679,7 @@ def tokens_info(state: State, token: str | None) -> None:
 
 
 def _check_token_id(token_id: str) -> None:
-    if token_id.startswith(_SECRET_PREFIXES):
+    if looks_like_secret(token_id):
         raise click.BadParameter(
             "that is a token, not a token_id; find its token_id with `scopegate tokens info -` "
             "(reading the token from stdin) or `scopegate tokens list`.",
@@ -726,8 +737,10 @@ def activity(state: State, users_: tuple[str, ...], actor: str | None, action: s
         ("AT", lambda e: _when(e.get("at"))),
         ("ACTION", lambda e: e.get("action")),
         ("OUTCOME", lambda e: e.get("outcome")),
-        ("ACTOR", lambda e: e.get("actor_name") or e.get("actor")),
-        ("SUBJECT", lambda e: e.get("subject")),
+        ("ACTOR", lambda e: _person(e.get("actor_name"), e.get("actor"),
+                                    e.get("actor_name_shared"))),
+        ("SUBJECT", lambda e: _person(e.get("subject_name"), e.get("subject"),
+                                      e.get("subject_name_shared"))),
         ("TARGET", lambda e: e.get("target")),
         ("IP", lambda e: e.get("ip")),
     ], "No matching events."))

@@ -13,10 +13,13 @@ from app.services import activity
 @bp.get("/activity")
 @admin_only
 def list_activity():
+    caller = current_caller()
     page = activity.query(
-        current_caller(), users=request.args.getlist("user"),
+        caller, users=request.args.getlist("user"),
         actors=request.args.getlist("actor"), action=request.args.get("action") or None,
         since=request.args.get("since"), until=request.args.get("until"),
         cursor=request.args.get("cursor"), limit=query_int("limit"),
     )
-    return jsonify(representations.page(page, representations.event))
+    known = representations.people(
+        caller, names=[n for e in page.items for n in (e.actor_name, e.subject_name)])
+    return jsonify(representations.page(page, lambda e: representations.event(e, known)))

@@ -37,6 +37,10 @@ APP_SCHEMA = {"type": "object", "properties": {
     "redirect_uris": {"type": "array", "items": {"type": "string"}},
     "public": {"type": "boolean"}, "created_by": {"type": "string"},
     "created_at": {"type": "string"}, "secret_rotated_at": {"type": ["string", "null"]}}}
+#: ``*_shared``: the name has belonged to more than one user (a deleted user's
+#: name can be reused); the unique ID beside it tells them apart.
+SHARED = {"type": "boolean", "description": "the name has belonged to several users"}
+NAMED = {"type": ["string", "null"], "description": "readable name of the unique ID beside it"}
 PAGE = [{"name": "cursor", "in": "query", "schema": {"type": "string"}},
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                     "maximum": 500}}]
@@ -177,10 +181,11 @@ def document() -> dict:
                     "name": {"type": "string", "maxLength": 100},
                     "scopes": {"type": "array", "items": scope_enum}}},
                 "User": {"type": "object", "properties": {
-                    "name": {"type": "string"}, "email": {"type": "string"},
-                    "user_type": {"type": "string"},
+                    "name": {"type": "string"}, "name_shared": SHARED,
+                    "email": {"type": "string"}, "user_type": {"type": "string"},
                     "scopes": {"type": "array", "items": scope_enum},
-                    "created_by": {"type": "string"}, "created_at": {"type": "string"},
+                    "created_by": {"type": "string"}, "created_by_name": NAMED,
+                    "created_at": {"type": "string"},
                     "active": {"type": "boolean"}, "has_credentials": {"type": "boolean"}}},
                 "UserPage": {"type": "object", "properties": {
                     "items": {"type": "array", "items": {"$ref": "#/components/schemas/User"}},
@@ -210,7 +215,8 @@ def document() -> dict:
                     "name": {"type": "string", "maxLength": 100},
                     "expires_in": {"type": "integer", "minimum": 1}}},
                 "Credentials": {"type": "object", "properties": {
-                    "client_id": {"type": "string"}, "client_secret": {"type": "string"}}},
+                    "client_id": {"type": "string"}, "client_secret": {"type": "string"},
+                    "token_endpoint": {"type": "string", "format": "uri"}}},
                 "NewToken": {"type": "object", "required": ["scopes"], "properties": {
                     "scopes": {"type": "array", "items": scope_enum, "minItems": 1},
                     "expires_in": {"type": "integer", "minimum": 1, "maximum": 2592000}}},
@@ -225,6 +231,7 @@ def document() -> dict:
                     ("token_id", "kind", "name", "user_id", "email", "created_by",
                      "created_at", "expires_at", "revoked_at", "last_used_at")} | {
                     "scopes": {"type": "array", "items": {"type": "string"}},
+                    "user_name_shared": SHARED, "created_by_name": NAMED,
                     "active": {"type": "boolean"}}},
                 "TokenPage": {"type": "object", "properties": {
                     "items": {"type": "array", "items": {"$ref": "#/components/schemas/Token"}},
@@ -242,8 +249,14 @@ def document() -> dict:
                 "AppPage": {"type": "object", "properties": {
                     "items": {"type": "array", "items": {"$ref": "#/components/schemas/App"}},
                     "next_cursor": {"type": ["string", "null"]}}},
+                "Event": {"type": "object", "properties": {
+                    k: {"type": ["string", "null"]} for k in
+                    ("at", "actor", "actor_name", "subject", "subject_name", "action",
+                     "target", "outcome", "ip", "request_id", "detail")} | {
+                    "id": {"type": "integer"},
+                    "actor_name_shared": SHARED, "subject_name_shared": SHARED}},
                 "EventPage": {"type": "object", "properties": {
-                    "items": {"type": "array", "items": {"type": "object"}},
+                    "items": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
                     "next_cursor": {"type": ["string", "null"]}}},
             },
         },

@@ -1,10 +1,37 @@
-"""JSON shapes of the admin API's resources. Times are ISO 8601 UTC."""
+"""JSON shapes of the admin API's resources. Times are ISO 8601 UTC.
+
+People appear the same way everywhere: a unique ID field (``email``,
+``created_by``, ``actor``, ``subject``) beside its readable name (``name``,
+``created_by_name``, ``actor_name``, ``subject_name``), and a ``*_shared``
+flag when that name has belonged to several users (a deleted user's name
+can be reused), so the unique ID tells them apart.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from app.models import Account, App, AuditEvent, MachineUser, Token
+from app.services import subjects
+from app.services.callers import Caller
+
+
+@dataclass(frozen=True)
+class People:
+    """What rendering needs to name people: unique ID -> name, and the
+    names that several users have had."""
+
+    names: dict[str, str] = field(default_factory=dict)
+    shared: frozenset[str] = frozenset()
+
+
+def people(caller: Caller, ids: Iterable[str | None] = (),
+           names: Iterable[str | None] = ()) -> People:
+    """Names for the unique IDs ``ids``; which of ``names`` were shared."""
+    return People(subjects.names_of(caller, ids),
+                  frozenset(subjects.shared_names(caller.org_id, names)))
 
 
 def iso(epoch: int | None) -> str | None:
@@ -18,13 +45,15 @@ def page(p, render) -> dict:
     return {"items": [render(item) for item in p.items], "next_cursor": p.next_cursor}
 
 
-def user(u: MachineUser) -> dict:
+def user(u: MachineUser, known: People = People()) -> dict:  # noqa: B008 - immutable
     return {
         "name": u.name,
+        "name_shared": u.name in known.shared,
         "email": u.client_id,
         "user_type": u.user_type,
         "scopes": u.scopes,
         "created_by": u.created_by,
+        "created_by_name": known.names.get(u.created_by),
         "created_at": iso(u.created_at),
         "active": True,
         "has_credentials": u.client_secret_hash is not None,
@@ -61,17 +90,19 @@ def app(a: App) -> dict:
     }
 
 
-def token(t: Token) -> dict:
+def token(t: Token, known: People = People()) -> dict:  # noqa: B008 - immutable
     """Metadata only: never the value or its digest."""
     return {
         "token_id": t.token_id,
         "kind": t.kind,
         "name": t.name,
         "user_id": t.subject_name,
+        "user_name_shared": t.subject_name in known.shared,
         "email": t.subject_name if t.is_human else t.subject_uid,
         "client_id": t.client_id,
         "scopes": t.scopes,
         "created_by": t.created_by,
+        "created_by_name": known.names.get(t.created_by),
         "created_at": iso(t.issued_at),
         "expires_at": iso(t.expires_at),
         "revoked_at": iso(t.revoked_at),
@@ -80,14 +111,16 @@ def token(t: Token) -> dict:
     }
 
 
-def event(e: AuditEvent) -> dict:
+def event(e: AuditEvent, known: People = People()) -> dict:  # noqa: B008 - immutable
     return {
         "id": e.id,
         "at": iso(e.at),
         "actor": e.actor,
         "actor_name": e.actor_name,
+        "actor_name_shared": e.actor_name in known.shared,
         "subject": e.subject,
         "subject_name": e.subject_name,
+        "subject_name_shared": e.subject_name in known.shared,
         "action": e.action,
         "target": e.target,
         "outcome": e.outcome,

@@ -7,7 +7,7 @@ from flask import jsonify, request
 from app.api import bp, representations
 from app.api.auth import admin_only, authenticated, current_caller
 from app.api.body import json_object, only, query_bool, query_int
-from app.services import tokens, users
+from app.services import tokens
 from sdk.auth.scopes import ADMIN_SCOPE, Scope
 
 
@@ -15,18 +15,22 @@ from sdk.auth.scopes import ADMIN_SCOPE, Scope
 @admin_only
 def list_tokens():
     caller = current_caller()
-    user = request.args.get("user")
-    subject = users.find_subject(caller, user) if user else None
-    page = tokens.listing(caller, user=subject, active=query_bool("active"),
+    page = tokens.listing(caller, user=request.args.get("user") or None,
+                          active=query_bool("active"),
                           kind=request.args.get("kind") or None,
                           cursor=request.args.get("cursor"), limit=query_int("limit"))
-    return jsonify(representations.page(page, representations.token))
+    known = representations.people(caller, ids=[t.created_by for t in page.items],
+                                   names=[t.subject_name for t in page.items])
+    return jsonify(representations.page(page, lambda t: representations.token(t, known)))
 
 
 @bp.get("/tokens/<token_id>")
 @admin_only
 def get_token(token_id: str):
-    return jsonify(representations.token(tokens.get(current_caller(), token_id)))
+    caller = current_caller()
+    token = tokens.get(caller, token_id)
+    known = representations.people(caller, ids=[token.created_by], names=[token.subject_name])
+    return jsonify(representations.token(token, known))
 
 
 @bp.delete("/tokens/<token_id>")

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 
 from app.api import bp, representations
 from app.api.auth import admin_only, current_caller
 from app.api.body import json_object, only, query_int
 from app.errors import Unprocessable
 from app.services import tokens, users
+
+
+def _people(caller, listed) -> representations.People:
+    return representations.people(caller, ids=[u.created_by for u in listed],
+                                  names=[u.name for u in listed])
 
 
 @bp.post("/users")
@@ -19,21 +24,26 @@ def create_user():
         raise Unprocessable("`name` is required.")
     if "scopes" in data and not isinstance(data["scopes"], list):
         raise Unprocessable("`scopes` must be a list of scope names.")
-    user = users.create(current_caller(), data["name"], data.get("scopes"))
-    return jsonify(representations.user(user)), 201
+    caller = current_caller()
+    user = users.create(caller, data["name"], data.get("scopes"))
+    return jsonify(representations.user(user, _people(caller, [user]))), 201
 
 
 @bp.get("/users")
 @admin_only
 def list_users():
-    page = users.listing(current_caller(), request.args.get("cursor"), query_int("limit"))
-    return jsonify(representations.page(page, representations.user))
+    caller = current_caller()
+    page = users.listing(caller, request.args.get("cursor"), query_int("limit"))
+    known = _people(caller, page.items)
+    return jsonify(representations.page(page, lambda u: representations.user(u, known)))
 
 
 @bp.get("/users/<name>")
 @admin_only
 def get_user(name: str):
-    return jsonify(representations.user(users.get(current_caller(), name)))
+    caller = current_caller()
+    user = users.get(caller, name)
+    return jsonify(representations.user(user, _people(caller, [user])))
 
 
 @bp.delete("/users/<name>")
@@ -48,8 +58,9 @@ def delete_user(name: str):
 def create_credentials(name: str):
     json_object(required=False)
     user, secret = users.create_credentials(current_caller(), name)
+    issuer = current_app.config["SCOPEGATE_ISSUER"].rstrip("/")
     return jsonify(client_id=user.client_id, client_secret=secret,
-                   token_endpoint="/oauth/token"), 201  # noqa: S106 - a path
+                   token_endpoint=f"{issuer}/oauth/token"), 201
 
 
 @bp.post("/users/<name>/tokens")

@@ -141,10 +141,28 @@ require_oauth = ResourceProtector()
 require_oauth.register_token_validator(ActiveTokenValidator(realm="scopegate"))
 
 
+class ScopegateAuthorizationServer(AuthorizationServer):
+    """Authlib's server, with a client-authentication failure that says what
+    to fix instead of listing the methods tried (a Python list)."""
+
+    def authenticate_client(self, request, methods, endpoint="token"):
+        try:
+            return super().authenticate_client(request, methods, endpoint)
+        except InvalidClientError as error:
+            error.description = (
+                "The client id or client secret is wrong (send them with HTTP Basic "
+                "authentication), or the bearer token is invalid, expired or revoked."
+                if "bearer" in methods else
+                "The client id or client secret is wrong (send them with HTTP Basic "
+                "authentication).")
+            raise
+
+
 def init_app(app: Flask) -> AuthorizationServer:
     """One authorization server per app (tests build many apps)."""
     app.config.setdefault("OAUTH2_SCOPES_SUPPORTED", list(CATALOG))
-    server = AuthorizationServer(app, query_client=query_client, save_token=save_token)
+    server = ScopegateAuthorizationServer(app, query_client=query_client,
+                                          save_token=save_token)
     server.register_client_auth_method("client_secret_basic", client_auth.client_secret_basic)
     server.register_client_auth_method("bearer", client_auth.bearer)
     server.register_grant(ScopedTokenGrant)

@@ -14,6 +14,7 @@ from sqlalchemy import insert
 
 from app.models import AuditEvent, db, now
 from app.services.callers import Caller
+from sdk.auth.redaction import redact
 
 log = logging.getLogger("scopegate.audit")
 
@@ -85,13 +86,15 @@ def record(action: str, outcome: str = SUCCESS, *, actor: Caller | None = None,
     event = dict(
         at=now(), org_id=org_id if org_id is not None else (actor.org_id if actor else None),
         actor=actor.uid if actor else None, actor_name=actor.name if actor else None,
-        subject=subject, subject_name=subject_name, action=action, target=target,
+        subject=subject, subject_name=subject_name, action=action,
+        # A target or detail quoting the request (a path) never keeps a token.
+        target=redact(target) if target else None,
         outcome=outcome, ip=ip, request_id=request_id,
-        detail=detail[:500] if detail else None,
+        detail=redact(detail)[:500] if detail else None,
     )
     db.session.execute(_INSERT, event)
     if commit:
         db.session.commit()
     if outcome != SUCCESS:
         log.info("%s %s actor=%s target=%s request_id=%s", action, outcome,
-                 event["actor"], target, request_id)
+                 event["actor"], event["target"], request_id)

@@ -18,10 +18,11 @@ from app.models import (
     db,
     now,
 )
-from app.services import audit, claims, lifetimes, reach, scopes, secrets
+from app.services import audit, claims, lifetimes, reach, scopes, secrets, subjects
 from app.services.callers import ADMIN as ADMIN_ROLE
 from app.services.callers import OPERATOR, Caller
 from app.services.pagination import Page, paginate
+from sdk.auth.redaction import looks_like_secret
 from sdk.auth.scopes import ADMIN_SCOPE
 
 PERSONAL, SCOPED = lifetimes.PERSONAL, lifetimes.SCOPED
@@ -214,24 +215,35 @@ def mark_used(token: Token | TokenSnapshot) -> None:
     db.session.commit()
 
 
+def _no_such_token(token_id: str) -> NotFound:
+    if looks_like_secret(token_id):
+        return NotFound("No token has that id: it is a token itself, not a token_id (it was "
+                        "not logged). Find its token_id by introspecting it, or revoke it by "
+                        "value with POST /oauth/revoke.")
+    return NotFound(f"No token with id {token_id!r}.")
+
+
 def get(caller: Caller, token_id: str) -> Token:
     """A token of the caller's organization by id, else NotFound."""
     token = db.session.execute(
         select(Token).where(Token.token_id == token_id)
     ).scalar_one_or_none()
     if token is None or not reach.in_org(caller, token.org_id):
-        raise NotFound(f"No token with id {token_id!r}.")
+        raise _no_such_token(token_id)
     return token
 
 
 def _revoke(token: Token | TokenSnapshot, actor: Caller) -> None:
-    # A conditional UPDATE: the first revocation's time stands, whoever races.
+    # A conditional UPDATE: the first revocation's time stands, whoever races,
+    # and only that one is an event (revoking again changes nothing to record).
     # "evaluate" keeps a loaded Token row in step; a snapshot is not in the session.
-    db.session.execute(
+    result = db.session.execute(
         update(Token).where(Token.id == token.id, Token.revoked_at.is_(None))
         .values(revoked_at=now()).execution_options(synchronize_session="evaluate"))
-    audit.record("token.revoke", actor=actor, org_id=token.org_id, subject=token.subject_uid,
-                 subject_name=token.subject_name, target=token.token_id)
+    if result.rowcount:
+        audit.record("token.revoke", actor=actor, org_id=token.org_id,
+                     subject=token.subject_uid, subject_name=token.subject_name,
+                     target=token.token_id)
 
 
 def revoke_by_id(caller: Caller, token_id: str) -> Token:
@@ -245,7 +257,7 @@ def revoke_by_id(caller: Caller, token_id: str) -> Token:
             audit.record("token.revoke", audit.DENIED, actor=caller, target=token_id,
                          subject=token.subject_uid, subject_name=token.subject_name,
                          commit=True)
-        raise NotFound(f"No token with id {token_id!r}.")
+        raise _no_such_token(token_id)
     _revoke(token, caller)
     db.session.commit()
     return token
@@ -267,7 +279,7 @@ def renew(caller: Caller, token_id: str, expires_in: int | None) -> tuple[Token,
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if token is None or not reach.in_org(caller, token.org_id):
-        raise NotFound(f"No token with id {token_id!r}.")
+        raise _no_such_token(token_id)
     if not token.is_active():
         raise Conflict("Only an active token can be renewed; this one is revoked or expired.")
     if token.kind not in (PERSONAL, SCOPED):
@@ -289,11 +301,15 @@ def renew(caller: Caller, token_id: str, expires_in: int | None) -> tuple[Token,
 
 
 def revoke_all_of(user: MachineUser) -> int:
-    """Revoke every live token of a machine user (inside the caller's transaction)."""
+    """Revoke every live token of a machine user (inside the caller's
+    transaction); returns how many. Expired ones are dead already: neither
+    touched nor counted."""
+    at = now()
     result = db.session.execute(
         update(Token)
-        .where(Token.machine_user_id == user.id, Token.revoked_at.is_(None))
-        .values(revoked_at=now())
+        .where(Token.machine_user_id == user.id, Token.revoked_at.is_(None),
+               Token.expires_at > at)
+        .values(revoked_at=at)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0
@@ -383,13 +399,19 @@ def live_count(user: MachineUser) -> int:
     ) or 0
 
 
-def listing(caller: Caller, *, user: MachineUser | Account | None = None,
+def listing(caller: Caller, *, user: str | None = None,
             active: bool | None = None, kind: str | None = None,
             cursor: str | None = None, limit: int | None = None) -> Page:
-    """Token metadata of the caller's organization, newest first."""
+    """Token metadata of the caller's organization, newest first.
+
+    ``user`` is a name or unique ID, of a live user or a deleted one (its
+    tokens keep both), so history stays searchable after a deletion."""
     query = select(Token).where(Token.org_id == caller.org_id)
     if user is not None:
-        query = query.where(Token.subject_uid == user.uid)
+        uids = subjects.uids(caller, user)
+        if not uids:
+            raise NotFound(f"No user named {user!r} in this organization, now or before.")
+        query = query.where(Token.subject_uid.in_(uids))
     if kind is not None:
         if kind not in _PREFIX:
             raise Unprocessable("`kind` must be `personal`, `scoped`, `app` or `refresh`.")

@@ -16,6 +16,7 @@ bp = Blueprint("web", __name__, template_folder="templates", static_folder="stat
 from app.web import (  # noqa: E402,F401  (routes register on bp)
     activity,
     apps,
+    assets,
     auth,
     dashboard,
     people,

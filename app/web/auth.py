@@ -36,9 +36,11 @@ def setup_page(code: str):
         except ScopegateError as e:
             error, status = e.get_error_description(), e.status_code
         else:
-            flash(f"Organization {account.org.name} created. Sign in as {account.email}.",
-                  "success")
-            return redirect(url_for("web.login", email=account.email), code=303)
+            # The person who just chose the password is the admin: signed in at once.
+            _begin_session(account)
+            flash(f"Organization {account.org.name} created. You are signed in as "
+                  f"{account.email}.", "success")
+            return redirect(url_for("web.dashboard"), code=303)
     return render_template("setup.html", code=code, error=error, form=request.form), status
 
 
@@ -58,7 +60,7 @@ def password_link(code: str, purpose: str):
         except ScopegateError as e:
             error, status = e.get_error_description(), e.status_code
         else:
-            _sign_in(account)
+            _begin_session(account)
             flash("Welcome to Scopegate." if purpose == links.INVITE
                   else "Your new password is set.", "success")
             return redirect(url_for("web.dashboard"), code=303)
@@ -66,7 +68,7 @@ def password_link(code: str, purpose: str):
                            error=error), status
 
 
-def _sign_in(account) -> None:
+def _begin_session(account) -> None:
     """A fresh session: nothing set before sign-in (an attacker's planted
     cookie included) survives it, and the CSRF token changes too."""
     sessions.end(session.get("sid"))
@@ -93,7 +95,7 @@ def login():
             error, status = e.get_error_description(), 401
         else:
             target = safe_next(url_for("web.dashboard"))
-            _sign_in(account)
+            _begin_session(account)
             return redirect(target, code=303)
     return render_template("login.html", error=error, email=email,
                            next=request.values.get("next", "")), status, headers

@@ -64,6 +64,10 @@ def csrf_token() -> str:
     return token
 
 
+#: Files, not pages: cacheable, and served without looking up a session.
+STATIC_ENDPOINTS = frozenset({"web.static", "web.favicon"})
+
+
 def current_caller() -> Caller:
     return g.caller
 
@@ -73,8 +77,8 @@ def load_session():
     """Find the signed-in person, if any (timeouts end the session here)."""
     g.web_session = g.account = g.caller = None
     g.sid = None
-    if request.endpoint == "web.static":
-        return  # stylesheets and scripts need no database read
+    if request.endpoint in STATIC_ENDPOINTS:
+        return  # stylesheets, scripts and the icon need no database read
     g.sid = session.get("sid")
     if g.sid:
         row = sessions.resume(g.sid)
@@ -107,7 +111,7 @@ def security_headers(response):
     # Setup links carry their code in the path: never leak a URL to another site.
     headers["Referrer-Policy"] = "no-referrer"
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
-    if request.endpoint != "web.static":
+    if request.endpoint not in STATIC_ENDPOINTS:
         headers["Cache-Control"] = "no-store"
         headers["Pragma"] = "no-cache"
     if request.is_secure or current_app.config["SESSION_COOKIE_SECURE"]:

@@ -60,7 +60,7 @@ def create_user():
 def _detail(name: str, error=None, status=200):
     caller = current_caller()
     user = users.get(caller, name)
-    page = tokens.listing(caller, user=user, active=True, kind=tokens.SCOPED, limit=100)
+    page = tokens.listing(caller, user=user.client_id, active=True, kind=tokens.SCOPED, limit=100)
     maximum = lifetimes.max_lifetime(lifetimes.SCOPED) // 86400
     default = current_app.config["SCOPEGATE_SCOPED_TOKEN_DEFAULT_LIFETIME"] // 86400
     return render_template(

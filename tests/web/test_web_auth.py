@@ -28,7 +28,10 @@ def test_setup_link_creates_org_and_first_admin_then_dies(app, browser):
     page = browser.get(f"/setup/{code}")
     assert page.status_code == 200 and "Create your organization" in page.get_data(as_text=True)
     response = browser.post(f"/setup/{code}", setup_form())
-    assert response.status_code == 303 and "/login" in response.location
+    # The admin who just chose the password is signed in, not sent to sign in again.
+    assert response.status_code == 303 and response.location.endswith("/dashboard")
+    dashboard = browser.get("/dashboard")
+    assert dashboard.status_code == 200 and "first@acme.test" in dashboard.get_data(as_text=True)
     # Dead afterwards, on GET and POST alike.
     assert browser.get(f"/setup/{code}").status_code == 404
     again = browser.post(f"/setup/{code}", setup_form(org="evil", email="evil@x.test"))
