@@ -15,15 +15,14 @@ bp = Blueprint("oauth", __name__)
 
 @bp.before_request
 def reject_repeated_parameters():
-    """RFC 6749 §3.1/§3.2: a parameter MUST NOT be included more than once."""
+    """RFC 6749 §3.1/§3.2: a parameter MUST NOT be included more than once.
+
+    Only the form counts: the POST endpoints ignore the query string."""
     if request.method != "POST":
         return
-    seen = set()
-    for source in (request.args, request.form):
-        for name, values in source.lists():
-            if len(values) > 1 or name in seen:
-                raise InvalidRequest(f"Parameter {name!r} is repeated.")
-            seen.add(name)
+    for name, values in request.form.lists():
+        if len(values) > 1:
+            raise InvalidRequest(f"Parameter {name!r} is repeated.")
 
 
 @bp.after_request

@@ -6,11 +6,13 @@ from __future__ import annotations
 import logging
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
+from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Payload
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.errors import InvalidClientError
 from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from flask import Flask, current_app
+from flask import request as flask_request
 from sqlalchemy import bindparam, select
 
 from app.errors import NotFound
@@ -90,6 +92,26 @@ class ScopedTokenGrant(ClientCredentialsGrant):
             raise
 
 
+class FormPayload(FlaskOAuth2Payload):
+    """Token-request parameters from the form body only (RFC 6749 §3.2: the
+    client uses POST and a form body). Authlib also reads the query string,
+    where a ``scope`` or ``grant_type`` would land in proxy and access logs."""
+
+    @property
+    def data(self):
+        return self._request.form
+
+
+class Server(AuthorizationServer):
+    """Authlib's server, reading token requests from the form body only."""
+
+    def create_oauth2_request(self, request):
+        oauth_request = super().create_oauth2_request(request)
+        if flask_request.endpoint == "oauth.token":
+            oauth_request.payload = FormPayload(flask_request)
+        return oauth_request
+
+
 class _RedactIssuedTokens(logging.Filter):
     """Authlib logs ``"Issue token %r"`` with the whole token dict at DEBUG:
     never let a token value reach a log line, whatever level is configured."""
@@ -121,7 +143,7 @@ require_oauth.register_token_validator(ActiveTokenValidator(realm="scopegate"))
 def init_app(app: Flask) -> AuthorizationServer:
     """One authorization server per app (tests build many apps)."""
     app.config.setdefault("OAUTH2_SCOPES_SUPPORTED", list(CATALOG))
-    server = AuthorizationServer(app, query_client=query_client, save_token=save_token)
+    server = Server(app, query_client=query_client, save_token=save_token)
     server.register_client_auth_method("client_secret_basic", client_auth.client_secret_basic)
     server.register_client_auth_method("bearer", client_auth.bearer)
     server.register_grant(ScopedTokenGrant)
