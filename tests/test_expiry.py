@@ -1,0 +1,47 @@
+"""Expired tokens are dead everywhere, including on the paths where Authlib's
+own expiry checks do not stand in for ours: renewal, and a token used as a
+bearer credential at /oauth/introspect and /oauth/revoke."""
+
+import pytest
+from sqlalchemy import update
+
+from app.models import Token, db
+from tests.conftest import Api
+
+
+def expire(app, token_id: str) -> None:
+    with app.app_context():
+        db.session.execute(update(Token).where(Token.token_id == token_id)
+                           .values(expires_at=Token.issued_at))
+        db.session.commit()
+
+
+def test_renewing_an_expired_token_is_409(app, api, scoped_token):
+    expire(app, scoped_token["token_id"])
+    response = api.post(f"/tokens/{scoped_token['token_id']}/renew", {})
+    assert response.status_code == 409
+    assert "expired" in response.get_json()["error_description"]
+
+
+def test_expired_personal_token_cannot_introspect(app, client, org, scoped_token):
+    expire(app, org.admin_token_id)
+    response = Api(client, org.admin_token).introspect(scoped_token["token"])
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "invalid_client"
+
+
+def test_expired_personal_token_cannot_revoke(app, client, org, scoped_token):
+    expire(app, org.admin_token_id)
+    response = client.post("/oauth/revoke", data={"token": scoped_token["token"]},
+                           headers={"Authorization": f"Bearer {org.admin_token}"})
+    assert response.status_code == 401
+    live = Api(client, scoped_token["token"])
+    assert live.get("/me").status_code == 200  # the target is still alive
+
+
+@pytest.mark.parametrize("path", ["/oauth/introspect", "/oauth/revoke"])
+def test_expired_scoped_token_cannot_call_as_bearer(app, client, scoped_token, path):
+    expire(app, scoped_token["token_id"])
+    response = client.post(path, data={"token": scoped_token["token"]},
+                           headers={"Authorization": f"Bearer {scoped_token['token']}"})
+    assert response.status_code == 401
