@@ -7,6 +7,7 @@ from flask import jsonify, request
 from app.api import bp, representations
 from app.api.auth import admin_only, current_caller
 from app.api.body import query_int
+from app.openapi import answer, describe, errors, query_parameter
 from app.services import activity
 
 
@@ -20,3 +21,17 @@ def list_activity():
         cursor=request.args.get("cursor"), limit=query_int("limit"),
     )
     return jsonify(representations.page(page, representations.event))
+
+
+describe({"/api/v1/activity": {"get": {
+    "operationId": "list_activity", "summary": "Audit events of the organization, newest first",
+    "parameters": [
+        query_parameter("user", description="name or unique ID (repeatable): "
+                                            "events where the user acted or is the subject"),
+        query_parameter("actor", description="name or unique ID (repeatable): acted only"),
+        query_parameter("action", description="a dotted verb, e.g. token.revoke"),
+        query_parameter("since", description="ISO 8601 or epoch seconds"),
+        query_parameter("until", description="ISO 8601 or epoch seconds"),
+        *representations.PAGE_PARAMETERS],
+    "responses": {"200": answer("a page of events", "EventPage"), **errors(401, 403, 422)},
+}}})

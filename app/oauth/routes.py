@@ -8,6 +8,7 @@ from flask import Blueprint, jsonify, request
 from app.errors import InvalidRequest
 from app.oauth.discovery import metadata
 from app.oauth.server import authorization
+from app.openapi import answer, describe, errors, form_body
 from app.services import keys
 
 bp = Blueprint("oauth", __name__)
@@ -58,3 +59,63 @@ def jwks():
 @bp.get("/.well-known/oauth-authorization-server")
 def discovery():
     return jsonify(metadata())
+
+
+_CLIENT = [{"basic": []}]
+_CLIENT_OR_BEARER = [{"basic": []}, {"bearer": []}]
+_TOKEN_PARAMS = {"token": {"type": "string"},
+                 "token_type_hint": {"type": "string",
+                                     "enum": ["access_token", "refresh_token"]}}
+
+describe({
+    "/oauth/token": {"post": {
+        "operationId": "token", "summary": "RFC 6749 token endpoint (client_credentials)",
+        "security": _CLIENT, "requestBody": form_body("TokenRequest"),
+        "responses": {"200": answer("an access token", "TokenResponse"),
+                      **errors(400, 401)}}},
+    "/oauth/introspect": {"post": {
+        "operationId": "introspect",
+        "summary": "RFC 7662 introspection; {\"active\": false} for anything not live "
+                   "or out of the caller's reach",
+        "security": _CLIENT_OR_BEARER, "requestBody": form_body("TokenParameter"),
+        "responses": {"200": answer("the token's claims", "Introspection"),
+                      **errors(400, 401)}}},
+    "/oauth/revoke": {"post": {
+        "operationId": "revoke", "summary": "RFC 7009 revocation (unknown tokens: 200)",
+        "security": _CLIENT_OR_BEARER, "requestBody": form_body("TokenParameter"),
+        "responses": {"200": answer("revoked, or nothing to revoke", {"type": "object"}),
+                      **errors(400, 401)}}},
+    "/oauth/jwks": {"get": {
+        "operationId": "jwks", "summary": "Public signing keys (RFC 7517)", "security": [],
+        "responses": {"200": answer("the key set", "JWKS")}}},
+    **{path: {"get": {
+        "operationId": operation, "summary": "Discovery metadata (RFC 8414, OIDC Discovery)",
+        "security": [], "responses": {"200": answer("the metadata", "Discovery")}}}
+       for path, operation in (("/.well-known/openid-configuration", "openid_configuration"),
+                               ("/.well-known/oauth-authorization-server",
+                                "oauth_authorization_server"))},
+}, schemas={
+    "TokenRequest": {"type": "object", "required": ["grant_type"], "properties": {
+        "grant_type": {"type": "string", "enum": ["client_credentials"]},
+        "scope": {"type": "string", "description": "space-separated; none: the whole ceiling"}}},
+    "TokenResponse": {"type": "object",
+                      "required": ["access_token", "token_type", "expires_in", "scope"],
+                      "properties": {"access_token": {"type": "string"},
+                                     "token_type": {"type": "string", "enum": ["Bearer"]},
+                                     "expires_in": {"type": "integer"},
+                                     "scope": {"type": "string"}}},
+    "TokenParameter": {"type": "object", "required": ["token"], "properties": _TOKEN_PARAMS},
+    "Introspection": {"type": "object", "required": ["active"], "properties": {
+        "active": {"type": "boolean"},
+        **{k: {"type": "string"} for k in ("scope", "client_id", "sub", "iss", "token_type",
+                                           "token_id", "user_id", "email", "customer",
+                                           "user_type", "role", "env")},
+        **{k: {"type": "integer"} for k in ("exp", "iat")},
+        "renewable": {"type": "boolean"}}},
+    "JWKS": {"type": "object", "required": ["keys"], "properties": {
+        "keys": {"type": "array", "items": {"type": "object", "required": ["kty"]}}}},
+    "Discovery": {"type": "object", "required": ["issuer", "token_endpoint", "jwks_uri"],
+                  "properties": {"issuer": {"type": "string"},
+                                 "token_endpoint": {"type": "string"},
+                                 "jwks_uri": {"type": "string"}}},
+})
