@@ -87,3 +87,8 @@ def test_links_name_existing_operations(client):
              if m != "parameters" for r in op["responses"].values()
              for link in r.get("links", {}).values()]
     assert links and {link["operationId"] for link in links} <= ids
+
+
+def test_an_undocumented_route_is_noticed(app):
+    app.add_url_rule("/api/v1/undocumented", "api.undocumented", lambda: "")
+    assert ("/api/v1/undocumented", "get") in served_operations(app)

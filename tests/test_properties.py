@@ -2,6 +2,7 @@
 token format and its checksum, lifetimes and renewal clamping, cursors and
 whole numbers, names, and error descriptions."""
 
+import os
 import re
 
 import pytest
@@ -16,9 +17,10 @@ from app.services.inputs import INT64_MAX, whole_number
 from app.services.pagination import parse_cursor
 from sdk.auth.scopes import CATALOG
 
+# `make test`: the same 200 examples every run; `make fuzz`: 5,000 random ones.
 settings.register_profile("ci", max_examples=200, deadline=None, derandomize=True)
 settings.register_profile("fuzz", max_examples=5000, deadline=None)
-settings.load_profile("ci")
+settings.load_profile(os.environ.get("SCOPEGATE_HYPOTHESIS", "ci"))
 
 scope_sets = st.lists(st.sampled_from(CATALOG), unique=True)
 any_text = st.text(st.characters(codec="utf-8"), max_size=120)
