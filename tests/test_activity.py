@@ -2,6 +2,8 @@
 
 import time
 
+import pytest
+
 from tests.conftest import Api, issue
 
 EVENT_FIELDS = {"id", "at", "actor", "actor_name", "subject", "action", "target", "outcome",
@@ -85,6 +87,25 @@ def test_delete_user_is_recorded_with_token_count(api, scoped_token):
     event = api.get("/activity?action=user.delete").get_json()["items"][0]
     assert "1 token(s) revoked" in event["detail"]
     assert api.get("/activity?user=demo-user").get_json()["items"]  # still findable by name
+
+
+def test_delete_user_counts_only_the_tokens_it_revoked(api, machine_user):
+    first = api.post("/users/demo-user/tokens", {"scopes": ["cli"]}).get_json()
+    api.post("/users/demo-user/tokens", {"scopes": ["cli"]})
+    api.delete(f"/tokens/{first['token_id']}")
+    api.post("/users", {"name": "idle-user"})
+    api.delete("/users/demo-user")
+    api.delete("/users/idle-user")
+    details = [e["detail"] for e in api.get("/activity?action=user.delete").get_json()["items"]]
+    assert details == ["0 token(s) revoked", "1 token(s) revoked"]
+
+
+@pytest.mark.parametrize("who", ["admin_email", "admin_uid"])
+def test_filter_by_an_admin_matches_what_the_admin_did(api, org, machine_user, who):
+    events = api.get(f"/activity?user={getattr(org, who)}").get_json()["items"]
+    assert {e["action"] for e in events} >= {"user.create", "credentials.create"}
+    # what the admin did, and what the operator did to the admin (account, token)
+    assert {e["actor"] for e in events} == {org.admin_uid, "operator"}
 
 
 def test_client_ip_comes_from_a_trusted_proxy_only(app):

@@ -24,7 +24,8 @@ def test_client_cannot_revoke_another_clients_token(client, api, machine_user):
     assert response.status_code == 200  # RFC 7009 §2.2: nothing revealed
     assert api.introspect(theirs["token"]).get_json()["active"] is True
     denied = api.get("/activity?action=token.revoke").get_json()["items"]
-    assert [e["outcome"] for e in denied] == ["denied"]
+    assert [(e["outcome"], e["actor"], e["target"], e["detail"]) for e in denied] == [
+        ("denied", machine_user.email, theirs["token_id"], "not the caller's token")]
 
 
 def test_unknown_token_is_200(client, machine_user):
