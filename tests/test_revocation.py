@@ -1,5 +1,7 @@
 """POST /oauth/revoke (RFC 7009)."""
 
+import json
+
 from tests.conftest import Api, basic, issue
 
 
@@ -78,3 +80,14 @@ def test_revoking_again_keeps_the_first_revocation_time(client, api, scoped_toke
     assert revoke(client, api._headers(), scoped_token["token"]).status_code == 200
     assert api.delete(f"/tokens/{scoped_token['token_id']}").status_code == 204
     assert api.get(f"/tokens/{scoped_token['token_id']}").get_json()["revoked_at"] == first
+
+
+def test_resource_server_revocation_is_audited_with_its_id_and_name(client, api, runner,
+                                                                    scoped_token):
+    out = runner.invoke(args=["create-resource-server", "incident-tool", "--json"]).output
+    rs = json.loads(out.strip().splitlines()[-1])
+    response = revoke(client, basic(rs["client_id"], rs["client_secret"]), scoped_token["token"])
+    assert response.status_code == 200
+    (event,) = api.get("/activity?action=token.revoke").get_json()["items"]
+    assert (event["actor"], event["actor_name"], event["outcome"]) == (
+        rs["client_id"], "incident-tool", "success")
