@@ -78,6 +78,7 @@ def test_every_advertised_endpoint_is_served_and_documented(client):
 
 def test_discovery_advertises_the_client_authentication_that_is_served(client):
     meta = client.get("/.well-known/openid-configuration").get_json()
+    assert meta["grant_types_supported"] == ["client_credentials"]
     assert meta["token_endpoint_auth_methods_supported"] == ["client_secret_basic"]
     for endpoint in ("introspection", "revocation"):
         assert meta[f"{endpoint}_endpoint_auth_methods_supported"] == [
@@ -85,3 +86,10 @@ def test_discovery_advertises_the_client_authentication_that_is_served(client):
     assert meta["subject_types_supported"] == ["public"]
     algs = {key["alg"] for key in client.get("/oauth/jwks").get_json()["keys"]}
     assert meta["id_token_signing_alg_values_supported"] == sorted(algs)
+
+
+def test_an_issuer_with_a_trailing_slash_gives_clean_endpoint_urls(app, client):
+    app.config["SCOPEGATE_ISSUER"] = "https://auth.example.test/"
+    meta = client.get("/.well-known/openid-configuration").get_json()
+    assert meta["issuer"] == "https://auth.example.test"
+    assert meta["token_endpoint"] == "https://auth.example.test/oauth/token"

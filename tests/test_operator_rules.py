@@ -73,6 +73,9 @@ def test_resource_server_names_are_unique_and_ids_are_rs_plus_16_hex(app):
     with app.app_context():
         server, secret = orgs.create_resource_server(callers.operator(), "x" * 100)
         assert re.fullmatch(r"rs-[0-9a-f]{16}", server.client_id)
+        event = db.session.execute(select(AuditEvent.actor, AuditEvent.target, AuditEvent.detail)
+                                   .where(AuditEvent.action == "resource_server.create")).one()
+        assert tuple(event) == ("operator", server.client_id, "x" * 100)
         orgs.create_resource_server(callers.operator(), "models")
         with pytest.raises(ScopegateError) as raised:
             orgs.create_resource_server(callers.operator(), "models")
