@@ -97,7 +97,8 @@ def test_setup_email_with_quoted_local_part_is_422_and_keeps_the_link(app, clien
 ])
 @pytest.mark.parametrize("path", ["/users", "/tokens", "/activity"])
 def test_cursor_that_is_no_64_bit_number_is_422(api, path, query):
-    assert_json_error(api.get(f"{path}?{query}"), 422, "invalid_request")
+    body = assert_json_error(api.get(f"{path}?{query}"), 422, "invalid_request")
+    assert body["error_description"] == "`cursor` is not one this server handed out."
 
 
 @pytest.mark.parametrize("path", ["/users", "/tokens", "/activity"])
