@@ -126,3 +126,20 @@ def test_client_ip_comes_from_a_trusted_proxy_only(app):
                         headers={**api._headers(), "X-Forwarded-For": "203.0.113.7"})
         event = api.get("/activity?action=user.create").get_json()["items"][0]
         assert event["ip"] == expected
+
+
+def test_issue_and_revocation_events_name_subject_and_target(client, api, machine_user):
+    value = issue(client, machine_user, scope="cli").get_json()["access_token"]
+    token_id = api.introspect(value).get_json()["token_id"]
+    issue(client, machine_user, scope="admin")
+    client.post("/oauth/revoke", data={"token": value},
+                headers={"Authorization": f"Bearer {value}"})
+    events = api.get("/activity?user=demo-user").get_json()["items"]
+    seen = {(e["action"], e["outcome"]): e for e in events}
+    for key in [("token.issue", "success"), ("token.revoke", "success")]:
+        event = seen[key]
+        assert (event["subject"], event["subject_name"], event["target"]) == (
+            machine_user.email, "demo-user", token_id), key
+    denied = seen[("token.issue", "denied")]
+    assert (denied["subject"], denied["subject_name"]) == (machine_user.email, "demo-user")
+    assert "admin" in denied["detail"]

@@ -45,3 +45,20 @@ def test_expired_scoped_token_cannot_call_as_bearer(app, client, scoped_token, p
     response = client.post(path, data={"token": scoped_token["token"]},
                            headers={"Authorization": f"Bearer {scoped_token['token']}"})
     assert response.status_code == 401
+
+
+def test_renewal_messages_say_what_is_wrong(app, api, scoped_token):
+    expire(app, scoped_token["token_id"])
+    response = api.post(f"/tokens/{scoped_token['token_id']}/renew", {})
+    assert response.get_json()["error_description"] == (
+        "Only an active token can be renewed; this one is revoked or expired.")
+    missing = api.post(f"/tokens/{'0' * 32}/renew", {})
+    assert missing.get_json()["error_description"] == f"No token with id '{'0' * 32}'."
+
+
+def test_renewing_one_token_leaves_the_others_alone(api, machine_user):
+    short = [api.post("/users/demo-user/tokens", {"scopes": ["cli"], "expires_in": 60})
+             .get_json() for _ in range(2)]
+    api.post(f"/tokens/{short[0]['token_id']}/renew", {"expires_in": 3600})
+    other = api.get(f"/tokens/{short[1]['token_id']}").get_json()
+    assert other["expires_at"] == short[1]["expires_at"]

@@ -103,7 +103,9 @@ def test_cursor_that_is_no_64_bit_number_is_422(api, path, query):
 
 @pytest.mark.parametrize("path", ["/users", "/tokens", "/activity"])
 def test_limit_superscript_digit_is_422(api, path):
-    assert_json_error(api.get(f"{path}?limit=%C2%B2"), 422, "invalid_request")
+    body = assert_json_error(api.get(f"{path}?limit=%C2%B2"), 422, "invalid_request")
+    assert body["error_description"] == (
+        "`limit` must be a whole number from 0 to 9223372036854775807.")
 
 
 @pytest.mark.parametrize("name", ["limit", "since", "until"])
