@@ -62,3 +62,20 @@ def test_renewing_one_token_leaves_the_others_alone(api, machine_user):
     api.post(f"/tokens/{short[0]['token_id']}/renew", {"expires_in": 3600})
     other = api.get(f"/tokens/{short[1]['token_id']}").get_json()
     assert other["expires_at"] == short[1]["expires_at"]
+
+
+def test_renewal_never_shortens_a_token(api, scoped_token):
+    before = api.get(f"/tokens/{scoped_token['token_id']}").get_json()["expires_at"]
+    api.post(f"/tokens/{scoped_token['token_id']}/renew", {"expires_in": 60})
+    assert api.get(f"/tokens/{scoped_token['token_id']}").get_json()["expires_at"] == before
+
+
+@pytest.mark.parametrize("expires_in, detail", [(60, None), (10**9, "clamped")])
+def test_renewal_is_audited_with_subject_target_and_clamping(api, org, machine_user,
+                                                            expires_in, detail):
+    made = api.post("/users/demo-user/tokens", {"scopes": ["cli"], "expires_in": 30}).get_json()
+    api.post(f"/tokens/{made['token_id']}/renew", {"expires_in": expires_in})
+    (event,) = api.get("/activity?action=token.renew").get_json()["items"]
+    assert (event["actor"], event["subject"], event["subject_name"], event["target"],
+            event["detail"]) == (org.admin_uid, machine_user.email, "demo-user",
+                                 made["token_id"], detail)
