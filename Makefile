@@ -11,7 +11,7 @@ export SCOPEGATE_DATABASE_URL ?= sqlite:///$(CURDIR)/instance/scopegate.db
 # A server bound to every interface is still reached locally at 127.0.0.1.
 run: export SCOPEGATE_ISSUER := $(or $(SCOPEGATE_ISSUER),http://$(if $(filter 0.0.0.0 ::,$(HOST)),127.0.0.1,$(HOST)):$(PORT))
 
-.PHONY: run serve test test-pg lint venv clean bench bench-scale
+.PHONY: run serve test test-pg fuzz mutation lint venv clean bench bench-scale
 
 venv: $(STAMP)
 
@@ -30,15 +30,25 @@ run: $(STAMP)  ## create the venv, install, init the SQLite database, serve on $
 	$(BIN)/flask --app wsgi setup-link
 	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 
-test: $(STAMP)  ## the whole suite, twice: on SQLite, then on a throwaway PostgreSQL server
+test: $(STAMP)  ## the whole suite, twice: on SQLite (with schemathesis), then on a throwaway PostgreSQL server
 	$(BIN)/ruff check .
-	@echo "== test suite on SQLite"
+	@echo "== test suite on SQLite (schemathesis included: tests/test_schemathesis.py, fixed seed)"
 	$(BIN)/pytest
 	@echo "== test suite on PostgreSQL (tests/pg.py starts and removes the server)"
 	$(BIN)/python tests/pg.py -- $(BIN)/pytest
 
 test-pg: $(STAMP)  ## only the PostgreSQL half (ARGS="tests/store -x" to narrow it)
 	$(BIN)/python tests/pg.py -- $(BIN)/pytest $(ARGS)
+
+fuzz: $(STAMP)  ## longer schemathesis run (random seed) and Hypothesis properties with many more examples
+	SCOPEGATE_SCHEMATHESIS=fuzz $(BIN)/pytest tests/test_schemathesis.py -s
+	SCOPEGATE_HYPOTHESIS=fuzz $(BIN)/pytest tests/test_properties.py
+
+mutation: $(STAMP)  ## mutmut over app/services/ and app/oauth/ (configured in pyproject.toml; not part of `make test`)
+	$(BIN)/pip install --quiet -e ".[server,test,mutation]"
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children 2
+	$(BIN)/mutmut results
 
 serve: $(STAMP)  ## production serving: migrate, then gunicorn with config/gunicorn.py
 	mkdir -p instance
@@ -49,7 +59,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache mutants .hypothesis
 
 # Benchmarks are never part of `make test`. See bench/run.sh for knobs and bench/RESULTS.md.
 bench:  ## Scopegate vs node-oidc-provider and django-oauth-toolkit, side by side, one table

@@ -1,12 +1,13 @@
 """Request ids and the client IP, which every audit event and log line
-carries; the one input rule every store needs (no NUL bytes); and no
-token-shaped part of a URL in any log line."""
+carries; the input rules every endpoint needs (forms in UTF-8, no NUL
+bytes); and no token-shaped part of a URL in any log line."""
 
 from __future__ import annotations
 
 import logging
 import re
 import uuid
+from urllib.parse import unquote_to_bytes
 
 from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -66,6 +67,15 @@ def init_app(app: Flask) -> None:
         g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
 
     @app.before_request
+    def reject_forms_not_in_utf8():
+        # Werkzeug decodes a form leniently (a bad byte becomes U+FFFD), so a
+        # Latin-1 form would reach the rules as some other value: refuse it.
+        # Read before anything parses the form; Werkzeug parses the cached body.
+        if (request.mimetype == "application/x-www-form-urlencoded"
+                and not _is_utf8_form(request.get_data(cache=True))):
+            raise BadRequest("The form is not UTF-8 (application/x-www-form-urlencoded).")
+
+    @app.before_request
     def reject_nul_bytes():
         # PostgreSQL text cannot hold NUL: refuse it here, once, as bad input,
         # instead of letting it reach a query as a server error.
@@ -79,3 +89,13 @@ def init_app(app: Flask) -> None:
     def echo_request_id(response):
         response.headers["X-Request-Id"] = getattr(g, "request_id", "")
         return response
+
+
+def _is_utf8_form(body: bytes) -> bool:
+    """Every percent-decoded name and value of a urlencoded body is UTF-8."""
+    try:
+        for field in body.replace(b"+", b" ").split(b"&"):
+            unquote_to_bytes(field).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

@@ -231,14 +231,14 @@ def stop_server(process: subprocess.Popen) -> None:
         process.wait()
 
 
-def launch_live_server(tmp: Path, **settings: str) -> LiveServer:
+def launch_live_server(tmp: Path, database_url: str | None = None,
+                       **settings: str) -> LiveServer:
     """A gunicorn process on its own database, with an org, an admin and its
     token; ``settings`` are extra SCOPEGATE_* environment variables."""
     port = free_port()
     env = {
         **os.environ,
-        "SCOPEGATE_DATABASE_URL": os.environ.get("SCOPEGATE_TEST_LIVE_DATABASE_URL")
-        or f"sqlite:///{tmp}/live.db",
+        "SCOPEGATE_DATABASE_URL": database_url or f"sqlite:///{tmp}/live.db",
         "SCOPEGATE_SECRET_KEY": "live-test-secret",
         "SCOPEGATE_ISSUER": f"http://127.0.0.1:{port}",
         **settings,
@@ -258,6 +258,7 @@ def launch_live_server(tmp: Path, **settings: str) -> LiveServer:
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
     """A live server issuing opaque tokens (the default)."""
-    server = launch_live_server(tmp_path_factory.mktemp("live"))
+    server = launch_live_server(tmp_path_factory.mktemp("live"),
+                                os.environ.get("SCOPEGATE_TEST_LIVE_DATABASE_URL"))
     yield server
     stop_server(server.process)

@@ -73,3 +73,34 @@ def test_rotate_keys_keeps_previous_key_published(app, client, runner):
 def test_healthz_and_readyz(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
     assert client.get("/readyz").status_code == 200
+
+
+def test_every_advertised_endpoint_is_served_and_documented(client):
+    meta = client.get("/.well-known/openid-configuration").get_json()
+    documented = client.get("/api/v1/openapi.json").get_json()["paths"]
+    urls = {k: v for k, v in meta.items() if k.endswith(("_endpoint", "_uri"))
+            or k == "service_documentation"}
+    assert {"token_endpoint", "introspection_endpoint", "revocation_endpoint", "jwks_uri",
+            "service_documentation"} <= set(urls)
+    for name, url in urls.items():
+        assert url.startswith(meta["issuer"] + "/"), name
+        assert url.removeprefix(meta["issuer"]) in documented, name
+
+
+def test_discovery_advertises_the_client_authentication_that_is_served(client):
+    meta = client.get("/.well-known/openid-configuration").get_json()
+    assert meta["grant_types_supported"] == ["client_credentials"]
+    assert meta["token_endpoint_auth_methods_supported"] == ["client_secret_basic"]
+    for endpoint in ("introspection", "revocation"):
+        assert meta[f"{endpoint}_endpoint_auth_methods_supported"] == [
+            "client_secret_basic", "bearer"]
+    assert meta["subject_types_supported"] == ["public"]
+    algs = {key["alg"] for key in client.get("/oauth/jwks").get_json()["keys"]}
+    assert meta["id_token_signing_alg_values_supported"] == sorted(algs)
+
+
+def test_an_issuer_with_a_trailing_slash_gives_clean_endpoint_urls(app, client):
+    app.config["SCOPEGATE_ISSUER"] = "https://auth.example.test/"
+    meta = client.get("/.well-known/openid-configuration").get_json()
+    assert meta["issuer"] == "https://auth.example.test"
+    assert meta["token_endpoint"] == "https://auth.example.test/oauth/token"

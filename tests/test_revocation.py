@@ -1,5 +1,7 @@
 """POST /oauth/revoke (RFC 7009)."""
 
+import json
+
 from tests.conftest import Api, basic, issue
 
 
@@ -24,7 +26,8 @@ def test_client_cannot_revoke_another_clients_token(client, api, machine_user):
     assert response.status_code == 200  # RFC 7009 §2.2: nothing revealed
     assert api.introspect(theirs["token"]).get_json()["active"] is True
     denied = api.get("/activity?action=token.revoke").get_json()["items"]
-    assert [e["outcome"] for e in denied] == ["denied"]
+    assert [(e["outcome"], e["actor"], e["target"], e["detail"]) for e in denied] == [
+        ("denied", machine_user.email, theirs["token_id"], "not the caller's token")]
 
 
 def test_unknown_token_is_200(client, machine_user):
@@ -110,3 +113,15 @@ def test_resource_server_created_with_may_revoke_revokes_any_token(client, api, 
     assert revoke(client, rs, other_org.admin_token).status_code == 200
     assert api.introspect(scoped_token["token"]).get_json() == {"active": False}
     assert other.introspect(other_org.admin_token).status_code == 401
+
+
+def test_resource_server_revocation_is_audited_with_its_id_and_name(client, api, runner,
+                                                                    scoped_token):
+    out = runner.invoke(
+        args=["create-resource-server", "incident-tool", "--may-revoke", "--json"]).output
+    rs = json.loads(out.strip().splitlines()[-1])
+    response = revoke(client, basic(rs["client_id"], rs["client_secret"]), scoped_token["token"])
+    assert response.status_code == 200
+    (event,) = api.get("/activity?action=token.revoke").get_json()["items"]
+    assert (event["actor"], event["actor_name"], event["outcome"]) == (
+        rs["client_id"], "incident-tool", "success")

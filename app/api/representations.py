@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from app.models import Account, App, AuditEvent, MachineUser, Token
+from app.openapi import describe, query_parameter, ref
 from app.services import subjects
 from app.services.callers import Caller
+from sdk.auth.scopes import CATALOG
 
 
 @dataclass(frozen=True)
@@ -128,3 +130,44 @@ def event(e: AuditEvent, known: People = People()) -> dict:  # noqa: B008 - immu
         "request_id": e.request_id,
         "detail": e.detail,
     }
+
+
+#: ``cursor`` and ``limit`` of every listing.
+PAGE_PARAMETERS = [
+    query_parameter("cursor", description="next_cursor of the previous page"),
+    query_parameter("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
+]
+
+_TEXT, _MAYBE = {"type": "string"}, {"type": ["string", "null"]}
+
+
+def _page_of(schema: str) -> dict:
+    return {"type": "object", "required": ["items", "next_cursor"], "properties": {
+        "items": {"type": "array", "items": ref(schema)}, "next_cursor": _MAYBE}}
+
+
+describe({}, schemas={
+    "Scope": {"type": "string", "enum": list(CATALOG)},
+    "User": {"type": "object", "required": ["name", "email", "user_type", "scopes"],
+             "properties": {
+                 "name": _TEXT, "email": _TEXT, "user_type": _TEXT,
+                 "scopes": {"type": "array", "items": ref("Scope")},
+                 "created_by": _MAYBE, "created_at": _MAYBE,
+                 "active": {"type": "boolean"}, "has_credentials": {"type": "boolean"}}},
+    "Token": {"type": "object", "required": ["token_id", "kind", "scopes", "active"],
+              "properties": {
+                  **{k: _MAYBE for k in ("name", "user_id", "email", "created_by",
+                                         "created_at", "expires_at", "revoked_at",
+                                         "last_used_at")},
+                  "token_id": _TEXT, "kind": {"type": "string", "enum": ["personal", "scoped"]},
+                  "scopes": {"type": "array", "items": _TEXT},
+                  "active": {"type": "boolean"}}},
+    "Event": {"type": "object", "required": ["id", "at", "action", "outcome"], "properties": {
+        "id": {"type": "integer"}, "at": _TEXT, "action": _TEXT,
+        "outcome": {"type": "string", "enum": ["success", "denied", "error"]},
+        **{k: _MAYBE for k in ("actor", "actor_name", "subject", "subject_name", "target",
+                               "ip", "request_id", "detail")}}},
+    "UserPage": _page_of("User"),
+    "TokenPage": _page_of("Token"),
+    "EventPage": _page_of("Event"),
+})

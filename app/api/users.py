@@ -7,8 +7,11 @@ from flask import current_app, jsonify, request
 from app.api import bp, representations
 from app.api.auth import admin_only, current_caller
 from app.api.body import json_object, only, query_int
+from app.api.representations import PAGE_PARAMETERS
 from app.errors import Unprocessable
+from app.openapi import answer, describe, errors, json_body, path_parameter, ref
 from app.services import tokens, users
+from app.services.users import NAME_RE
 
 
 def _people(caller, listed) -> representations.People:
@@ -79,3 +82,80 @@ def create_token(name: str):
         token=value, token_id=token.token_id, user_id=token.subject_name, email=token.subject_uid,
         scopes=token.scopes, expires_at=representations.iso(token.expires_at),
     ), 201
+
+
+NAME = path_parameter("name", description="the user's name or unique ID")
+_BY_NAME = {"name": "$response.body#/name"}
+
+describe({
+    "/api/v1/users": {
+        "post": {"operationId": "create_user", "summary": "Create a machine user",
+                 "requestBody": json_body("NewUser"),
+                 "responses": {
+                     "201": answer("the new user", "User", links={
+                         "GetUser": {"operationId": "get_user", "parameters": _BY_NAME},
+                         "CreateCredentials": {"operationId": "create_credentials",
+                                               "parameters": _BY_NAME},
+                         "CreateToken": {"operationId": "create_token",
+                                         "parameters": _BY_NAME},
+                         "DeleteUser": {"operationId": "delete_user",
+                                        "parameters": _BY_NAME}}),
+                     **errors(400, 401, 403, 409, 422)}},
+        "get": {"operationId": "list_users", "summary": "List machine users, newest first",
+                "parameters": PAGE_PARAMETERS,
+                "responses": {"200": answer("a page of users", "UserPage"),
+                              **errors(401, 403, 422)}},
+    },
+    "/api/v1/users/{name}": {
+        "parameters": [NAME],
+        "get": {"operationId": "get_user", "summary": "One machine user",
+                "responses": {"200": answer("the user", "User"), **errors(401, 403, 404)}},
+        "delete": {"operationId": "delete_user",
+                   "summary": "Delete a machine user; its tokens are revoked with it",
+                   "responses": {"204": answer("deleted"), **errors(401, 403, 404)}},
+    },
+    "/api/v1/users/{name}/credentials": {
+        "parameters": [NAME],
+        "post": {"operationId": "create_credentials",
+                 "summary": "Issue client credentials (the secret is shown once and "
+                            "replaces the previous one)",
+                 "responses": {"201": answer("the credentials", "Credentials"),
+                               **errors(401, 403, 404, 422)}},
+    },
+    "/api/v1/users/{name}/tokens": {
+        "parameters": [NAME],
+        "post": {"operationId": "create_token",
+                 "summary": "Create a scoped token (the value is shown once)",
+                 "requestBody": json_body("NewToken"),
+                 "responses": {
+                     "201": answer("the new token", "NewTokenResult", links={
+                         "GetToken": {"operationId": "get_token",
+                                      "parameters": {"token_id": "$response.body#/token_id"}},
+                         "RenewToken": {"operationId": "renew_token",
+                                        "parameters": {"token_id": "$response.body#/token_id"}},
+                         "RevokeToken": {"operationId": "revoke_token",
+                                         "parameters": {"token_id": "$response.body#/token_id"}},
+                         "Introspect": {"operationId": "introspect",
+                                        "requestBody": {"token": "$response.body#/token"}}}),
+                     **errors(400, 401, 403, 404, 422)}},
+    },
+}, schemas={
+    "NewUser": {"type": "object", "required": ["name"], "additionalProperties": False,
+                "properties": {"name": {"type": "string", "pattern": NAME_RE.pattern},
+                               "scopes": {"type": "array", "items": ref("Scope"),
+                                          "minItems": 1}}},
+    "Credentials": {"type": "object", "required": ["client_id", "client_secret"],
+                    "properties": {"client_id": {"type": "string"},
+                                   "client_secret": {"type": "string"},
+                                   "token_endpoint": {"type": "string"}}},
+    "NewToken": {"type": "object", "required": ["scopes"], "additionalProperties": False,
+                 "properties": {"scopes": {"type": "array", "items": ref("Scope"),
+                                           "minItems": 1},
+                                "expires_in": {"type": "integer", "minimum": 1}}},
+    "NewTokenResult": {
+        "type": "object", "required": ["token", "token_id", "scopes", "expires_at"],
+        "properties": {**{k: {"type": "string"} for k in
+                          ("token", "token_id", "user_id", "email", "expires_at")},
+                       "scopes": {"type": "array", "items": ref("Scope"),
+                                          "minItems": 1}}},
+})

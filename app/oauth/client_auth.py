@@ -38,7 +38,11 @@ def caller_of(client) -> Caller:
 
 
 def client_secret_basic(query_client, request):
-    client_id, secret = extract_basic_authorization(request.headers)
+    try:
+        client_id, secret = extract_basic_authorization(request.headers)
+    except UnicodeDecodeError:
+        # RFC 7617 §2.1 credentials are UTF-8; Authlib lets the error escape.
+        client_id, secret = "(not UTF-8)", None
     if not client_id:
         return None
     client = query_client(client_id)

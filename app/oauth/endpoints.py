@@ -49,8 +49,5 @@ class Revocation(RevocationEndpoint):
             return None
         return token
 
-    def query_token(self, token_string, token_type_hint):
-        return tokens.find(token_string)
-
     def revoke_token(self, token, request):
         tokens.revoke_by_value(caller_of(request.client), token)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
+from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Payload
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.errors import InvalidClientError
 from authlib.oauth2.rfc6749.grants import (
@@ -15,6 +16,7 @@ from authlib.oauth2.rfc6749.grants import (
 )
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from flask import Flask, current_app
+from flask import request as flask_request
 from sqlalchemy import bindparam, select
 
 from app.errors import NotFound
@@ -111,6 +113,16 @@ def _redacted(arg):
     return arg
 
 
+class FormPayload(FlaskOAuth2Payload):
+    """Token-request parameters from the form body only (RFC 6749 §3.2: the
+    client uses POST and a form body). Authlib also reads the query string,
+    where a ``scope`` or ``grant_type`` would land in proxy and access logs."""
+
+    @property
+    def data(self):
+        return self._request.form
+
+
 class _RedactIssuedTokens(logging.Filter):
     """Authlib logs ``"Issue token %r"`` with the whole token dict at DEBUG:
     never let a token value reach a log line, whatever level is configured."""
@@ -143,7 +155,8 @@ require_oauth.register_token_validator(ActiveTokenValidator(realm="scopegate"))
 
 class ScopegateAuthorizationServer(AuthorizationServer):
     """Authlib's server, with a client-authentication failure that says what
-    to fix instead of listing the methods tried (a Python list)."""
+    to fix instead of listing the methods tried (a Python list), and token
+    requests read from the form body only."""
 
     def authenticate_client(self, request, methods, endpoint="token"):
         try:
@@ -156,6 +169,13 @@ class ScopegateAuthorizationServer(AuthorizationServer):
                 "The client id or client secret is wrong (send them with HTTP Basic "
                 "authentication).")
             raise
+
+    def create_oauth2_request(self, request):
+        """Token requests read their parameters from the form body only."""
+        oauth_request = super().create_oauth2_request(request)
+        if flask_request.endpoint == "oauth.token":
+            oauth_request.payload = FormPayload(flask_request)
+        return oauth_request
 
 
 def init_app(app: Flask) -> AuthorizationServer:

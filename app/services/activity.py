@@ -10,6 +10,7 @@ from app.errors import Unprocessable
 from app.models import AuditEvent
 from app.services import subjects
 from app.services.callers import Caller
+from app.services.inputs import whole_number
 from app.services.pagination import Page, paginate
 
 
@@ -17,11 +18,11 @@ def parse_time(value: str | None, name: str) -> int | None:
     """ISO 8601 (``2026-11-27T10:00:00Z``, a date) or epoch seconds; naive means UTC."""
     if value is None or value == "":
         return None
-    if value.isdigit():
-        return int(value)
+    if value.isascii() and value.isdigit():
+        return whole_number(value, name)
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise Unprocessable(f"`{name}` must be ISO 8601 or epoch seconds.") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)

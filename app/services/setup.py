@@ -14,7 +14,7 @@ import secrets as _random
 from flask import current_app
 from sqlalchemy import delete, select, update
 
-from app.errors import NotFound, ScopegateError
+from app.errors import NotFound
 from app.models import Account, Organization, SetupCode, db, now
 from app.services import callers, orgs, passwords, secrets
 
@@ -69,8 +69,9 @@ def complete(code: str, org_name: str, email: str, password: str, confirm: str) 
     try:
         org = orgs.create_org(callers.operator(), (org_name or "").strip())
         return orgs.create_admin(callers.operator(org.id), org, email, password)
-    except ScopegateError:
-        # A typo in the form must not burn the link: undo and give the code back.
+    except Exception:
+        # A typo in the form (or any failure) must not burn the link: undo,
+        # remove the half-made organization and give the code back.
         db.session.rollback()
         if org is not None:
             db.session.execute(delete(Organization).where(Organization.id == org.id))

@@ -281,3 +281,13 @@ def test_activity_keeps_an_idle_session_alive(app, signed_in):
     with app.app_context():
         row = db.session.scalar(select(WebSession))
         assert row.last_seen_at >= row.created_at
+
+
+def test_setup_link_is_dead_from_its_expiry_second(app, browser, monkeypatch):
+    code = new_code(app)
+    with app.app_context():
+        expires_at = db.session.scalar(select(SetupCode.expires_at))
+    monkeypatch.setattr(setup, "now", lambda: expires_at - 1)
+    assert browser.get(f"/setup/{code}").status_code == 200
+    monkeypatch.setattr(setup, "now", lambda: expires_at)
+    assert browser.get(f"/setup/{code}").status_code == 404
