@@ -31,16 +31,32 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     _warn_insecure_defaults(app)
 
-    from app import api, cli, database, errors, health, oauth, observability, web
+    from app import (
+        api,
+        cli,
+        database,
+        errors,
+        health,
+        metrics,
+        oauth,
+        observability,
+        ratelimits,
+        web,
+    )
+    from app.services import throttle
 
     database.init_app(app)
+    throttle.init_app(app)
     observability.init_app(app)
+    metrics.init_app(app)
     errors.init_app(app)
     oauth.init_app(app)
     api.init_app(app)
     health.init_app(app)
     web.init_app(app)
     cli.init_app(app)
+    # Last: the limits attach to views by endpoint name, so every view must exist.
+    ratelimits.init_app(app)
     return app
 
 

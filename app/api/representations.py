@@ -63,4 +63,7 @@ def event(e: AuditEvent) -> dict:
         "ip": e.ip,
         "request_id": e.request_id,
         "detail": e.detail,
+        # A run of identical refusals is one event: how many, and the last one's time.
+        "count": e.count,
+        "last_at": iso(e.last_at) if e.last_at else None,
     }

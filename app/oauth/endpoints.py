@@ -13,6 +13,7 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from flask import current_app
 
+from app import metrics
 from app.models import TokenSnapshot
 from app.oauth.client_auth import caller_of
 from app.services import audit, lifetimes, reach, tokens
@@ -56,6 +57,11 @@ class Introspection(IntrospectionEndpoint):
     def introspect_token(self, token):
         tokens.mark_used(token)
         return introspection_claims(token)
+
+    def create_introspection_payload(self, token):
+        payload = super().create_introspection_payload(token)
+        metrics.introspected(bool(payload.get("active")))
+        return payload
 
 
 class Revocation(RevocationEndpoint):

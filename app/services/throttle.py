@@ -1,0 +1,53 @@
+"""Counters that every process and every host share: sign-in attempts here,
+request rate limits in ``app.ratelimits`` (same storage).
+
+They live in Redis (``SCOPEGATE_REDIS_URL``), or in memory when it is unset
+(one process: fine for ``make run`` and tests, not for several hosts). A hit
+is one atomic operation in the store (a Lua script in Redis, a lock in
+memory), taken *before* the work it guards, so concurrent attempts cannot
+race past a limit the way counting rows after the fact could.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import Flask, current_app
+from limits import RateLimitItemPerSecond, storage, strategies
+
+#: The moving window: a limit of 5 per 15 minutes is never 10 across a boundary.
+STRATEGY = "moving-window"
+
+
+def storage_uri(config: dict) -> str:
+    """Where counters live: Redis when configured, else this process's memory."""
+    return config["SCOPEGATE_REDIS_URL"] or "memory://"
+
+
+class Throttle:
+    """Named windows of ``amount`` hits per ``seconds`` over string keys."""
+
+    def __init__(self, uri: str):
+        self.storage = storage.storage_from_string(uri)
+        self.limiter = strategies.MovingWindowRateLimiter(self.storage)
+
+    def hit(self, name: str, key: str, amount: int, seconds: int) -> int:
+        """Count one attempt; 0 when it is allowed, else seconds until one would be."""
+        item = RateLimitItemPerSecond(amount, seconds, namespace="SCOPEGATE")
+        if self.limiter.hit(item, name, key):
+            return 0
+        reset = self.limiter.get_window_stats(item, name, key).reset_time
+        return max(1, int(reset - time.time()) + 1)
+
+    def clear(self, name: str, key: str, amount: int, seconds: int) -> None:
+        """Forget the attempts counted under ``key`` (after a success)."""
+        self.limiter.clear(RateLimitItemPerSecond(amount, seconds, namespace="SCOPEGATE"),
+                           name, key)
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["scopegate.throttle"] = Throttle(storage_uri(app.config))
+
+
+def current() -> Throttle:
+    return current_app.extensions["scopegate.throttle"]
