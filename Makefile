@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export SCOPEGATE_DATABASE_URL ?= sqlite:///$(CURDIR)/instance/scopegate.db
 
-.PHONY: run serve test test-pg lint venv clean bench bench-scale
+.PHONY: run serve test test-pg lint venv clean bench bench-scale soak
 
 venv: $(STAMP)
 
@@ -33,10 +33,10 @@ test: $(STAMP)  ## the whole suite, twice: on SQLite, then on a throwaway Postgr
 test-pg: $(STAMP)  ## only the PostgreSQL half (ARGS="tests/store -x" to narrow it)
 	$(BIN)/python tests/pg.py -- $(BIN)/pytest $(ARGS)
 
-serve: $(STAMP)  ## production serving: migrate, then gunicorn with config/gunicorn.py
+serve: $(STAMP)  ## production serving: migrate, then granian (config/serve.py; slow clients cost nothing)
 	mkdir -p instance
 	$(BIN)/flask --app wsgi init-db
-	SCOPEGATE_BIND=$${SCOPEGATE_BIND:-$(HOST):$(PORT)} $(BIN)/gunicorn -c config/gunicorn.py wsgi:app
+	SCOPEGATE_BIND=$${SCOPEGATE_BIND:-$(HOST):$(PORT)} $(BIN)/python -m config.serve
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -50,3 +50,6 @@ bench:  ## Scopegate vs node-oidc-provider and django-oauth-toolkit, side by sid
 
 bench-scale:  ## cost of token issuance/introspection at 10^3, 10^5, 10^6 live tokens
 	BENCH_SCALE=1 bash bench/run.sh
+
+soak: $(STAMP)  ## 30 minutes of mixed load, slow clients and guessing on two hosts sharing PostgreSQL and Redis
+	$(BIN)/python bench/soak.py $(ARGS)

@@ -1,9 +1,21 @@
 """Request ids and the client IP, which every audit event and log line
-carries; and the one input rule every store needs (no NUL bytes)."""
+carries; the access log; and the one input rule every store needs (no NUL
+bytes).
+
+The one-time setup link carries its code in the URL path
+(``/setup/<code>``): :func:`redact` replaces it in every log line that could
+hold a path -- this app's access log, gunicorn's (config/gunicorn.py) and
+the development server's (werkzeug).
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import re
+import sys
+import time
 import uuid
 
 from flask import Flask, g, request
@@ -12,9 +24,58 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app.errors import BadRequest
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+#: Paths whose last segment is a secret: the one-time setup link.
+_SECRET_PATHS = re.compile(r"(/setup/)[^/?#\s\"]+")
+access_log = logging.getLogger("scopegate.access")
+
+
+def redact(text: str) -> str:
+    """``text`` with every setup code replaced (paths, request lines, URLs)."""
+    return _SECRET_PATHS.sub(r"\1[redacted]", text)
+
+
+class RedactSecrets(logging.Filter):
+    """Rewrites a log record's message with :func:`redact` applied."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+def _enable_access_log() -> None:
+    """One JSON line per request on stdout (what `make serve` turns on)."""
+    if not access_log.handlers:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        access_log.addHandler(handler)
+        access_log.setLevel(logging.INFO)
+        access_log.propagate = False
+
+
+def _log_access(response) -> None:
+    started = g.get("access_started")
+    access_log.info(json.dumps({
+        "ts": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "request_id": g.get("request_id", ""),
+        "remote_addr": request.remote_addr,
+        "method": request.method,
+        "path": redact(request.path),
+        "query": redact(request.query_string.decode("latin-1")),
+        "status": response.status_code,
+        "bytes": response.calculate_content_length(),
+        "duration_ms": round((time.perf_counter() - started) * 1000, 3) if started else None,
+        "user_agent": request.user_agent.string,
+        "pid": os.getpid(),
+    }))
 
 
 def init_app(app: Flask) -> None:
+    logging.getLogger("werkzeug").addFilter(RedactSecrets())
+    if app.config["SCOPEGATE_ACCESS_LOG"]:
+        _enable_access_log()
     hops = app.config["SCOPEGATE_TRUST_PROXY"]
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
@@ -24,6 +85,7 @@ def init_app(app: Flask) -> None:
         # Keep a proxy's id when it looks sane, so logs join across hops.
         incoming = request.headers.get("X-Request-Id", "")
         g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.access_started = time.perf_counter()
 
     @app.before_request
     def reject_nul_bytes():
@@ -38,4 +100,6 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def echo_request_id(response):
         response.headers["X-Request-Id"] = getattr(g, "request_id", "")
+        if access_log.isEnabledFor(logging.INFO):
+            _log_access(response)
         return response

@@ -51,6 +51,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SCOPEGATE_PURGE_RETENTION", 30 * 86400,
             "`purge-expired` deletes tokens expired or revoked longer ago than this (seconds).",
             int),
+    Setting("SCOPEGATE_ACCESS_LOG", 0,
+            "1: the app writes one JSON access-log line per request to stdout (`make serve` "
+            "sets it), with the one-time setup code redacted from paths.", int),
     Setting("SCOPEGATE_TRUST_PROXY", 0,
             "Number of reverse proxies in front of the server whose X-Forwarded-For "
             "is trusted for the client IP recorded in the audit log.", int),
