@@ -21,11 +21,11 @@ import time
 from dataclasses import dataclass
 
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_limiter import Limiter, RequestLimit
 
 from app import metrics
-from app.errors import RateLimited
+from app.errors import RateLimited, error_response
 from app.services import throttle
 
 #: Endpoints whose callers authenticate as a client (Basic) or with a bearer token.
@@ -66,7 +66,9 @@ def caller_at_ip_key() -> str:
 
 
 def _authenticated(response) -> bool:
-    return response.status_code != 401
+    """Counted against the caller: it proved who it is (a 401 did not; a 429 was
+    refused before anyone checked)."""
+    return response.status_code not in (401, 429)
 
 
 def _failed(response) -> bool:
@@ -101,10 +103,18 @@ def rules_for(endpoint: str) -> tuple[Rule, ...]:
     return ()
 
 
-def _refuse(limit: RequestLimit):
-    """Breach: count it, and answer like every other error (JSON or the dashboard page)."""
+def _count_breach(limit: RequestLimit) -> None:
+    """Flask-Limiter calls this on a breach (then raises its 429): count it and
+    remember when the caller may come back."""
     metrics.rate_limited(request.url_rule.rule if request.url_rule else "(unmatched)")
-    raise RateLimited(max(1, int(limit.reset_at - time.time())))
+    wait = max(1, int(limit.reset_at - time.time()))
+    g.rate_limit_retry_after = max(wait, g.get("rate_limit_retry_after", 0))
+
+
+def as_error(_exc: Exception | None = None) -> RateLimited:
+    """The breach as our error: rendered as JSON by ``app.errors``, as a page by
+    the dashboard, with ``Retry-After`` either way."""
+    return RateLimited(g.get("rate_limit_retry_after", 60))
 
 
 def enabled(config: dict) -> bool:
@@ -114,15 +124,28 @@ def enabled(config: dict) -> bool:
 def init_app(app: Flask) -> Limiter:
     limiter = Limiter(
         client_ip, app=app, storage_uri=throttle.storage_uri(app.config),
-        strategy=throttle.STRATEGY, on_breach=_refuse, enabled=enabled(app.config),
+        strategy=throttle.STRATEGY, on_breach=_count_breach, enabled=enabled(app.config),
         key_prefix="scopegate", headers_enabled=False,
         # A limit store that is down must not take the service down with it.
         swallow_errors=False, in_memory_fallback_enabled=True,
     )
+    app.extensions["scopegate.limiter"] = limiter
+    # By status code, so it wins over the blueprints' generic HTTPException pages.
+    app.register_error_handler(429, lambda exc: error_response(as_error(exc)))
+    limit_views(app)
+    return limiter
+
+
+def limit_views(app: Flask) -> None:
+    """Wrap every registered view its rules name (each view once)."""
+    limiter: Limiter = app.extensions["scopegate.limiter"]
+    done: set[str] = app.extensions.setdefault("scopegate.limited_endpoints", set())
     for endpoint, view in list(app.view_functions.items()):
+        if endpoint in done:
+            continue
+        done.add(endpoint)
         for rule in rules_for(endpoint):
             view = limiter.limit(app.config[rule.setting], key_func=rule.key,
                                  deduct_when=rule.deduct_when, scope=f"{endpoint}:{rule.setting}",
                                  methods=list(rule.methods) if rule.methods else None)(view)
         app.view_functions[endpoint] = view
-    return limiter
