@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from app import create_app
 from app.database import upgrade
 from app.services import keys
-from tests.conftest import Api, basic, database_url, issue, make_org
+from tests.conftest import Api, basic, database_url, issue
 
 TOKEN = "metrics-scraper-token"
 SCRAPER = {"Authorization": f"Bearer {TOKEN}"}
