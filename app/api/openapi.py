@@ -57,7 +57,9 @@ def document() -> dict:
             },
             "/users/{name}/credentials": {
                 "parameters": [NAME],
-                "post": {"summary": "Issue client credentials (secret shown once)",
+                "post": {"summary": "Issue client credentials (secret shown once); the tokens "
+                                    "obtained with the previous secret are revoked "
+                                    "(`revoked_tokens` says how many)",
                          "responses": _ok("created", "Credentials", "201")},
             },
             "/users/{name}/tokens": {
