@@ -11,7 +11,8 @@ from app.observability import RedactSecrets, redact
 
 def test_redact_hides_setup_codes_in_paths_request_lines_and_urls():
     assert redact("/setup/abc123") == "/setup/[redacted]"
-    assert redact('"GET /setup/abc123?x=1 HTTP/1.1" 200') == '"GET /setup/[redacted]?x=1 HTTP/1.1" 200'
+    assert (redact('"GET /setup/abc123?x=1 HTTP/1.1" 200')
+            == '"GET /setup/[redacted]?x=1 HTTP/1.1" 200')
     assert redact("http://h/setup/abc123/") == "http://h/setup/[redacted]/"
     assert redact("/users/setup") == "/users/setup"
 
