@@ -138,3 +138,13 @@ def test_two_hosts_share_counters_through_redis(tmp_path):
                 a.get("/me").status_code, b.get("/me").status_code] == [200] * 4
         assert_rate_limited(a.get("/me"))
         assert_rate_limited(b.get("/me"))
+
+
+def test_an_unreachable_redis_falls_back_to_counting_in_memory(tmp_path):
+    from tests.conftest import free_port
+
+    app = limited_app(tmp_path, SCOPEGATE_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
+                      SCOPEGATE_RATE_LIMIT_PER_IP="3/minute")
+    client = app.test_client()
+    statuses = [client.get("/api/v1/scopes").status_code for _ in range(5)]
+    assert statuses == [401, 401, 401, 429, 429]  # never a 500, still limited

@@ -146,3 +146,14 @@ def test_two_hosts_share_sign_in_counters_through_redis(app, admin):
                                       "SCOPEGATE_REDIS_URL": redis.url}) for _ in range(2))
         assert [attempt(host_a, admin.email) for _ in range(3)] == [401] * 3
         assert [attempt(host_b, admin.email) for _ in range(3)] == [401, 401, 429]
+
+
+def test_sign_in_stays_throttled_when_redis_is_unreachable(app, admin, caplog):
+    """Counted in process memory instead: no 500, and still no sixth guess."""
+    from tests.conftest import free_port
+
+    settings = {k: app.config[k] for k in app.config if k.startswith("SCOPEGATE_")}
+    host = create_app({**settings, "TESTING": True,
+                       "SCOPEGATE_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"})
+    assert [attempt(host, admin.email) for _ in range(6)] == [401] * 5 + [429]
+    assert "counter storage unreachable" in caplog.text
