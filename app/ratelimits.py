@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
-from flask import Flask, g, request
+from flask import Flask, Response, g, request
 from flask_limiter import Limiter, RequestLimit
 
 from app import metrics
@@ -77,9 +78,11 @@ def _failed(response) -> bool:
 
 @dataclass(frozen=True)
 class Rule:
+    """One limit: its setting, whom it counts, which responses count, which methods."""
+
     setting: str
-    key: callable
-    deduct_when: callable = None
+    key: Callable[[], str]
+    deduct_when: Callable[[Response], bool] | None = None
     methods: tuple[str, ...] | None = None
 
 

@@ -93,11 +93,14 @@ def document() -> dict:
                          "responses": _ok("renewed", "Token")},
             },
             "/activity": {
-                "get": {"summary": "Audit events, newest first",
+                "get": {"summary": "Audit events, newest first (a run of identical refusals "
+                                   "is one event: `count`, `last_at`)",
                         "parameters": [
                             {"name": "user", "in": "query", "schema": {"type": "string"},
-                             "description": "name or unique ID; repeatable; acted or subject"},
-                            {"name": "actor", "in": "query", "schema": {"type": "string"}},
+                             "description": "name or unique ID; repeatable (at most 20); "
+                                            "acted or subject"},
+                            {"name": "actor", "in": "query", "schema": {"type": "string"},
+                             "description": "repeatable (at most 20); acted only"},
                             {"name": "action", "in": "query", "schema": {"type": "string"}},
                             {"name": "since", "in": "query", "schema": {"type": "string"}},
                             {"name": "until", "in": "query", "schema": {"type": "string"}},
