@@ -30,7 +30,7 @@ from app.errors import RateLimited, error_response
 from app.services import throttle
 
 #: Endpoints whose callers authenticate as a client (Basic) or with a bearer token.
-CLIENT_ENDPOINTS = ("oauth.token", "oauth.introspect", "oauth.revoke")
+CLIENT_ENDPOINTS = ("oauth.token", "oauth.introspect", "oauth.revoke", "oauth.userinfo")
 #: Endpoints limited per address only (people's browsers).
 BROWSER_ENDPOINTS = ("oauth.authorize",)
 #: Blueprints whose every endpoint is limited like the client endpoints (bearer tokens).
