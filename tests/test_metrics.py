@@ -11,9 +11,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from app import create_app
-from app.database import upgrade
-from app.services import keys
-from tests.conftest import Api, basic, database_url, issue
+from tests.conftest import Api, basic, database_url, issue, make_test_app
 
 TOKEN = "metrics-scraper-token"
 SCRAPER = {"Authorization": f"Bearer {TOKEN}"}
@@ -21,15 +19,8 @@ SCRAPER = {"Authorization": f"Bearer {TOKEN}"}
 
 @pytest.fixture
 def app(tmp_path):
-    app = create_app({
-        "TESTING": True, "SCOPEGATE_DATABASE_URL": database_url(tmp_path),
-        "SCOPEGATE_SECRET_KEY": "test-secret-key", "SCOPEGATE_ISSUER": "http://localhost",
-        "SCOPEGATE_METRICS": 1, "SCOPEGATE_METRICS_TOKEN": TOKEN,
-        "SCOPEGATE_RATE_LIMIT_FAILED_AUTH": "2/minute"})
-    with app.app_context():
-        upgrade()
-        keys.ensure_key()
-    return app
+    return make_test_app(tmp_path, SCOPEGATE_METRICS=1, SCOPEGATE_METRICS_TOKEN=TOKEN,
+                         SCOPEGATE_RATE_LIMIT_FAILED_AUTH="2/minute")
 
 
 def samples(client) -> dict[tuple, float]:

@@ -8,23 +8,14 @@ from __future__ import annotations
 import pytest
 
 from app import create_app, ratelimits
-from app.database import upgrade
-from app.services import keys
-from tests.conftest import Api, basic, database_url, issue, make_org
+from tests.conftest import Api, basic, issue, make_org, make_test_app
 from tests.redis_server import RedisServer, available
 
 GUESSER, REAL = {"REMOTE_ADDR": "203.0.113.9"}, {"REMOTE_ADDR": "198.51.100.7"}
 
 
 def limited_app(tmp_path, **settings):
-    app = create_app({
-        "TESTING": True, "SCOPEGATE_DATABASE_URL": database_url(tmp_path),
-        "SCOPEGATE_SECRET_KEY": "test-secret-key", "SCOPEGATE_ISSUER": "http://localhost",
-        "SCOPEGATE_RATE_LIMITS": "on", **settings})
-    with app.app_context():
-        upgrade()
-        keys.ensure_key()
-    return app
+    return make_test_app(tmp_path, **{"SCOPEGATE_RATE_LIMITS": "on", **settings})
 
 
 @pytest.fixture
@@ -130,7 +121,8 @@ def test_the_switch_turns_request_limits_off(tmp_path, machine_user):
 def test_two_hosts_share_counters_through_redis(tmp_path):
     with RedisServer() as redis:
         settings = {"SCOPEGATE_REDIS_URL": redis.url, "SCOPEGATE_RATE_LIMIT_PER_CLIENT": "4/minute"}
-        host_a, host_b = limited_app(tmp_path, **settings), limited_app(tmp_path, **settings)
+        host_a = limited_app(tmp_path, **settings)
+        host_b = create_app({**host_a.config})  # another process: same database, same Redis
         org = make_org(host_a, "acme")
         a = Api(host_a.test_client(), org.admin_token)
         b = Api(host_b.test_client(), org.admin_token)
