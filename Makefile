@@ -11,7 +11,7 @@ export SCOPEGATE_DATABASE_URL ?= sqlite:///$(CURDIR)/instance/scopegate.db
 # A server bound to every interface is still reached locally at 127.0.0.1.
 run: export SCOPEGATE_ISSUER := $(or $(SCOPEGATE_ISSUER),http://$(if $(filter 0.0.0.0 ::,$(HOST)),127.0.0.1,$(HOST)):$(PORT))
 
-.PHONY: run serve test test-pg fuzz mutation lint venv clean bench bench-scale
+.PHONY: run serve test test-pg fuzz mutation lint venv clean bench bench-scale soak
 
 venv: $(STAMP)
 
@@ -50,10 +50,10 @@ mutation: $(STAMP)  ## mutmut over app/services/ and app/oauth/ (configured in p
 	$(BIN)/mutmut run --max-children 2
 	$(BIN)/mutmut results
 
-serve: $(STAMP)  ## production serving: migrate, then gunicorn with config/gunicorn.py
+serve: $(STAMP)  ## production serving: migrate, then granian (config/serve.py; slow clients cost nothing)
 	mkdir -p instance
 	$(BIN)/flask --app wsgi init-db
-	SCOPEGATE_BIND=$${SCOPEGATE_BIND:-$(HOST):$(PORT)} $(BIN)/gunicorn -c config/gunicorn.py wsgi:app
+	SCOPEGATE_BIND=$${SCOPEGATE_BIND:-$(HOST):$(PORT)} $(BIN)/python -m config.serve
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -67,3 +67,6 @@ bench:  ## Scopegate vs node-oidc-provider and django-oauth-toolkit, side by sid
 
 bench-scale:  ## cost of token issuance/introspection at 10^3, 10^5, 10^6 live tokens
 	BENCH_SCALE=1 bash bench/run.sh
+
+soak: $(STAMP)  ## 30 minutes of mixed load, slow clients and guessing on two hosts sharing PostgreSQL and Redis
+	$(BIN)/python bench/soak.py $(ARGS)

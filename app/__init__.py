@@ -25,6 +25,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(
         SQLALCHEMY_DATABASE_URI=app.config["SCOPEGATE_DATABASE_URL"],
         SECRET_KEY=app.config["SCOPEGATE_SECRET_KEY"],
+        # During a change of secret, cookies signed with the old one stay valid.
+        SECRET_KEY_FALLBACKS=[k for k in [app.config["SCOPEGATE_SECRET_KEY_PREVIOUS"]] if k],
         # Bodies above the limit are refused with 413 before anything parses them.
         MAX_CONTENT_LENGTH=app.config["SCOPEGATE_MAX_BODY_BYTES"],
         MAX_FORM_MEMORY_SIZE=app.config["SCOPEGATE_MAX_BODY_BYTES"],
@@ -34,16 +36,32 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config["SCOPEGATE_ACCESS_TOKEN_FORMAT"] not in ("opaque", "jwt"):
         raise ValueError("SCOPEGATE_ACCESS_TOKEN_FORMAT must be `opaque` or `jwt`.")
 
-    from app import api, cli, database, errors, health, oauth, observability, web
+    from app import (
+        api,
+        cli,
+        database,
+        errors,
+        health,
+        metrics,
+        oauth,
+        observability,
+        ratelimits,
+        web,
+    )
+    from app.services import throttle
 
     database.init_app(app)
+    throttle.init_app(app)
     observability.init_app(app)
+    metrics.init_app(app)
     errors.init_app(app)
     oauth.init_app(app)
     api.init_app(app)
     health.init_app(app)
     web.init_app(app)
     cli.init_app(app)
+    # Last: the limits attach to views by endpoint name, so every view must exist.
+    ratelimits.init_app(app)
     return app
 
 

@@ -12,7 +12,7 @@ from flask.cli import with_appcontext
 
 from app.api.representations import iso
 from app.errors import ScopegateError
-from app.models import db
+from app.models import db, now
 from app.services import apps, audit, callers, keys, orgs, people, tokens
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
@@ -36,8 +36,12 @@ def init_db(as_json: bool) -> None:
     upgrade()
     created = keys.ensure_key()
     keys.ensure_key(keys.ID_TOKEN_ALG)
-    _emit(as_json, {"schema": "ok", "signing_key_created": created},
-          "Database ready." + (" Signing key created." if created else ""))
+    resealed = keys.reseal_all()  # clear keys from before encryption, or under an old secret
+    _emit(as_json, {"schema": "ok", "signing_key_created": created,
+                    "signing_keys_encrypted": resealed},
+          "Database ready." + (" Signing key created." if created else "")
+          + (f" {resealed} signing key(s) encrypted with the current secret." if resealed
+             else ""))
 
 
 @click.command("create-org")
@@ -222,8 +226,25 @@ def purge_expired(retention: int | None, as_json: bool) -> None:
           f"Removed {removed} token(s).")
 
 
+@click.command("purge-audit")
+@with_appcontext
+@click.option("--days", type=int, default=None,
+              help="Keep this many days of audit events (default: SCOPEGATE_AUDIT_RETENTION_DAYS).")
+@json_option
+def purge_audit(days: int | None, as_json: bool) -> None:
+    """Delete audit events older than the retention (run it daily, e.g. from cron)."""
+    days = current_app.config["SCOPEGATE_AUDIT_RETENTION_DAYS"] if days is None else days
+    if days < 1:
+        raise click.ClickException("--days must be at least 1.")
+    removed = audit.purge(now() - days * 86400)
+    audit.record("audit.purge", actor=callers.operator(), detail=f"{removed} removed")
+    db.session.commit()
+    _emit(as_json, {"removed": removed, "retention_days": days},
+          f"Removed {removed} audit event(s) older than {days} day(s).")
+
+
 def init_app(app: Flask) -> None:
     for command in (init_db, create_org, create_admin, issue_admin_token, invite,
                     reset_password, create_resource_server, create_app, rotate_keys,
-                    purge_expired):
+                    purge_expired, purge_audit):
         app.cli.add_command(command)

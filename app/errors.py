@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "ScopegateError", "BadRequest", "InvalidRequest", "InvalidScope", "Unauthorized",
-    "MissingCredentials", "Forbidden", "NotFound", "Conflict", "Unprocessable", "init_app",
+    "MissingCredentials", "Forbidden", "NotFound", "Conflict", "Unprocessable", "RateLimited",
+    "init_app",
 ]
 
 
@@ -121,6 +122,20 @@ class Unprocessable(ScopegateError):
     error = "invalid_request"
     status_code = 422
     description = "The request body has the wrong shape."
+
+
+class RateLimited(ScopegateError):
+    """Too many requests; ``Retry-After`` says when the next one may succeed."""
+
+    error = "rate_limited"
+    status_code = 429
+
+    def __init__(self, retry_after: int, description: str | None = None):
+        super().__init__(description or f"Too many requests. Retry in {retry_after} s.")
+        self.retry_after = retry_after
+
+    def get_headers(self):
+        return [*super().get_headers(), ("Retry-After", str(self.retry_after))]
 
 
 def error_response(error: OAuth2Error):

@@ -1,11 +1,22 @@
 """Request ids and the client IP, which every audit event and log line
-carries; the input rules every endpoint needs (forms in UTF-8, no NUL
-bytes); and no token-shaped part of a URL in any log line."""
+carries; the access log; the input rules every endpoint needs (forms in
+UTF-8, no NUL bytes); and no secret in any log line.
+
+One-time links carry their code in the URL path (``/setup/<code>``,
+``/invite/<code>``, ``/reset/<code>``), and a caller may put a token where a
+token_id goes: :func:`redact` replaces both in every log line that could hold
+a path -- this app's access log, gunicorn's (config/gunicorn.py) and the
+development server's (werkzeug).
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
+import sys
+import time
 import uuid
 from urllib.parse import unquote_to_bytes
 
@@ -13,9 +24,56 @@ from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.errors import BadRequest
-from sdk.auth.redaction import redact
+from sdk.auth.redaction import redact as redact_tokens
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+#: Paths whose last segment is a secret: the one-time links.
+_SECRET_PATHS = re.compile(r"(/(?:setup|invite|reset)/)[^/?#\s\"]+")
+access_log = logging.getLogger("scopegate.access")
+
+
+def redact(text: str) -> str:
+    """``text`` with every one-time link code and token-shaped part replaced
+    (paths, request lines, URLs)."""
+    return _SECRET_PATHS.sub(r"\1[redacted]", redact_tokens(text))
+
+
+class RedactSecrets(logging.Filter):
+    """Rewrites a log record's message with :func:`redact` applied."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+def _enable_access_log() -> None:
+    """One JSON line per request on stdout (what `make serve` turns on)."""
+    if not access_log.handlers:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        access_log.addHandler(handler)
+        access_log.setLevel(logging.INFO)
+        access_log.propagate = False
+
+
+def _log_access(response) -> None:
+    started = g.get("access_started")
+    access_log.info(json.dumps({
+        "ts": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "request_id": g.get("request_id", ""),
+        "remote_addr": request.remote_addr,
+        "method": request.method,
+        "path": redact(request.path),
+        "query": redact(request.query_string.decode("latin-1")),
+        "status": response.status_code,
+        "bytes": response.calculate_content_length(),
+        "duration_ms": round((time.perf_counter() - started) * 1000, 3) if started else None,
+        "user_agent": request.user_agent.string,
+        "pid": os.getpid(),
+    }))
 
 
 #: The environ keys access logs read the URL from (gunicorn: RAW_URI, PATH_INFO, QUERY_STRING).
@@ -40,31 +98,23 @@ class RedactURLForLogs:
                     environ[key] = redact(environ[key])
 
 
-class RedactRequestLine(logging.Filter):
-    """The development server (``make run``) logs each request line itself."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
-        if isinstance(record.msg, str):
-            record.msg = redact(record.msg)
-        return True
-
-
 def init_app(app: Flask) -> None:
+    werkzeug_log = logging.getLogger("werkzeug")  # the development server's request lines
+    if not any(isinstance(f, RedactSecrets) for f in werkzeug_log.filters):
+        werkzeug_log.addFilter(RedactSecrets())
+    if app.config["SCOPEGATE_ACCESS_LOG"]:
+        _enable_access_log()
     hops = app.config["SCOPEGATE_TRUST_PROXY"]
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.wsgi_app = RedactURLForLogs(app.wsgi_app)
-    werkzeug_log = logging.getLogger("werkzeug")
-    if not any(isinstance(f, RedactRequestLine) for f in werkzeug_log.filters):
-        werkzeug_log.addFilter(RedactRequestLine())
 
     @app.before_request
     def assign_request_id():
         # Keep a proxy's id when it looks sane, so logs join across hops.
         incoming = request.headers.get("X-Request-Id", "")
         g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.access_started = time.perf_counter()
 
     @app.before_request
     def reject_forms_not_in_utf8():
@@ -88,6 +138,8 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def echo_request_id(response):
         response.headers["X-Request-Id"] = getattr(g, "request_id", "")
+        if access_log.isEnabledFor(logging.INFO):
+            _log_access(response)
         return response
 
 

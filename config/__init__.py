@@ -31,6 +31,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SCOPEGATE_SECRET_KEY", "dev-insecure-secret-key",
             "Signs session cookies and CSRF tokens. Set a long random value in "
             "production (each serving process warns once while the default is used)."),
+    Setting("SCOPEGATE_SECRET_KEY_PREVIOUS", "",
+            "While changing `SCOPEGATE_SECRET_KEY`: the old value. Sessions signed with it "
+            "stay valid and signing keys encrypted with it still open; `init-db` re-encrypts "
+            "them with the new secret, after which this is removed."),
     Setting("SCOPEGATE_ENV", "dev", "Deployment name reported as `env` by introspection."),
     Setting("SCOPEGATE_ID_DOMAIN", "scopegate.local",
             "Domain of generated unique IDs (`f1bd9ff87c@<domain>`)."),
@@ -58,6 +62,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SCOPEGATE_PURGE_RETENTION", 30 * 86400,
             "`purge-expired` deletes tokens expired or revoked longer ago than this (seconds).",
             int),
+    Setting("SCOPEGATE_ACCESS_LOG", 0,
+            "1: the app writes one JSON access-log line per request to stdout (`make serve` "
+            "sets it), with the one-time setup code redacted from paths.", int),
     Setting("SCOPEGATE_TRUST_PROXY", 0,
             "Number of reverse proxies in front of the server whose X-Forwarded-For "
             "is trusted for the client IP recorded in the audit log.", int),
@@ -68,10 +75,51 @@ SETTINGS: tuple[Setting, ...] = (
             "Dashboard sessions end this many seconds after sign-in, however busy (12 hours).",
             int),
     Setting("SCOPEGATE_LOGIN_MAX_FAILURES", 5,
-            "Failed sign-ins allowed per email and IP address within the throttle window; "
-            "further attempts are refused (429) until the window has passed.", int),
+            "Sign-in attempts allowed per email from one IP address (or one signed-in-before "
+            "browser) within the throttle window; a success starts the count again. Further "
+            "attempts are refused (429) before any password is checked.", int),
+    Setting("SCOPEGATE_LOGIN_MAX_PER_EMAIL", 50,
+            "Sign-in attempts allowed per email from all addresses together within the "
+            "throttle window, except from a browser that signed in as that email before "
+            "(its device cookie): a distributed guesser is stopped, the admin's own browser "
+            "is not.", int),
     Setting("SCOPEGATE_LOGIN_THROTTLE_WINDOW", 15 * 60,
-            "Seconds over which failed sign-ins are counted (15 minutes).", int),
+            "Seconds over which sign-in attempts are counted (15 minutes).", int),
+    Setting("SCOPEGATE_PASSWORD_HASH_CONCURRENCY", 2,
+            "Password checks (argon2id, 64 MiB and ~0.2 s each) one process runs at once; "
+            "more wait, and after 5 s are refused (429).", int),
+    Setting("SCOPEGATE_RATE_LIMITS", "on",
+            "`on` or `off`: the request rate limits below (429 with `Retry-After`). `off` only "
+            "for load benchmarks and test suites that drive thousands of requests from one "
+            "address; sign-in throttling stays on either way."),
+    Setting("SCOPEGATE_REDIS_URL", "",
+            "Redis holding the rate-limit and sign-in counters, shared by every host "
+            "(`redis://host:6379/0`). Empty: in memory, per process (one host only)."),
+    Setting("SCOPEGATE_RATE_LIMIT_PER_IP", "3000/minute",
+            "Requests per client IP address to each limited endpoint (`/oauth/token`, "
+            "`/oauth/introspect`, `/oauth/revoke`, `/oauth/authorize`, the admin API)."),
+    Setting("SCOPEGATE_RATE_LIMIT_PER_CLIENT", "1200/minute",
+            "Authenticated requests per client (`client_id`) or bearer token to each limited "
+            "endpoint. Failed authentications do not count here."),
+    Setting("SCOPEGATE_RATE_LIMIT_FAILED_AUTH", "10/minute",
+            "Failed client authentications per (client_id, IP address): a guesser is stopped "
+            "at its own address and never locks the real client out of another."),
+    Setting("SCOPEGATE_RATE_LIMIT_FAILED_AUTH_PER_IP", "60/minute",
+            "Failed client or bearer authentications per IP address, whatever the client."),
+    Setting("SCOPEGATE_RATE_LIMIT_LOGIN", "30/minute",
+            "Sign-in form posts per IP address, whatever the email."),
+    Setting("SCOPEGATE_AUDIT_AGGREGATE_WINDOW", 60,
+            "Seconds over which repeated refused events from one source (same action, "
+            "target, address and reason) are counted in one audit row instead of one each.",
+            int),
+    Setting("SCOPEGATE_AUDIT_RETENTION_DAYS", 365,
+            "`purge-audit` deletes audit events older than this many days.", int),
+    Setting("SCOPEGATE_METRICS", 0,
+            "1: serve `GET /metrics` (Prometheus text format) to callers presenting "
+            "`SCOPEGATE_METRICS_TOKEN` as a bearer token. 0: no such path.", int),
+    Setting("SCOPEGATE_METRICS_TOKEN", "",
+            "The bearer token `/metrics` requires. Unset: `/metrics` answers 404 even with "
+            "`SCOPEGATE_METRICS=1` (metrics are never public)."),
     Setting("SCOPEGATE_SETUP_CODE_LIFETIME", 24 * 3600,
             "Seconds a one-time link (first-run setup, invitation, password reset) stays "
             "valid (24 hours); it also dies once used.",

@@ -37,6 +37,7 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _ROOT not in sys.path:  # gunicorn reads this file before it imports the app
     sys.path.insert(0, _ROOT)
 
+from app.observability import redact  # noqa: E402
 from config import load  # noqa: E402
 
 _cores = os.cpu_count() or 1
@@ -79,8 +80,8 @@ class JsonAccessLogger(glogging.Logger):
             "request_id": atoms["{x-request-id}o"],
             "remote_addr": atoms["h"],
             "method": atoms["m"],
-            "path": atoms["U"],
-            "query": atoms["q"],
+            "path": redact(atoms["U"]),
+            "query": redact(atoms["q"]),
             "status": int(atoms["s"]) if str(atoms["s"]).isdigit() else atoms["s"],
             "bytes": atoms["B"],
             "duration_ms": round(atoms["D"] / 1000, 3),

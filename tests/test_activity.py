@@ -143,3 +143,14 @@ def test_issue_and_revocation_events_name_subject_and_target(client, api, machin
     denied = seen[("token.issue", "denied")]
     assert (denied["subject"], denied["subject_name"]) == (machine_user.email, "demo-user")
     assert "admin" in denied["detail"]
+
+
+def test_user_filters_are_capped_at_twenty(api):
+    """Each value costs three lookups: 440 of them took 0.57 s (issue 13)."""
+    many = "&".join(f"user=u{i}" for i in range(21))
+    response = api.get(f"/activity?{many}")
+    assert response.status_code == 400
+    assert "At most 20" in response.get_json()["error_description"]
+    assert api.get("/activity?" + "&".join(f"user=u{i}" for i in range(20))).status_code == 200
+    actors = "&".join(f"actor=u{i}" for i in range(21))
+    assert api.get(f"/activity?{actors}").status_code == 400

@@ -129,6 +129,9 @@ def event(e: AuditEvent, known: People = People()) -> dict:  # noqa: B008 - immu
         "ip": e.ip,
         "request_id": e.request_id,
         "detail": e.detail,
+        # A run of identical refusals is one event: how many, and the last one's time.
+        "count": e.count,
+        "last_at": iso(e.last_at) if e.last_at else None,
     }
 
 
@@ -165,8 +168,10 @@ describe({}, schemas={
     "Event": {"type": "object", "required": ["id", "at", "action", "outcome"], "properties": {
         "id": {"type": "integer"}, "at": _TEXT, "action": _TEXT,
         "outcome": {"type": "string", "enum": ["success", "denied", "error"]},
+        "count": {"type": "integer", "minimum": 1,
+                  "description": "identical refusals from one source within a minute"},
         **{k: _MAYBE for k in ("actor", "actor_name", "subject", "subject_name", "target",
-                               "ip", "request_id", "detail")}}},
+                               "ip", "request_id", "detail", "last_at")}}},
     "UserPage": _page_of("User"),
     "TokenPage": _page_of("Token"),
     "EventPage": _page_of("Event"),

@@ -60,10 +60,11 @@ def delete_user(name: str):
 @admin_only
 def create_credentials(name: str):
     json_object(required=False)
-    user, secret = users.create_credentials(current_caller(), name)
+    user, secret, revoked = users.create_credentials(current_caller(), name)
+    # Tokens obtained with the replaced secret are revoked with it (services.users).
     issuer = current_app.config["SCOPEGATE_ISSUER"].rstrip("/")
     return jsonify(client_id=user.client_id, client_secret=secret,
-                   token_endpoint=f"{issuer}/oauth/token"), 201
+                   token_endpoint=f"{issuer}/oauth/token", revoked_tokens=revoked), 201
 
 
 @bp.post("/users/<name>/tokens")
@@ -147,7 +148,11 @@ describe({
     "Credentials": {"type": "object", "required": ["client_id", "client_secret"],
                     "properties": {"client_id": {"type": "string"},
                                    "client_secret": {"type": "string"},
-                                   "token_endpoint": {"type": "string"}}},
+                                   "token_endpoint": {"type": "string"},
+                                   "revoked_tokens": {
+                                       "type": "integer", "minimum": 0,
+                                       "description": "tokens obtained with the replaced "
+                                                      "secret, revoked with it"}}},
     "NewToken": {"type": "object", "required": ["scopes"], "additionalProperties": False,
                  "properties": {"scopes": {"type": "array", "items": ref("Scope"),
                                            "minItems": 1},

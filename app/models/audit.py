@@ -2,7 +2,13 @@ from app.models.base import db, now
 
 
 class AuditEvent(db.Model):
-    """One recorded action. Rows are only ever inserted.
+    """One recorded action, or a run of identical refused ones.
+
+    Successful actions are one row each and never change. A refused action
+    repeated from one source (same action, target, address and reason; see
+    ``services.audit``) within the aggregation window is one row whose
+    ``count`` grows and whose ``last_at`` moves: a flood costs one row a
+    minute, and the count survives.
 
     ``actor`` is the unique ID of who acted, ``subject`` the unique ID of the
     user the event concerns; both are plain strings so events outlive the
@@ -17,6 +23,9 @@ class AuditEvent(db.Model):
         db.Index("ix_audit_org_action", "org_id", "action", "id"),
         # `user=<name>` finds the unique IDs a (possibly deleted) user had by name.
         db.Index("ix_audit_org_subject_name", "org_id", "subject_name"),
+        # The open aggregate of a refused-event source; retention deletes by time.
+        db.Index("ix_audit_source", "source", "id"),
+        db.Index("ix_audit_at", "at"),
     )
 
     id = db.Column(db.Integer, primary_key=True)
@@ -34,3 +43,9 @@ class AuditEvent(db.Model):
     ip = db.Column(db.String(45))
     request_id = db.Column(db.String(64))
     detail = db.Column(db.String(500))
+    #: How many identical refused attempts this row stands for (1 for every success).
+    count = db.Column(db.Integer, nullable=False, default=1, server_default="1")
+    #: When the last of them happened (NULL while ``count`` is 1).
+    last_at = db.Column(db.Integer)
+    #: Digest naming a refused event's source, to find its open aggregate (NULL on successes).
+    source = db.Column(db.String(32))

@@ -12,6 +12,7 @@ from __future__ import annotations
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 
+from app import metrics
 from app.oauth.client_auth import caller_of
 from app.services import audit, claims, reach, tokens
 
@@ -30,6 +31,11 @@ class Introspection(IntrospectionEndpoint):
     def introspect_token(self, token):
         tokens.mark_used(token)
         return claims.introspection(token)
+
+    def create_introspection_payload(self, token):
+        payload = super().create_introspection_payload(token)
+        metrics.introspected(bool(payload.get("active")))
+        return payload
 
 
 class Revocation(RevocationEndpoint):

@@ -3,15 +3,25 @@
 Successful actions are added to the caller's transaction, so the event and
 the change commit together (or neither does). Denied attempts commit on
 their own: the request that caused them changes nothing else.
+
+Refused attempts repeated from one source -- same organization, action,
+outcome, actor, subject, target, address and reason -- within
+``SCOPEGATE_AUDIT_AGGREGATE_WINDOW`` seconds are one row with a ``count``
+(the first one's time and request id, the last one's ``last_at``): a flood
+of bad secrets for a known ``client_id`` is a row a minute, not thousands,
+and never pushes real events out of the activity chart, which adds counts
+up. Old events go with ``purge-audit`` (``SCOPEGATE_AUDIT_RETENTION_DAYS``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 
-from flask import g, has_request_context, request
-from sqlalchemy import insert
+from flask import current_app, g, has_request_context, request
+from sqlalchemy import delete, func, insert, select, update
 
+from app import metrics
 from app.models import AuditEvent, db, now
 from app.services.callers import Caller
 from sdk.auth.redaction import redact
@@ -59,6 +69,7 @@ ACTIONS = {
     "token.refresh": "an app rotated a person's refresh token",
     "refresh.reuse": "a spent refresh token came back: its whole family was revoked",
     "oidc.logout": "a person signed out at an app's request (RP-initiated logout)",
+    "audit.purge": "audit events older than the retention were purged",
 }
 
 
@@ -69,6 +80,27 @@ def _origin() -> tuple[str | None, str | None]:
 
 
 _INSERT = insert(AuditEvent.__table__)
+_TABLE = AuditEvent.__table__
+
+
+def _source(event: dict) -> str:
+    """A digest of everything that makes two refusals "the same" (never the time
+    or the request id)."""
+    parts = [event[k] for k in ("org_id", "action", "outcome", "actor", "subject", "target",
+                                "ip", "detail")]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+
+
+def _add_to_open_aggregate(event: dict) -> bool:
+    """Count a refusal in the row its source opened within the window, if any."""
+    since = event["at"] - current_app.config["SCOPEGATE_AUDIT_AGGREGATE_WINDOW"]
+    latest = (select(func.max(_TABLE.c.id))
+              .where(_TABLE.c.source == event["source"], _TABLE.c.at >= since)
+              .scalar_subquery())
+    result = db.session.execute(
+        update(_TABLE).where(_TABLE.c.id == latest)
+        .values(count=_TABLE.c.count + 1, last_at=event["at"]))
+    return result.rowcount > 0
 
 
 def record(action: str, outcome: str = SUCCESS, *, actor: Caller | None = None,
@@ -92,9 +124,26 @@ def record(action: str, outcome: str = SUCCESS, *, actor: Caller | None = None,
         outcome=outcome, ip=ip, request_id=request_id,
         detail=redact(detail)[:500] if detail else None,
     )
-    db.session.execute(_INSERT, event)
+    if outcome != SUCCESS:
+        event["source"] = _source(event)
+    if outcome == SUCCESS or not _add_to_open_aggregate(event):
+        db.session.execute(_INSERT, event)
+    metrics.audited(action, outcome)
     if commit:
         db.session.commit()
     if outcome != SUCCESS:
         log.info("%s %s actor=%s target=%s request_id=%s", action, outcome,
                  event["actor"], event["target"], request_id)
+
+
+def purge(before: int) -> int:
+    """Delete events older than ``before`` (epoch seconds), in batches so a
+    big backlog never holds one huge transaction; how many went."""
+    total = 0
+    while True:
+        batch = select(_TABLE.c.id).where(_TABLE.c.at < before).limit(5000).scalar_subquery()
+        deleted = db.session.execute(delete(_TABLE).where(_TABLE.c.id.in_(batch))).rowcount
+        db.session.commit()
+        total += deleted
+        if deleted == 0:
+            return total

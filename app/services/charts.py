@@ -95,12 +95,12 @@ def activity_chart(caller: Caller, *, users: list[str] = (), action: str | None 
         for e in events:
             for name, uids in wanted.items():
                 if e.actor in uids or e.subject in uids:
-                    keyed[name][(e.at - start) // width] += 1
+                    keyed[name][(e.at - start) // width] += e.count
         labels = {u: u for u in users}
     else:
         for e in events:
             key = e.actor or "unknown"  # as the activity table says
-            keyed[key][(e.at - start) // width] += 1
+            keyed[key][(e.at - start) // width] += e.count
             labels.setdefault(key, e.actor_name or key)
     series = [Series(k, labels.get(k, k), [c.get(i, 0) for i in range(buckets)])
               for k, c in keyed.items()]

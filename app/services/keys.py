@@ -5,12 +5,24 @@ Two algorithms, each with its own keys: ``ES256`` (the server's own JWTs) and
 every relying party must accept (Discovery §3, Registration §2). The newest
 key of each algorithm signs; the previous one stays in the JWKS so that
 anything it signed before a rotation still verifies. Older keys are dropped.
+
+Private keys are encrypted at rest (Fernet, with a key derived from
+``SCOPEGATE_SECRET_KEY`` by HKDF-SHA256): a copy of the database alone signs
+nothing. Rows written before encryption existed are read as they are and
+encrypted by the next ``init-db``. To change ``SCOPEGATE_SECRET_KEY``: put the
+old value in ``SCOPEGATE_SECRET_KEY_PREVIOUS``, set the new one, run
+``init-db`` (it re-encrypts every key with the new secret), then drop the
+previous value (docs/production-limits.md).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -34,11 +46,58 @@ def _generate(alg: str) -> SigningKey:
         key = RSAKey.generate_key(2048, parameters=parameters, auto_kid=True)
     else:
         key = ECKey.generate_key("P-256", parameters=parameters, auto_kid=True)
-    return SigningKey(kid=key.kid, private_jwk=json.dumps(key.as_dict(private=True)))
+    return SigningKey(kid=key.kid, private_jwk=seal(json.dumps(key.as_dict(private=True))))
+
+
+#: Marks an encrypted ``private_jwk`` (a clear one is JSON and starts with ``{``).
+SEALED = "fernet:"
+
+
+def _fernet(secret: str) -> Fernet:
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+               info=b"scopegate signing-key encryption").derive(secret.encode())
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def _sealer() -> MultiFernet:
+    """Encrypts with the current secret; decrypts with it or the previous one."""
+    cfg = current_app.config
+    secrets = [cfg["SCOPEGATE_SECRET_KEY"]]
+    if cfg.get("SCOPEGATE_SECRET_KEY_PREVIOUS"):
+        secrets.append(cfg["SCOPEGATE_SECRET_KEY_PREVIOUS"])
+    return MultiFernet([_fernet(s) for s in secrets])
+
+
+def seal(private_jwk: str) -> str:
+    return SEALED + _sealer().encrypt(private_jwk.encode()).decode()
+
+
+def unseal(stored: str) -> str:
+    if not stored.startswith(SEALED):
+        return stored  # written before encryption; init-db seals it
+    return _sealer().decrypt(stored[len(SEALED):].encode()).decode()
+
+
+def reseal_all() -> int:
+    """Encrypt clear rows, and re-encrypt rows still sealed with the previous
+    secret (after a change of ``SCOPEGATE_SECRET_KEY``). How many changed."""
+    current = _fernet(current_app.config["SCOPEGATE_SECRET_KEY"])
+    changed = 0
+    for key in db.session.scalars(select(SigningKey)):
+        if key.private_jwk.startswith(SEALED):
+            try:
+                current.decrypt(key.private_jwk[len(SEALED):].encode())
+                continue  # already under the current secret
+            except InvalidToken:
+                pass
+        key.private_jwk = seal(unseal(key.private_jwk))
+        changed += 1
+    db.session.commit()
+    return changed
 
 
 def _alg(row: SigningKey) -> str:
-    return json.loads(row.private_jwk).get("alg", ALG)
+    return _import(row).alg or ALG
 
 
 def _by_alg() -> dict[str, list[SigningKey]]:
@@ -84,20 +143,24 @@ def rotate(actor: Caller) -> tuple[str, list[str]]:
     return new[ALG].kid, dropped
 
 
-#: Imported keys by kid. Loading an RSA private key validates it (~120 ms, measured),
-#: which no ID token should pay. Safe to keep: a kid names one key for ever
-#: (the JWK thumbprint); which kid signs is still read from the store each time.
-_IMPORTED: dict[str, ECKey | RSAKey] = {}
+#: Imported keys by kid and sealed row. Loading an RSA private key validates it
+#: (~120 ms, measured), which no ID token should pay. Safe to keep: a kid names
+#: one key for ever (the JWK thumbprint), and the row's ciphertext and the
+#: secret that opens it are part of the cache key, so a process whose secret no
+#: longer opens the row does not sign with it; which kid signs is still read
+#: from the store each time.
+_IMPORTED: dict[tuple[str, str, str], ECKey | RSAKey] = {}
 
 
 def _import(row: SigningKey) -> ECKey | RSAKey:
-    key = _IMPORTED.get(row.kid)
+    cache_key = (row.kid, row.private_jwk, current_app.config["SCOPEGATE_SECRET_KEY"])
+    key = _IMPORTED.get(cache_key)
     if key is None:
-        data = json.loads(row.private_jwk)
+        data = json.loads(unseal(row.private_jwk))
         key = RSAKey.import_key(data) if data.get("kty") == "RSA" else ECKey.import_key(data)
         if len(_IMPORTED) > 64:  # rotations are rare; never let it grow unbounded
             _IMPORTED.clear()
-        _IMPORTED[row.kid] = key
+        _IMPORTED[cache_key] = key
     return key
 
 

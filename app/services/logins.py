@@ -1,25 +1,45 @@
-"""Dashboard sign-in: email + password, throttled per email and IP address.
+"""Dashboard sign-in: email + password, throttled before any password is checked.
 
-An unknown email, an account without a password (an invitation not yet
-accepted), a disabled account and a wrong password give
-the same answer in about the same time (a dummy argon2 verification runs
-when there is no hash to check), so the form cannot be used to find
-accounts. Every attempt is audited as ``login``; the denied ones are also
-what throttling counts, so it needs no table of its own and holds across
-processes and hosts.
+Three counters, each hit atomically in the shared store
+(``services.throttle``) *before* the argon2 check, so concurrent attempts
+cannot race past them and an unknown email costs exactly what a known one
+does (a dummy hash is verified when there is none):
+
+- per (email, IP address): ``SCOPEGATE_LOGIN_MAX_FAILURES`` attempts per
+  window; a success starts the count again. A stranger's guesses lock only
+  the stranger's own address.
+- per email, all addresses together: ``SCOPEGATE_LOGIN_MAX_PER_EMAIL`` (high),
+  which stops a guesser rotating addresses.
+- a browser that signed in as this email before carries a signed device
+  cookie (:func:`device_token`); its attempts are counted per device instead
+  of the two above, so nobody else's failures -- from the admin's own address
+  behind a load balancer, or from a thousand others -- can lock the admin's
+  own browser out.
+
+Password checks are further bounded per process (``services.passwords``).
+An account without a password (an invitation not yet accepted) or a
+disabled one gives the same answer as a wrong password.
+
+Every attempt is audited as ``login`` (refused ones aggregate, see
+``services.audit``).
 """
 
 from __future__ import annotations
 
+import secrets as stdlib_secrets
+
 from flask import current_app
-from sqlalchemy import func, select
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import select
 
 from app.errors import ScopegateError
-from app.models import Account, AuditEvent, db, now
-from app.services import audit, passwords
+from app.models import Account, db
+from app.services import audit, passwords, throttle
 
 BAD_CREDENTIALS = "bad credentials"
 THROTTLED = "throttled"
+#: A device cookie is trusted for a year after the sign-in that set it.
+DEVICE_LIFETIME = 365 * 86400
 
 
 class LoginFailed(ScopegateError):
@@ -31,14 +51,14 @@ class LoginFailed(ScopegateError):
 
 
 class TooManyAttempts(ScopegateError):
-    """Too many failed sign-ins from this address for this email."""
+    """Too many sign-in attempts for this email from here (or the server is busy)."""
 
     error = "rate_limited"
     status_code = 429
 
     def __init__(self, retry_after: int):
         minutes = max(1, -(-retry_after // 60))
-        super().__init__(f"Too many failed sign-ins. Try again in {minutes} minute(s).")
+        super().__init__(f"Too many sign-in attempts. Try again in {minutes} minute(s).")
         self.retry_after = retry_after
 
     def get_headers(self):
@@ -55,49 +75,73 @@ def _dummy() -> str:
     return _dummy_hash
 
 
-def _attempts(email: str, ip: str | None, org_id: int | None):
-    """Login events of this email from this address (uses the org/action index)."""
-    org = AuditEvent.org_id.is_(None) if org_id is None else AuditEvent.org_id == org_id
-    ip_match = AuditEvent.ip.is_(None) if ip is None else AuditEvent.ip == ip
-    return (org, AuditEvent.action == "login", AuditEvent.target == email, ip_match)
+def _devices() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="scopegate.device")
 
 
-def retry_after(email: str, ip: str | None, org_id: int | None) -> int:
-    """Seconds until this email may try again from this address; 0 when it may now."""
+def device_token(email: str) -> str:
+    """The signed device cookie a successful sign-in sets: this browser knew the password."""
+    return _devices().dumps({"email": email, "device": stdlib_secrets.token_hex(16)})
+
+
+def _device_of(cookie: str | None, email: str) -> str | None:
+    """The device id the cookie names, when it is genuine, fresh and for this email."""
+    if not cookie:
+        return None
+    try:
+        claims = _devices().loads(cookie, max_age=DEVICE_LIFETIME)
+    except BadSignature:
+        return None
+    if not isinstance(claims, dict) or claims.get("email") != email:
+        return None
+    return str(claims.get("device") or "") or None
+
+
+def _buckets(email: str, ip: str | None, device: str | None) -> list[tuple[str, str, int]]:
+    """(counter name, key, allowed attempts) this attempt counts against."""
     cfg = current_app.config
-    window, limit = cfg["SCOPEGATE_LOGIN_THROTTLE_WINDOW"], cfg["SCOPEGATE_LOGIN_MAX_FAILURES"]
-    at = now()
-    where = _attempts(email, ip, org_id)
-    # Ids, not times, order a success and the failures after it within one second.
-    last_success = db.session.scalar(
-        select(func.max(AuditEvent.id)).where(*where, AuditEvent.outcome == audit.SUCCESS)) or 0
-    failures = db.session.scalars(
-        select(AuditEvent.at).where(
-            *where, AuditEvent.outcome == audit.DENIED, AuditEvent.detail == BAD_CREDENTIALS,
-            AuditEvent.id > last_success, AuditEvent.at > at - window)
-        .order_by(AuditEvent.at.desc()).limit(limit)).all()
-    if len(failures) < limit:
-        return 0
-    return max(1, failures[-1] + window - at)
+    if device:
+        return [("login-device", device, cfg["SCOPEGATE_LOGIN_MAX_FAILURES"])]
+    return [("login-email-ip", f"{email}|{ip or '-'}", cfg["SCOPEGATE_LOGIN_MAX_FAILURES"]),
+            ("login-email", email, cfg["SCOPEGATE_LOGIN_MAX_PER_EMAIL"])]
 
 
-def authenticate(email: str, password: str, ip: str | None) -> Account:
+def _admit(email: str, buckets: list[tuple[str, str, int]]) -> int:
+    """Count the attempt in every bucket; seconds to wait when one is full, else 0."""
+    window = current_app.config["SCOPEGATE_LOGIN_THROTTLE_WINDOW"]
+    store = throttle.current()
+    for name, key, amount in buckets:
+        wait = store.hit(name, key, amount, window)
+        if wait:
+            return wait
+    return 0
+
+
+def authenticate(email: str, password: str, ip: str | None,
+                 device_cookie: str | None = None) -> Account:
     """The enabled account (admin or member) these credentials prove, or :class:`LoginFailed` /
     :class:`TooManyAttempts`. Sessions are started by ``services.sessions``."""
     email = (email or "").strip().lower()[:254]
     password = password or ""
+    buckets = _buckets(email, ip, _device_of(device_cookie, email))
     account = db.session.scalar(select(Account).where(Account.email == email)) if email else None
     org_id = account.org_id if account else None
     subject = account.uid if account else None
-    wait = retry_after(email, ip, org_id)
+    wait = _admit(email, buckets)
     if wait:
         audit.record("login", audit.DENIED, org_id=org_id, subject=subject, target=email,
                      detail=THROTTLED, commit=True)
         raise TooManyAttempts(wait)
     stored = account.password_hash if account and account.password_hash else None
-    ok = passwords.verify_password(stored or _dummy(), password) and stored is not None
+    try:
+        ok = passwords.verify_password(stored or _dummy(), password) and stored is not None
+    except passwords.Busy:
+        raise TooManyAttempts(int(passwords.SLOT_WAIT)) from None
     if not ok or account.disabled_at is not None:
         audit.record("login", audit.DENIED, org_id=org_id, subject=subject, target=email,
                      detail=BAD_CREDENTIALS, commit=True)
         raise LoginFailed()
+    name, key, amount = buckets[0]  # the per-address (or per-device) count starts again
+    throttle.current().clear(name, key, amount,
+                             current_app.config["SCOPEGATE_LOGIN_THROTTLE_WINDOW"])
     return account

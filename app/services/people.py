@@ -58,6 +58,14 @@ def _require_manager(caller: Caller) -> None:
         raise Forbidden("Only an admin of the organization manages its people.")
 
 
+def _hashed(password: str | None) -> str | None:
+    """A new password's hash, after the one password rule (setup, create-admin, invite)."""
+    if password is None:
+        return None
+    passwords.check_new_password(password, password)
+    return passwords.hash_password(password)
+
+
 def create_account(org_id: int, email, role: str, created_by: str,
                    password: str | None = None, joined: bool = True) -> Account:
     """A new person row with a generated unique ID (flushed, not committed).
@@ -68,7 +76,7 @@ def create_account(org_id: int, email, role: str, created_by: str,
     account = Account(
         org_id=org_id, email=email, role=role, created_by=created_by,
         uid=secrets.new_unique_id(current_app.config["SCOPEGATE_ID_DOMAIN"]),
-        password_hash=passwords.hash_password(password) if password else None,
+        password_hash=_hashed(password),
         created_at=now(), joined_at=now() if joined else None,
     )
     db.session.add(account)

@@ -340,6 +340,8 @@ def live_count_of_account(account: Account) -> int:
     return db.session.scalar(
         select(db.func.count(Token.id)).where(*_tied_to(account), Token.expires_at > now())
     ) or 0
+
+
 def issue_to_app(app, account: Account, scope: list[str], *, family_id: str,
                  auth_time: int, refresh: bool, family_end: int,
                  parent_token_id: str | None = None) -> tuple[str, Token, str | None]:
@@ -388,6 +390,19 @@ def revoke_all_for_client(client_id: str) -> int:
 def revoke_for_person_and_app(account: Account, client_id: str) -> int:
     """Revoke a person's tokens held by one app (they disconnected it)."""
     return _revoke_where(Token.account_id == account.id, Token.client_id == client_id)
+
+
+def revoke_self_issued(user: MachineUser) -> int:
+    """Revoke the live tokens a machine user obtained itself with its client
+    secret (inside the caller's transaction): what a rotated secret bought."""
+    result = db.session.execute(
+        update(Token)
+        .where(Token.machine_user_id == user.id, Token.created_by == user.client_id,
+               Token.revoked_at.is_(None))
+        .values(revoked_at=now())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
 
 
 def live_count(user: MachineUser) -> int:

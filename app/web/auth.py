@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 
 from app.errors import ScopegateError
 from app.services import links, logins, sessions, setup
 from app.web import bp
 from app.web.helpers import safe_next
 from app.web.security import csrf_token
+
+#: A signed "this browser signed in as <email> before" cookie (services.logins).
+DEVICE_COOKIE = "scopegate_device"
 
 
 @bp.get("/")
@@ -87,7 +90,8 @@ def login():
     if request.method == "POST":
         try:
             account = logins.authenticate(email, request.form.get("password", ""),
-                                          request.remote_addr)
+                                          request.remote_addr,
+                                          request.cookies.get(DEVICE_COOKIE))
         except logins.TooManyAttempts as e:
             error, status = e.get_error_description(), 429
             headers["Retry-After"] = str(e.retry_after)
@@ -96,7 +100,14 @@ def login():
         else:
             target = safe_next(url_for("web.dashboard"))
             _begin_session(account)
-            return redirect(target, code=303)
+            response = redirect(target, code=303)
+            # This browser knew the password: its future attempts are counted on
+            # their own, so nobody else's failures can lock it out (services.logins).
+            response.set_cookie(DEVICE_COOKIE, logins.device_token(account.email),
+                                max_age=logins.DEVICE_LIFETIME, httponly=True, samesite="Lax",
+                                secure=current_app.config["SESSION_COOKIE_SECURE"],
+                                path=url_for("web.login"))
+            return response
     return render_template("login.html", error=error, email=email,
                            next=request.values.get("next", "")), status, headers
 

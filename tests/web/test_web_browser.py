@@ -293,7 +293,7 @@ def test_token_management_user_scoped_tokens(page, dashboard_server):
     table = page.locator("table").inner_text()
     for text in ["demo-user", "analytics-bot", "sdk-user", "create_session", EMAIL, "active"]:
         assert text in table
-    assert page.locator("tbody tr").count() == 4  # demo-user x2 (one via credentials)
+    assert page.locator("tbody tr").count() == 4, table  # demo-user x2 (one via credentials)
     shot(page, "17-user-scoped-tokens")
     # A token_id from the SDK can be found in the Token ID column.
     headers = page.locator("thead th").all_inner_texts()
@@ -363,6 +363,8 @@ def test_activity_filtered_with_chart(page, dashboard_server):
     page.get_by_label("Users").select_option(["analytics-bot", "sdk-user"])
     page.get_by_label("Action").select_option("token.create")
     page.get_by_role("button", name="Filter").click()
+    page.wait_for_url("**user=sdk-user**")
+    page.wait_for_load_state()  # count() does not wait; a loaded machine showed the old page
     assert page.locator("svg.spark").count() == 2
     actions = page.locator("tbody tr td:nth-child(3) code").all_inner_texts()
     assert actions and set(actions) == {"token.create"}

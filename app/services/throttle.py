@@ -1,0 +1,76 @@
+"""Counters that every process and every host share: sign-in attempts here,
+request rate limits in ``app.ratelimits`` (same storage).
+
+They live in Redis (``SCOPEGATE_REDIS_URL``), or in memory when it is unset
+(one process: fine for ``make run`` and tests, not for several hosts). A hit
+is one atomic operation in the store (a Lua script in Redis, a lock in
+memory), taken *before* the work it guards, so concurrent attempts cannot
+race past a limit the way counting rows after the fact could.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Flask, current_app
+from limits import RateLimitItemPerSecond, storage, strategies
+
+log = logging.getLogger(__name__)
+
+#: The moving window: a limit of 5 per 15 minutes is never 10 across a boundary.
+STRATEGY = "moving-window"
+
+
+def storage_uri(config: dict) -> str:
+    """Where counters live: Redis when configured, else this process's memory."""
+    return config["SCOPEGATE_REDIS_URL"] or "memory://"
+
+
+def _strategy(uri: str) -> strategies.MovingWindowRateLimiter:
+    return strategies.MovingWindowRateLimiter(storage.storage_from_string(uri))
+
+
+class Throttle:
+    """Named windows of ``amount`` hits per ``seconds`` over string keys.
+
+    When Redis cannot be reached the counts go to this process's memory
+    (logged), as Flask-Limiter's do: sign-in stays throttled, per process,
+    instead of failing or letting every guess through."""
+
+    def __init__(self, uri: str):
+        self.limiter = _strategy(uri)
+        self.fallback = _strategy("memory://") if uri != "memory://" else self.limiter
+
+    def _with_fallback(self, call):
+        try:
+            return call(self.limiter)
+        except Exception:  # noqa: BLE001 - any storage failure
+            log.warning("counter storage unreachable; counting in process memory",
+                        exc_info=True)
+            return call(self.fallback)
+
+    def hit(self, name: str, key: str, amount: int, seconds: int) -> int:
+        """Count one attempt; 0 when it is allowed, else seconds until one would be."""
+        item = RateLimitItemPerSecond(amount, seconds, namespace="SCOPEGATE")
+
+        def count(limiter) -> int:
+            if limiter.hit(item, name, key):
+                return 0
+            reset = limiter.get_window_stats(item, name, key).reset_time
+            return max(1, int(reset - time.time()) + 1)
+
+        return self._with_fallback(count)
+
+    def clear(self, name: str, key: str, amount: int, seconds: int) -> None:
+        """Forget the attempts counted under ``key`` (after a success)."""
+        item = RateLimitItemPerSecond(amount, seconds, namespace="SCOPEGATE")
+        self._with_fallback(lambda limiter: limiter.clear(item, name, key))
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["scopegate.throttle"] = Throttle(storage_uri(app.config))
+
+
+def current() -> Throttle:
+    return current_app.extensions["scopegate.throttle"]
