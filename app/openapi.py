@@ -24,7 +24,10 @@ How to document a new endpoint (``tests/test_openapi.py`` fails until you do):
    created, so the stateful phase can chain them.
 
 400 (a NUL byte or a form that is not UTF-8 is refused before any route
-runs) and, for operations with a body, 413 are added to every operation here.
+runs) and, for operations with a body, 413 are added to every operation here,
+as JSON errors unless the operation documents them itself: the sign-in
+endpoints (``/oauth/authorize``, ``/oauth/logout``) answer a person's browser
+with pages (:func:`page`, :func:`page_errors`, :func:`redirection`).
 """
 
 from __future__ import annotations
@@ -90,6 +93,23 @@ def errors(*statuses: int) -> dict:
             response["headers"] = {"Retry-After": {"schema": {"type": "integer"}}}
         out[str(status)] = response
     return out
+
+
+def page(description: str) -> dict:
+    """An HTML page for a person's browser (the sign-in endpoints)."""
+    return {"description": description,
+            "content": {"text/html": {"schema": {"type": "string"}}}}
+
+
+def page_errors(*statuses: int) -> dict:
+    """The error statuses of an endpoint that answers a browser: HTML pages."""
+    return {str(status): page(_ERRORS[status]) for status in statuses}
+
+
+def redirection(description: str) -> dict:
+    """A redirect; where to is in ``Location``."""
+    return {"description": description,
+            "headers": {"Location": {"schema": {"type": "string"}, "required": True}}}
 
 
 def json_body(schema: str, required: bool = True) -> dict:

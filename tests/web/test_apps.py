@@ -137,7 +137,8 @@ def scoped_token_value(client, api_token) -> str:
 
 def test_the_openapi_document_describes_the_apps_api(client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
-    assert {"/apps", "/apps/{client_id}", "/apps/{client_id}/secret"} <= set(paths)
+    assert {"/api/v1/apps", "/api/v1/apps/{client_id}",
+            "/api/v1/apps/{client_id}/secret"} <= set(paths)
 
 
 # --- the dashboard ----------------------------------------------------------------
