@@ -21,12 +21,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from flask import Flask, Response, g, request
 from flask_limiter import Limiter, RequestLimit
 
 from app import metrics
 from app.errors import RateLimited, error_response
+from app.oauth.client_auth import basic_credentials
 from app.services import throttle
 
 #: Endpoints whose callers authenticate as a client (Basic) or with a bearer token.
@@ -56,7 +56,7 @@ def caller_key() -> str:
     header = request.headers.get("Authorization") or ""
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "basic":
-        client_id, _secret = extract_basic_authorization(request.headers)
+        client_id, _secret = basic_credentials(request.headers)
         return f"client:{_digest(client_id)}" if client_id else ""
     if scheme.lower() == "bearer" and value.strip():
         return f"token:{_digest(value.strip())}"
