@@ -113,7 +113,7 @@ class JwtValidator:
             header = json.loads(_b64(head_b64).decode())
         except (ValueError, binascii.Error):
             raise _invalid("unreadable header") from None
-        if not isinstance(header, dict) or header.get("alg") not in _VERIFIERS:
+        if not isinstance(header, dict) or str(header.get("alg")) not in _VERIFIERS:
             raise _invalid("algorithm is neither RS256 nor ES256")
         if str(header.get("typ", "")).lower() not in ("at+jwt", "application/at+jwt"):
             raise _invalid("not an access token (typ at+jwt)")
@@ -153,7 +153,7 @@ class JwtValidator:
             self._issuer = self._get("/.well-known/oauth-authorization-server")["issuer"]
         keys = {}
         for jwk in self._get("/oauth/jwks").get("keys", []):
-            alg = _KEY_ALGS.get((jwk.get("kty"), jwk.get("crv")))
+            alg = _key_alg(jwk) if isinstance(jwk, dict) else None
             if (alg is None or jwk.get("alg", alg) != alg or jwk.get("use", "sig") != "sig"
                     or not isinstance(jwk.get("kid"), str)):
                 continue
@@ -216,4 +216,12 @@ def _rs256(jwk: dict) -> Callable[[bytes, bytes], None]:
 
 #: The only algorithms accepted, each with the JWK type that carries it.
 _VERIFIERS = {"RS256": _rs256, "ES256": _es256}
-_KEY_ALGS = {("RSA", None): "RS256", ("EC", "P-256"): "ES256"}
+
+
+def _key_alg(jwk: dict) -> str | None:
+    """The one algorithm a JWK's type allows, or None for any other key."""
+    if jwk.get("kty") == "RSA":
+        return "RS256"
+    if jwk.get("kty") == "EC" and jwk.get("crv") == "P-256":
+        return "ES256"
+    return None

@@ -85,6 +85,12 @@ def test_alg_none_is_refused(server):
         verifier().verify(token + "AAAA")
 
 
+@pytest.mark.parametrize("alg", [["RS256"], {"RS256": 1}, None, "RS512", "PS256"])
+def test_any_other_alg_value_is_refused(server, alg):
+    token = compact({"alg": alg, "typ": "at+jwt", "kid": KEY.kid}, claims(), lambda m: b"x")
+    assert "neither RS256 nor ES256" in refusal(token)
+
+
 @pytest.mark.parametrize("kid", [KEY.kid, EC_KEY.kid])
 def test_hmac_keyed_with_the_public_key_is_refused(server, kid):
     """The classic confusion: HS256 with the published key's bytes as the secret."""
