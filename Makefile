@@ -48,7 +48,9 @@ mutation: $(STAMP)  ## mutmut over app/services/ and app/oauth/ (configured in p
 	$(BIN)/pip install --quiet -e ".[server,test,mutation]"
 	rm -rf mutants
 	$(BIN)/mutmut run --max-children 2
-	$(BIN)/mutmut results
+	$(BIN)/python tests/mutation_report.py mutants > mutants/report.md
+	head -20 mutants/report.md
+	@echo "Every survivor, with the change it makes: mutants/report.md (docs/testing.md says what was done with them)"
 
 serve: $(STAMP)  ## production serving: migrate, then granian (config/serve.py; slow clients cost nothing)
 	mkdir -p instance
