@@ -101,17 +101,29 @@ class RateLimited(ScopegateError):
         return [*super().get_headers(), ("Retry-After", str(self.retry_after))]
 
 
-def error_response(error: OAuth2Error):
-    """The one JSON rendering of an error."""
+def error_parts(error: OAuth2Error) -> tuple[int, dict, list[tuple[str, str]]]:
+    """The one rendering of an error: status, JSON body and extra headers."""
     body = {"error": error.error}
     description = error.get_error_description()
     if description:
         body["error_description"] = description
+    headers = [(name, value) for name, value in error.get_headers()
+               if name.lower() != "content-type"]
+    return error.status_code or 400, body, headers
+
+
+#: What a client sees of an unexpected failure (the details go to the log only).
+SERVER_ERROR = {"error": "server_error",
+                "error_description": "The server could not complete the request."}
+
+
+def error_response(error: OAuth2Error):
+    """The JSON error response, for Flask's views."""
+    status, body, headers = error_parts(error)
     response = jsonify(body)
-    response.status_code = error.status_code or 400
-    for name, value in error.get_headers():
-        if name.lower() != "content-type":
-            response.headers[name] = value
+    response.status_code = status
+    for name, value in headers:
+        response.headers[name] = value
     return response
 
 
@@ -146,7 +158,6 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         log.exception("unhandled error")
-        response = jsonify({"error": "server_error",
-                            "error_description": "The server could not complete the request."})
+        response = jsonify(SERVER_ERROR)
         response.status_code = 500
         return response

@@ -55,21 +55,43 @@ def _enable_access_log() -> None:
         access_log.propagate = False
 
 
-def _log_access(response) -> None:
-    started = g.get("access_started")
+def log_access(*, request_id: str, remote_addr: str | None, method: str, path: str,
+               query: str, status: int, size: int | None, started: float | None,
+               user_agent: str) -> None:
+    """The one access-log line (Flask's views and ``app.oauth.fastpath`` alike)."""
     access_log.info(json.dumps({
         "ts": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "request_id": g.get("request_id", ""),
-        "remote_addr": request.remote_addr,
-        "method": request.method,
-        "path": redact(request.path),
-        "query": redact(request.query_string.decode("latin-1")),
-        "status": response.status_code,
-        "bytes": response.calculate_content_length(),
+        "request_id": request_id,
+        "remote_addr": remote_addr,
+        "method": method,
+        "path": redact(path),
+        "query": redact(query),
+        "status": status,
+        "bytes": size,
         "duration_ms": round((time.perf_counter() - started) * 1000, 3) if started else None,
-        "user_agent": request.user_agent.string,
+        "user_agent": user_agent,
         "pid": os.getpid(),
     }))
+
+
+def request_id(incoming: str) -> str:
+    """A proxy's request id when it looks sane (so logs join across hops), else a new one."""
+    return incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+
+
+def reject_nul_bytes_in(values) -> None:
+    """PostgreSQL text cannot hold NUL: refuse it once, as bad input, instead of
+    letting it reach a query as a server error."""
+    if any("\x00" in v for v in values):
+        raise BadRequest("NUL bytes are not accepted.")
+
+
+def _log_access(response) -> None:
+    log_access(request_id=g.get("request_id", ""), remote_addr=request.remote_addr,
+               method=request.method, path=request.path,
+               query=request.query_string.decode("latin-1"), status=response.status_code,
+               size=response.calculate_content_length(), started=g.get("access_started"),
+               user_agent=request.user_agent.string)
 
 
 def init_app(app: Flask) -> None:
@@ -83,19 +105,15 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def assign_request_id():
         # Keep a proxy's id when it looks sane, so logs join across hops.
-        incoming = request.headers.get("X-Request-Id", "")
-        g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.request_id = request_id(request.headers.get("X-Request-Id", ""))
         g.access_started = time.perf_counter()
 
     @app.before_request
     def reject_nul_bytes():
-        # PostgreSQL text cannot hold NUL: refuse it here, once, as bad input,
-        # instead of letting it reach a query as a server error.
         values = [request.path, *request.args.keys(), *request.args.values()]
         if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
             values += [*request.form.keys(), *request.form.values()]
-        if any("\x00" in v for v in values):
-            raise BadRequest("NUL bytes are not accepted.")
+        reject_nul_bytes_in(values)
 
     @app.after_request
     def echo_request_id(response):

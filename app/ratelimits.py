@@ -17,17 +17,24 @@ Redis when ``SCOPEGATE_REDIS_URL`` is set, so every host shares them.
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from flask import Flask, request
 from flask_limiter import Limiter, RequestLimit
+from limits import parse
 
 from app import metrics
 from app.errors import RateLimited
 from app.services import throttle
 
+log = logging.getLogger(__name__)
+
+#: Flask-Limiter's key prefix: every counter key starts with it.
+KEY_PREFIX = "scopegate"
 #: Endpoints whose callers authenticate as a client (Basic) or with a bearer token.
 CLIENT_ENDPOINTS = ("oauth.token", "oauth.introspect", "oauth.revoke")
 #: Endpoints limited per address only (people's browsers).
@@ -47,48 +54,53 @@ def _digest(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()[:32]
 
 
-def caller_key() -> str:
+def ip_key(ip: str, authorization: str) -> str:
+    return ip
+
+
+def caller_key(ip: str, authorization: str) -> str:
     """Who the request claims to be: ``client:<id>`` (Basic) or ``token:<digest>``
     (Bearer); empty (the limit is skipped) when it claims nobody."""
-    header = request.headers.get("Authorization") or ""
-    scheme, _, value = header.partition(" ")
+    scheme, _, value = authorization.partition(" ")
     if scheme.lower() == "basic":
-        client_id, _secret = extract_basic_authorization(request.headers)
+        client_id, _secret = extract_basic_authorization({"Authorization": authorization})
         return f"client:{_digest(client_id)}" if client_id else ""
     if scheme.lower() == "bearer" and value.strip():
         return f"token:{_digest(value.strip())}"
     return ""
 
 
-def caller_at_ip_key() -> str:
-    caller = caller_key()
-    return f"{caller}@{client_ip()}" if caller else ""
+def caller_at_ip_key(ip: str, authorization: str) -> str:
+    caller = caller_key(ip, authorization)
+    return f"{caller}@{ip}" if caller else ""
 
 
-def _authenticated(response) -> bool:
-    return response.status_code != 401
+def _authenticated(status: int) -> bool:
+    return status != 401
 
 
-def _failed(response) -> bool:
-    return response.status_code == 401
+def _failed(status: int) -> bool:
+    return status == 401
 
 
 @dataclass(frozen=True)
 class Rule:
     setting: str
-    key: callable
-    deduct_when: callable = None
+    #: (client IP, Authorization header) -> counter key; "" skips the limit.
+    key: Callable[[str, str], str]
+    #: Counted after the answer, only when this holds for its status (else before, always).
+    deduct_when: Callable[[int], bool] | None = None
     methods: tuple[str, ...] | None = None
 
 
-PER_IP = Rule("SCOPEGATE_RATE_LIMIT_PER_IP", client_ip)
+PER_IP = Rule("SCOPEGATE_RATE_LIMIT_PER_IP", ip_key)
 CALLER_RULES = (
     PER_IP,
     Rule("SCOPEGATE_RATE_LIMIT_PER_CLIENT", caller_key, _authenticated),
     Rule("SCOPEGATE_RATE_LIMIT_FAILED_AUTH", caller_at_ip_key, _failed),
-    Rule("SCOPEGATE_RATE_LIMIT_FAILED_AUTH_PER_IP", client_ip, _failed),
+    Rule("SCOPEGATE_RATE_LIMIT_FAILED_AUTH_PER_IP", ip_key, _failed),
 )
-LOGIN_RULES = (Rule("SCOPEGATE_RATE_LIMIT_LOGIN", client_ip, methods=("POST",)),)
+LOGIN_RULES = (Rule("SCOPEGATE_RATE_LIMIT_LOGIN", ip_key, methods=("POST",)),)
 
 
 def rules_for(endpoint: str) -> tuple[Rule, ...]:
@@ -101,10 +113,78 @@ def rules_for(endpoint: str) -> tuple[Rule, ...]:
     return ()
 
 
+def _scope(endpoint: str, rule: Rule) -> str:
+    return f"{endpoint}:{rule.setting}"
+
+
+def refusal(url_rule: str, reset_at: float) -> RateLimited:
+    """A breach: counted, and answered like every other error."""
+    metrics.rate_limited(url_rule)
+    return RateLimited(max(1, int(reset_at - time.time())))
+
+
 def _refuse(limit: RequestLimit):
-    """Breach: count it, and answer like every other error (JSON or the dashboard page)."""
-    metrics.rate_limited(request.url_rule.rule if request.url_rule else "(unmatched)")
-    raise RateLimited(max(1, int(limit.reset_at - time.time())))
+    raise refusal(request.url_rule.rule if request.url_rule else "(unmatched)", limit.reset_at)
+
+
+class Pending:
+    """The limits one request was checked against: the refusal, if any, and the
+    counts that wait for the answer's status."""
+
+    def __init__(self, limiter, refused: RateLimited | None, deferred: list):
+        self.limiter, self.refused, self.deferred = limiter, refused, deferred
+
+    def settle(self, status: int) -> None:
+        for rule, item, args in self.deferred:
+            if rule.deduct_when(status):
+                self.limiter.hit(item, *args)
+
+
+class EndpointLimits:
+    """One endpoint's limits checked without Flask's request (``app.oauth.fastpath``):
+    the same rules, on Flask-Limiter's own storage, keys and order, so a caller's
+    allowance is one count whichever way its requests are served."""
+
+    def __init__(self, app: Flask, endpoint: str, url_rule: str):
+        self.extension: Limiter = app.extensions["scopegate.limiter"]
+        self.url_rule = url_rule
+        # Flask-Limiter puts the endpoint in front of a view limit's own scope.
+        checks = [(parse(app.config[rule.setting]), rule, f"{endpoint}:{_scope(endpoint, rule)}")
+                  for rule in rules_for(endpoint) if rule.methods is None or "POST" in rule.methods]
+        # Flask-Limiter evaluates a view's limits in this order and stops at the first breach.
+        self.checks = sorted(checks, key=lambda check: check[0])
+
+    def check(self, ip: str, authorization: str) -> Pending:
+        if not self.extension.enabled:
+            return Pending(None, None, [])
+        try:
+            return self._check(ip, authorization)
+        except Exception:
+            # As Flask-Limiter does for the views: a limit store that is down must not
+            # take the service down with it; count in this process's memory instead.
+            if not self.extension._in_memory_fallback_enabled or self.extension._storage_dead:
+                raise
+            log.warning("Rate limit storage unreachable - falling back to in-memory storage")
+            self.extension._storage_dead = True
+            return self._check(ip, authorization)
+
+    def _check(self, ip: str, authorization: str) -> Pending:
+        limiter = self.extension.limiter
+        deferred = []
+        for item, rule, scope in self.checks:
+            key = rule.key(ip, authorization)
+            if not key:
+                continue
+            args = (KEY_PREFIX, key, scope)
+            if rule.deduct_when is not None:
+                deferred.append((rule, item, args))
+                allowed = limiter.test(item, *args)
+            else:
+                allowed = limiter.hit(item, *args)
+            if not allowed:
+                reset = limiter.get_window_stats(item, *args).reset_time
+                return Pending(limiter, refusal(self.url_rule, int(reset + 1)), deferred)
+        return Pending(limiter, None, deferred)
 
 
 def enabled(config: dict) -> bool:
@@ -115,14 +195,25 @@ def init_app(app: Flask) -> Limiter:
     limiter = Limiter(
         client_ip, app=app, storage_uri=throttle.storage_uri(app.config),
         strategy=throttle.STRATEGY, on_breach=_refuse, enabled=enabled(app.config),
-        key_prefix="scopegate", headers_enabled=False,
+        key_prefix=KEY_PREFIX, headers_enabled=False,
         # A limit store that is down must not take the service down with it.
         swallow_errors=False, in_memory_fallback_enabled=True,
     )
     for endpoint, view in list(app.view_functions.items()):
         for rule in rules_for(endpoint):
-            view = limiter.limit(app.config[rule.setting], key_func=rule.key,
-                                 deduct_when=rule.deduct_when, scope=f"{endpoint}:{rule.setting}",
+            view = limiter.limit(app.config[rule.setting], key_func=_flask_key(rule),
+                                 deduct_when=_flask_deduct_when(rule), scope=_scope(endpoint, rule),
                                  methods=list(rule.methods) if rule.methods else None)(view)
         app.view_functions[endpoint] = view
+    app.extensions["scopegate.limiter"] = limiter
     return limiter
+
+
+def _flask_key(rule: Rule):
+    return lambda: rule.key(client_ip(), request.headers.get("Authorization") or "")
+
+
+def _flask_deduct_when(rule: Rule):
+    if rule.deduct_when is None:
+        return None
+    return lambda response: rule.deduct_when(response.status_code)

@@ -13,17 +13,20 @@ from app.services import keys
 bp = Blueprint("oauth", __name__)
 
 
+def reject_repeated(names) -> None:
+    """RFC 6749 §3.1/§3.2: a parameter MUST NOT be included more than once."""
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise InvalidRequest(f"Parameter {name!r} is repeated.")
+        seen.add(name)
+
+
 @bp.before_request
 def reject_repeated_parameters():
-    """RFC 6749 §3.1/§3.2: a parameter MUST NOT be included more than once."""
-    if request.method != "POST":
-        return
-    seen = set()
-    for source in (request.args, request.form):
-        for name, values in source.lists():
-            if len(values) > 1 or name in seen:
-                raise InvalidRequest(f"Parameter {name!r} is repeated.")
-            seen.add(name)
+    if request.method == "POST":
+        reject_repeated([name for source in (request.args, request.form)
+                         for name, _ in source.items(multi=True)])
 
 
 @bp.after_request

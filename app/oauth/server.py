@@ -118,16 +118,22 @@ require_oauth = ResourceProtector()
 require_oauth.register_token_validator(ActiveTokenValidator(realm="scopegate"))
 
 
-def init_app(app: Flask) -> AuthorizationServer:
-    """One authorization server per app (tests build many apps)."""
-    app.config.setdefault("OAUTH2_SCOPES_SUPPORTED", list(CATALOG))
-    server = AuthorizationServer(app, query_client=query_client, save_token=save_token)
+def configure(server) -> None:
+    """Grants, client authentication and endpoints: one setup for the Flask server
+    and for the WSGI one that answers the hot paths (``app.oauth.fastpath``)."""
     server.register_client_auth_method("client_secret_basic", client_auth.client_secret_basic)
     server.register_client_auth_method("bearer", client_auth.bearer)
     server.register_grant(ScopedTokenGrant)
     server.register_token_generator("client_credentials", generate_token)
     server.register_endpoint(Introspection)
     server.register_endpoint(Revocation)
+
+
+def init_app(app: Flask) -> AuthorizationServer:
+    """One authorization server per app (tests build many apps)."""
+    app.config.setdefault("OAUTH2_SCOPES_SUPPORTED", list(CATALOG))
+    server = AuthorizationServer(app, query_client=query_client, save_token=save_token)
+    configure(server)
     app.extensions["scopegate.authorization"] = server
     return server
 

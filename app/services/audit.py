@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from flask import current_app, g, has_request_context, request
+from flask import current_app, g, has_app_context, has_request_context, request
 from sqlalchemy import delete, func, insert, select, update
 
 from app import metrics
@@ -52,6 +52,12 @@ ACTIONS = {
 
 
 def _origin() -> tuple[str | None, str | None]:
+    """Address and request id of the request being served, if any. A request
+    answered without Flask's request object (``app.oauth.fastpath``) puts both in ``g``."""
+    if not has_app_context():
+        return None, None
+    if "client_ip" in g:
+        return g.client_ip, g.get("request_id")
     if not has_request_context():
         return None, None
     return request.remote_addr, getattr(g, "request_id", None)

@@ -1,0 +1,211 @@
+"""``POST /oauth/token`` and ``POST /oauth/introspect``, answered in front of Flask.
+
+These two are the hot paths: every machine user's token and every resource
+server's check. Flask's per-request machinery (request and response objects,
+URL routing, the before/after hooks, the session interface) cost more CPU than
+the OAuth work itself (bench/RESULTS.md §12), so this WSGI adapter answers
+them, and hands everything else to Flask -- including any request to these
+two paths that is not a plain urlencoded POST of known length (a query
+string, another body type, a body above the limit), so Flask answers the odd
+cases exactly as before.
+
+It decides nothing itself. Authlib stays the protocol layer: the same grant,
+endpoint and client-authentication classes (``server.configure``) run on
+Authlib's framework-agnostic ``AuthorizationServer``; the rules stay in
+``app.services``. What Flask's hooks do for the views, this does through the
+same functions: the request id and JSON access log (``app.observability``),
+the NUL and repeated-parameter rules, the rate limits (``app.ratelimits``, on
+Flask-Limiter's own counters), metrics (``app.metrics``), the error format
+(``app.errors``), ``no-store``, and never a 5xx for bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from http import HTTPStatus
+from urllib.parse import parse_qsl
+
+from authlib.integrations.flask_oauth2.signals import client_authenticated, token_revoked
+from authlib.oauth2 import AuthorizationServer, OAuth2Error, OAuth2Request
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from flask import Flask, g
+from flask.globals import _cv_app
+
+from app import errors, metrics, observability, ratelimits
+from app.oauth import server
+from app.oauth.routes import reject_repeated
+
+log = logging.getLogger(__name__)
+
+#: path -> (Flask endpoint name, how Authlib answers it)
+ROUTES = {"/oauth/token": ("oauth.token", "token"),
+          "/oauth/introspect": ("oauth.introspect", "introspection")}
+FORM = "application/x-www-form-urlencoded"
+#: Every answer is JSON and never cached; these replace whatever Authlib said about them.
+_FIXED = [("Content-Type", "application/json"), ("Cache-Control", "no-store"),
+          ("Pragma", "no-cache")]
+_FIXED_NAMES = {name for name, _ in _FIXED}
+_STATUS = {status.value: f"{status.value} {status.phrase.upper()}" for status in HTTPStatus}
+
+
+def _form_pairs(body: bytes) -> list[tuple[str, str]]:
+    """The form's (name, value) pairs in order; none when it is not UTF-8, as Werkzeug
+    parses it for the Flask views."""
+    try:
+        return parse_qsl(body.decode(), keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        return []
+
+
+class FormRequest(OAuth2Request):
+    """An OAuth request whose form was parsed here (no query string: those go to Flask)."""
+
+    def __init__(self, uri: str, headers: dict, form: dict):
+        super().__init__("POST", uri, headers=headers)
+        self._form = form
+        self.payload = BasicOAuth2Payload(form)
+
+    @property
+    def form(self) -> dict:
+        return self._form
+
+    @property
+    def args(self) -> dict:
+        return {}
+
+
+class WSGIAuthorizationServer(AuthorizationServer):
+    """Authlib's framework-agnostic server, configured like the Flask one; its
+    answers are ``(status, body, headers)``."""
+
+    def __init__(self, scopes_supported):
+        super().__init__(scopes_supported=scopes_supported)
+        server.configure(self)
+
+    def query_client(self, client_id):
+        return server.query_client(client_id)
+
+    def save_token(self, token, request):
+        return server.save_token(token, request)
+
+    def create_oauth2_request(self, request):
+        return request
+
+    def handle_response(self, status, body, headers):
+        return status, body, headers
+
+    def send_signal(self, name, *args, **kwargs):
+        # The Flask integration's signals, so a subscriber sees every request.
+        if name == "after_authenticate_client":
+            client_authenticated.send(self, *args, **kwargs)
+        elif name == "after_revoke_token":
+            token_revoked.send(self, *args, **kwargs)
+
+
+class FastPath:
+    """The WSGI callable in front of Flask's ``wsgi_app``."""
+
+    def __init__(self, app: Flask, flask_wsgi):
+        self.app, self.flask_wsgi = app, flask_wsgi
+        self.prepared = None
+
+    def _prepare(self) -> dict:
+        """Built at the first request: the rate limits exist only once every view does."""
+        config = self.app.config
+        prepared = {
+            "server": WSGIAuthorizationServer(config["OAUTH2_SCOPES_SUPPORTED"]),
+            "limits": {path: ratelimits.EndpointLimits(self.app, endpoint, path)
+                       for path, (endpoint, _) in ROUTES.items()},
+            "max_body": config["SCOPEGATE_MAX_BODY_BYTES"],
+            "metrics": metrics.enabled(config),
+        }
+        self.prepared = prepared
+        return prepared
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO")
+        if path not in ROUTES or environ.get("REQUEST_METHOD") != "POST":
+            return self.flask_wsgi(environ, start_response)
+        prepared = self.prepared or self._prepare()
+        length = environ.get("CONTENT_LENGTH") or ""
+        if (environ.get("QUERY_STRING") or environ.get("HTTP_TRANSFER_ENCODING")
+                or not length.isdigit() or int(length) > prepared["max_body"]
+                or (environ.get("CONTENT_TYPE") or "").partition(";")[0].strip().lower() != FORM):
+            return self.flask_wsgi(environ, start_response)
+        return self._serve(prepared, path, environ, start_response)
+
+    def _serve(self, prepared: dict, path: str, environ, start_response):
+        started = time.perf_counter()
+        # Like Flask: a request inside an app context of this app (tests) shares it.
+        current = _cv_app.get(None)
+        shared = current is not None and current.app is self.app
+        context = None if shared else self.app.app_context()
+        if context is not None:
+            context.push()
+        try:
+            ip = environ.get("REMOTE_ADDR") or "-"
+            request_id = observability.request_id(environ.get("HTTP_X_REQUEST_ID", ""))
+            g.request_id, g.client_ip = request_id, environ.get("REMOTE_ADDR")
+            status, body, headers = self._answer(prepared, path, environ, ip)
+            if isinstance(body, dict):
+                body = json.dumps(body, sort_keys=True)
+            payload = body.encode()
+            headers = [*_FIXED, *(h for h in headers if h[0] not in _FIXED_NAMES),
+                       ("Content-Length", str(len(payload))),
+                       ("X-Request-Id", request_id)]
+            if prepared["metrics"]:
+                metrics.answered(self.app, path, "POST", status, started)
+        finally:
+            if context is not None:
+                context.pop()
+        if observability.access_log.isEnabledFor(logging.INFO):
+            observability.log_access(
+                request_id=request_id, remote_addr=environ.get("REMOTE_ADDR"), method="POST",
+                path=path, query="", status=status, size=len(payload), started=started,
+                user_agent=environ.get("HTTP_USER_AGENT", ""))
+        start_response(_STATUS[status], headers)
+        return [payload]
+
+    def _answer(self, prepared: dict, path: str, environ, ip: str) -> tuple[int, object, list]:
+        """Authlib's answer, or the error a rule raised; never an unhandled exception."""
+        limits = None
+        try:
+            pairs = _form_pairs(environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"])))
+            observability.reject_nul_bytes_in([path, *(v for pair in pairs for v in pair)])
+            reject_repeated([name for name, _ in pairs])
+            authorization = environ.get("HTTP_AUTHORIZATION") or ""
+            # Checked where Flask-Limiter checks a view's limits: after the hooks above.
+            limits = prepared["limits"][path].check(ip, authorization)
+            if limits.refused is not None:
+                raise limits.refused
+            result = self._authlib(prepared["server"], path, environ, authorization, dict(pairs))
+        except OAuth2Error as error:
+            result = errors.error_parts(error)
+        except Exception:
+            log.exception("unhandled error")
+            result = 500, dict(errors.SERVER_ERROR), []
+        if limits is not None:
+            limits.settle(result[0])
+        return result
+
+    @staticmethod
+    def _authlib(authorization_server: WSGIAuthorizationServer, path: str, environ,
+                 authorization: str, form: dict) -> tuple[int, object, list]:
+        host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
+        scheme, root = environ.get("wsgi.url_scheme", "http"), environ.get("SCRIPT_NAME", "")
+        uri = f"{scheme}://{host}{root}{path}"
+        headers = {"Content-Type": environ.get("CONTENT_TYPE", "")}
+        if authorization:
+            headers["Authorization"] = authorization
+        request = FormRequest(uri, headers, form)
+        if ROUTES[path][1] == "token":
+            return authorization_server.create_token_response(request)
+        return authorization_server.create_endpoint_response("introspection", request)
+
+
+def init_app(app: Flask) -> None:
+    """Put the fast path in front of Flask (inside ProxyFix, which observability adds
+    later, so trusted proxies' addresses are already applied when it runs)."""
+    app.wsgi_app = FastPath(app, app.wsgi_app)
