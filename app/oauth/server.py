@@ -21,6 +21,7 @@ from app.models import (
     ResourceServerSnapshot,
     db,
 )
+from app.models.prepared import Prepared
 from app.oauth import client_auth
 from app.oauth.endpoints import Introspection, Revocation
 from app.services import audit, callers, scopes, tokens
@@ -28,9 +29,9 @@ from app.services.orgs import RESOURCE_SERVER_PREFIX
 from sdk.auth.scopes import CATALOG
 
 
-def _by_client_id(model):
+def _by_client_id(model) -> Prepared:
     table = model.__table__
-    return select(table).where(table.c.client_id == bindparam("client_id"))
+    return Prepared(select(table).where(table.c.client_id == bindparam("client_id")))
 
 
 _USER_BY_ID, _SERVER_BY_ID = _by_client_id(MachineUser), _by_client_id(ResourceServer)
@@ -48,7 +49,7 @@ def query_client(client_id: str) -> MachineUserSnapshot | ResourceServerSnapshot
         statement, snapshot = _SERVER_BY_ID, ResourceServerSnapshot
     else:
         statement, snapshot = _USER_BY_ID, MachineUserSnapshot
-    row = db.session.execute(statement, {"client_id": client_id}).mappings().first()
+    row = statement.first({"client_id": client_id})
     return None if row is None else snapshot(row)
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import delete, func, insert, select, update
 
 from app import metrics
 from app.models import AuditEvent, db, now
+from app.models.prepared import Prepared
 from app.services.callers import Caller
 
 log = logging.getLogger("scopegate.audit")
@@ -63,8 +64,8 @@ def _origin() -> tuple[str | None, str | None]:
     return request.remote_addr, getattr(g, "request_id", None)
 
 
-_INSERT = insert(AuditEvent.__table__)
 _TABLE = AuditEvent.__table__
+_INSERT = Prepared(insert(_TABLE), keys=tuple(c.name for c in _TABLE.c if c.name != "id"))
 
 
 def _source(event: dict) -> str:
@@ -104,12 +105,12 @@ def record(action: str, outcome: str = SUCCESS, *, actor: Caller | None = None,
         actor=actor.uid if actor else None, actor_name=actor.name if actor else None,
         subject=subject, subject_name=subject_name, action=action, target=target,
         outcome=outcome, ip=ip, request_id=request_id,
-        detail=detail[:500] if detail else None,
+        detail=detail[:500] if detail else None, count=1, last_at=None, source=None,
     )
     if outcome != SUCCESS:
         event["source"] = _source(event)
     if outcome == SUCCESS or not _add_to_open_aggregate(event):
-        db.session.execute(_INSERT, event)
+        _INSERT.execute(event)
     metrics.audited(action, outcome)
     if commit:
         db.session.commit()

@@ -18,6 +18,7 @@ from app.models import (
     db,
     now,
 )
+from app.models.prepared import Prepared
 from app.services import audit, lifetimes, reach, scopes, secrets
 from app.services.callers import Caller
 from app.services.pagination import Page, paginate
@@ -28,11 +29,11 @@ PERSONAL, SCOPED = lifetimes.PERSONAL, lifetimes.SCOPED
 
 #: Hot-path statements, built once: SQLAlchemy then skips rebuilding and
 #: re-hashing them on every request (measured in bench/RESULTS.md).
-_INSERT = insert(Token.__table__)
 _TOKEN, _ORG = Token.__table__, Organization.__table__
-_BY_HASH = (select(_TOKEN, _ORG.c.name.label("org_name"))
-            .join(_ORG, _ORG.c.id == _TOKEN.c.org_id)
-            .where(_TOKEN.c.token_hash == bindparam("token_hash")))
+_INSERT = Prepared(insert(_TOKEN), keys=tuple(c.name for c in _TOKEN.c if c.name != "id"))
+_BY_HASH = Prepared(select(_TOKEN, _ORG.c.name.label("org_name"))
+                    .join(_ORG, _ORG.c.id == _TOKEN.c.org_id)
+                    .where(_TOKEN.c.token_hash == bindparam("token_hash")))
 
 
 def _new(*, kind: str, org_id: int, subject_uid: str, subject_name: str,
@@ -55,7 +56,7 @@ def _new(*, kind: str, org_id: int, subject_uid: str, subject_name: str,
         expires_at=issued + lifetime, revoked_at=None, last_used_at=None,
     )
     try:
-        db.session.execute(_INSERT, row)
+        _INSERT.execute(row)
     except IntegrityError:
         # Its user was deleted meanwhile (the deletion holds the user's row
         # lock, so the foreign key check fails here rather than the token
@@ -124,7 +125,7 @@ def find(value: str | None) -> TokenSnapshot | None:
     here, and the only writes that follow (use, revocation) are statements."""
     if not value or not secrets.is_well_formed(value) or value.startswith(secrets.CLIENT_SECRET):
         return None
-    row = db.session.execute(_BY_HASH, {"token_hash": secrets.digest(value)}).mappings().first()
+    row = _BY_HASH.first({"token_hash": secrets.digest(value)})
     return None if row is None else TokenSnapshot(row)
 
 

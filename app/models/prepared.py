@@ -1,0 +1,73 @@
+"""Hot-path statements, compiled once and run on the session's own connection.
+
+``db.session.execute`` costs about 100-150 µs per statement in SQLAlchemy's
+session and result machinery (bench/RESULTS.md §12), more than the database
+work for a one-row indexed read or insert. A :class:`Prepared` statement is
+the same Core statement, compiled once per dialect, and executed with the
+DBAPI cursor of the connection that holds the session's current transaction:
+the same SQL, the same transaction, commit and rollback as
+``db.session.execute`` -- so a token row and its audit event still commit
+together -- without the per-execution machinery.
+
+Only for statements whose columns need no type processing (integers and
+strings: what the hot paths read and write).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql import ClauseElement
+
+from app.models.base import db
+
+
+class Prepared:
+    def __init__(self, statement: ClauseElement, *, keys: tuple[str, ...] | None = None):
+        """``keys``: for an INSERT, the columns every execution supplies."""
+        self.statement, self.keys = statement, keys
+        self._compiled: dict[str, tuple[str, tuple[str, ...] | None]] = {}
+
+    def _sql(self, dialect) -> tuple[str, tuple[str, ...] | None]:
+        compiled = self._compiled.get(dialect.name)
+        if compiled is None:
+            c = self.statement.compile(dialect=dialect,
+                                       column_keys=list(self.keys) if self.keys else None)
+            compiled = (c.string, tuple(c.positiontup) if c.positional else None)
+            self._compiled[dialect.name] = compiled
+        return compiled
+
+    def _cursor(self, params: Mapping[str, Any]):
+        connection = db.session.connection()
+        dialect = connection.dialect
+        sql, order = self._sql(dialect)
+        values = tuple(params[k] for k in order) if order is not None else params
+        cursor = connection.connection.driver_connection.cursor()
+        try:
+            cursor.execute(sql, values)
+        except dialect.loaded_dbapi.Error as error:
+            cursor.close()
+            # The same exception classes db.session.execute raises (IntegrityError, ...).
+            raise DBAPIError.instance(sql, values, error, dialect.loaded_dbapi.Error,
+                                      dialect=dialect) from error
+        return cursor
+
+    def execute(self, params: Mapping[str, Any]) -> int:
+        """Run it; the number of rows it changed."""
+        cursor = self._cursor(params)
+        try:
+            return cursor.rowcount
+        finally:
+            cursor.close()
+
+    def first(self, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The first row as a dict of column name -> value, or None."""
+        cursor = self._cursor(params)
+        try:
+            row = cursor.fetchone()
+            return None if row is None else dict(zip(
+                [d[0] for d in cursor.description], row, strict=True))
+        finally:
+            cursor.close()
