@@ -57,7 +57,7 @@ def scopegate_app():
     # on with allowances no run reaches, so their per-request cost is counted (--limits).
     os.environ["SCOPEGATE_RATE_LIMITS"] = "on" if LIMITS else "off"
     for setting in ("PER_IP", "PER_CLIENT"):
-        os.environ[f"SCOPEGATE_RATE_LIMIT_{setting}"] = "1000000/hour"
+        os.environ[f"SCOPEGATE_RATE_LIMIT_{setting}"] = "1000000/second"
     from app import create_app
 
     app = create_app()
