@@ -33,6 +33,7 @@ from authlib.oauth2 import AuthorizationServer, OAuth2Error, OAuth2Request
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from flask import Flask, g
 from flask.globals import _cv_app
+from sqlalchemy.orm import Session
 
 from app import errors, metrics, observability, ratelimits
 from app.models import db
@@ -127,6 +128,23 @@ class FastPath:
         self.prepared = prepared
         return prepared
 
+    def _session(self) -> Session:
+        """This thread's session, closed after every request as usual (Flask-SQLAlchemy's
+        teardown: its transaction ends) but not rebuilt for the next (about 30 µs).
+
+        On SQLite it is bound to one connection the thread keeps, so no request pays for a
+        pool checkout and return (another 35 µs); on a server database the pool stays,
+        with its pre-ping, so a restarted database costs no request an error."""
+        session = getattr(self.local, "session", None)
+        if session is None:
+            engine = db.engine
+            if engine.dialect.name == "sqlite":
+                session = Session(bind=engine.connect())
+            else:
+                session = db.session.session_factory()
+            self.local.session = session
+        return session
+
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO")
         if path not in ROUTES or environ.get("REQUEST_METHOD") != "POST":
@@ -147,12 +165,7 @@ class FastPath:
         context = None if shared else self.app.app_context()
         if context is not None:
             context.push()
-            # One session object per thread, closed after every request as usual (Flask-
-            # SQLAlchemy's teardown) but not rebuilt for the next: about 30 µs each.
-            session = getattr(self.local, "session", None)
-            if session is None:
-                session = self.local.session = db.session.session_factory()
-            db.session.registry.set(session)
+            db.session.registry.set(self._session())
         try:
             ip = environ.get("REMOTE_ADDR") or "-"
             request_id = observability.request_id(environ.get("HTTP_X_REQUEST_ID", ""))
