@@ -206,6 +206,11 @@ pg_helper() {  # function url -> tests/pg.py's create_database / drop_database
     "$ROOT/tests" "$@"
 }
 
+pg_server_pid() {  # the PostgreSQL postmaster serving SCOPEGATE_TEST_PG_URL (its CPU is the store's)
+  "$PY" -c 'import sys, psycopg; c = psycopg.connect(sys.argv[1].replace("+psycopg", "")); b = c.execute("select pg_backend_pid()").fetchone()[0]; print(open(f"/proc/{b}/stat").read().rsplit(")", 1)[1].split()[1])' \
+    "$SCOPEGATE_TEST_PG_URL"
+}
+
 pg_version() {
   "$PY" -c 'import sys, psycopg; c = psycopg.connect(sys.argv[1].replace("+psycopg", "")); print(c.execute("show server_version").fetchone()[0], "fsync=" + c.execute("show fsync").fetchone()[0])' \
     "$SCOPEGATE_TEST_PG_URL"
