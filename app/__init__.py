@@ -24,6 +24,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(
         SQLALCHEMY_DATABASE_URI=app.config["SCOPEGATE_DATABASE_URL"],
         SECRET_KEY=app.config["SCOPEGATE_SECRET_KEY"],
+        # During a change of secret, cookies signed with the old one stay valid.
+        SECRET_KEY_FALLBACKS=[k for k in [app.config["SCOPEGATE_SECRET_KEY_PREVIOUS"]] if k],
         # Bodies above the limit are refused with 413 before anything parses them.
         MAX_CONTENT_LENGTH=app.config["SCOPEGATE_MAX_BODY_BYTES"],
         MAX_FORM_MEMORY_SIZE=app.config["SCOPEGATE_MAX_BODY_BYTES"],

@@ -35,8 +35,12 @@ def init_db(as_json: bool) -> None:
 
     upgrade()
     created = keys.ensure_key()
-    _emit(as_json, {"schema": "ok", "signing_key_created": created},
-          "Database ready." + (" Signing key created." if created else ""))
+    resealed = keys.reseal_all()  # clear keys from before encryption, or under an old secret
+    _emit(as_json, {"schema": "ok", "signing_key_created": created,
+                    "signing_keys_encrypted": resealed},
+          "Database ready." + (" Signing key created." if created else "")
+          + (f" {resealed} signing key(s) encrypted with the current secret." if resealed
+             else ""))
 
 
 @click.command("create-org")

@@ -16,6 +16,7 @@ The schema is owned by the Alembic migrations in ``app/migrations``
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from alembic import command
@@ -42,12 +43,25 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _private_sqlite_file(path: str) -> None:
+    """The database holds password hashes and (encrypted) signing keys: create
+    it, and its directory when missing, readable by this user only. SQLite
+    gives its -wal and -shm files the database file's mode."""
+    directory = os.path.dirname(path)
+    if directory and not os.path.isdir(directory):
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(path + suffix) and os.stat(path + suffix).st_mode & 0o077:
+            with contextlib.suppress(PermissionError):  # made world-readable before
+                os.chmod(path + suffix, 0o600)
+
+
 def init_app(app: Flask) -> None:
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        directory = os.path.dirname(url[len("sqlite:///"):])
-        if directory:
-            os.makedirs(directory, exist_ok=True)
+        _private_sqlite_file(url[len("sqlite:///"):].split("?", 1)[0])
     if not url.startswith("sqlite"):
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     db.init_app(app)

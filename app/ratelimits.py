@@ -23,12 +23,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_limiter import Limiter, RequestLimit
 from limits import parse
 
 from app import metrics
-from app.errors import RateLimited
+from app.errors import RateLimited, error_response
 from app.services import throttle
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 #: Flask-Limiter's key prefix: every counter key starts with it.
 KEY_PREFIX = "scopegate"
 #: Endpoints whose callers authenticate as a client (Basic) or with a bearer token.
-CLIENT_ENDPOINTS = ("oauth.token", "oauth.introspect", "oauth.revoke")
+CLIENT_ENDPOINTS = ("oauth.token", "oauth.introspect", "oauth.revoke", "oauth.userinfo")
 #: Endpoints limited per address only (people's browsers).
 BROWSER_ENDPOINTS = ("oauth.authorize",)
 #: Blueprints whose every endpoint is limited like the client endpoints (bearer tokens).
@@ -76,7 +76,9 @@ def caller_at_ip_key(ip: str, authorization: str) -> str:
 
 
 def _authenticated(status: int) -> bool:
-    return status != 401
+    """Counted against the caller: it proved who it is (a 401 did not; a 429 was
+    refused before anyone checked)."""
+    return status not in (401, 429)
 
 
 def _failed(status: int) -> bool:
@@ -85,6 +87,8 @@ def _failed(status: int) -> bool:
 
 @dataclass(frozen=True)
 class Rule:
+    """One limit: its setting, whom it counts, which responses count, which methods."""
+
     setting: str
     #: (client IP, Authorization header) -> counter key; "" skips the limit.
     key: Callable[[str, str], str]
@@ -117,14 +121,28 @@ def _scope(endpoint: str, rule: Rule) -> str:
     return f"{endpoint}:{rule.setting}"
 
 
+def retry_after(reset_at: float) -> int:
+    return max(1, int(reset_at - time.time()))
+
+
 def refusal(url_rule: str, reset_at: float) -> RateLimited:
-    """A breach: counted, and answered like every other error."""
+    """A breach seen by ``EndpointLimits``: counted, and answered like every other error."""
     metrics.rate_limited(url_rule)
-    return RateLimited(max(1, int(reset_at - time.time())))
+    return RateLimited(retry_after(reset_at))
 
 
-def _refuse(limit: RequestLimit):
-    raise refusal(request.url_rule.rule if request.url_rule else "(unmatched)", limit.reset_at)
+def _count_breach(limit: RequestLimit) -> None:
+    """Flask-Limiter calls this on a breach (then raises its 429): count it and
+    remember when the caller may come back."""
+    metrics.rate_limited(request.url_rule.rule if request.url_rule else "(unmatched)")
+    wait = retry_after(limit.reset_at)
+    g.rate_limit_retry_after = max(wait, g.get("rate_limit_retry_after", 0))
+
+
+def as_error(_exc: Exception | None = None) -> RateLimited:
+    """The breach as our error: rendered as JSON by ``app.errors``, as a page by
+    the dashboard, with ``Retry-After`` either way."""
+    return RateLimited(g.get("rate_limit_retry_after", 60))
 
 
 class Pending:
@@ -194,19 +212,31 @@ def enabled(config: dict) -> bool:
 def init_app(app: Flask) -> Limiter:
     limiter = Limiter(
         client_ip, app=app, storage_uri=throttle.storage_uri(app.config),
-        strategy=throttle.STRATEGY, on_breach=_refuse, enabled=enabled(app.config),
+        strategy=throttle.STRATEGY, on_breach=_count_breach, enabled=enabled(app.config),
         key_prefix=KEY_PREFIX, headers_enabled=False,
         # A limit store that is down must not take the service down with it.
         swallow_errors=False, in_memory_fallback_enabled=True,
     )
+    app.extensions["scopegate.limiter"] = limiter
+    # By status code, so it wins over the blueprints' generic HTTPException pages.
+    app.register_error_handler(429, lambda exc: error_response(as_error(exc)))
+    limit_views(app)
+    return limiter
+
+
+def limit_views(app: Flask) -> None:
+    """Wrap every registered view its rules name (each view once)."""
+    limiter: Limiter = app.extensions["scopegate.limiter"]
+    done: set[str] = app.extensions.setdefault("scopegate.limited_endpoints", set())
     for endpoint, view in list(app.view_functions.items()):
+        if endpoint in done:
+            continue
+        done.add(endpoint)
         for rule in rules_for(endpoint):
             view = limiter.limit(app.config[rule.setting], key_func=_flask_key(rule),
                                  deduct_when=_flask_deduct_when(rule), scope=_scope(endpoint, rule),
                                  methods=list(rule.methods) if rule.methods else None)(view)
         app.view_functions[endpoint] = view
-    app.extensions["scopegate.limiter"] = limiter
-    return limiter
 
 
 def _flask_key(rule: Rule):

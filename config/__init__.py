@@ -30,6 +30,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SCOPEGATE_SECRET_KEY", "dev-insecure-secret-key",
             "Signs session cookies and CSRF tokens. Set a long random value in "
             "production (a warning is logged while the default is used)."),
+    Setting("SCOPEGATE_SECRET_KEY_PREVIOUS", "",
+            "While changing `SCOPEGATE_SECRET_KEY`: the old value. Sessions signed with it "
+            "stay valid and signing keys encrypted with it still open; `init-db` re-encrypts "
+            "them with the new secret, after which this is removed."),
     Setting("SCOPEGATE_ENV", "dev", "Deployment name reported as `env` by introspection."),
     Setting("SCOPEGATE_ID_DOMAIN", "scopegate.local",
             "Domain of generated unique IDs (`f1bd9ff87c@<domain>`)."),

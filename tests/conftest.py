@@ -30,13 +30,15 @@ def database_url(tmp_path: Path) -> str:
     return os.environ.get("SCOPEGATE_TEST_DATABASE_URL") or f"sqlite:///{tmp_path}/test.db"
 
 
-@pytest.fixture
-def app(tmp_path):
+def make_test_app(tmp_path, **settings):
+    """The suite's app on its database (migrated, emptied, with a signing key);
+    ``settings`` override the test defaults (rate limits, metrics, ...)."""
     app = create_app({
         "TESTING": True,
         "SCOPEGATE_DATABASE_URL": database_url(tmp_path),
         "SCOPEGATE_SECRET_KEY": "test-secret-key",
         "SCOPEGATE_ISSUER": "http://localhost",
+        **settings,
     })
     with app.app_context():
         from app.database import upgrade
@@ -45,6 +47,12 @@ def app(tmp_path):
         if not database_url(tmp_path).startswith("sqlite"):
             empty_tables()  # one shared PostgreSQL database: start each test empty
         keys.ensure_key()
+    return app
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = make_test_app(tmp_path)
     yield app
     with app.app_context():
         db.session.remove()

@@ -105,3 +105,14 @@ def test_client_ip_comes_from_a_trusted_proxy_only(app):
                         headers={**api._headers(), "X-Forwarded-For": "203.0.113.7"})
         event = api.get("/activity?action=user.create").get_json()["items"][0]
         assert event["ip"] == expected
+
+
+def test_user_filters_are_capped_at_twenty(api):
+    """Each value costs three lookups: 440 of them took 0.57 s (issue 13)."""
+    many = "&".join(f"user=u{i}" for i in range(21))
+    response = api.get(f"/activity?{many}")
+    assert response.status_code == 400
+    assert "At most 20" in response.get_json()["error_description"]
+    assert api.get("/activity?" + "&".join(f"user=u{i}" for i in range(20))).status_code == 200
+    actors = "&".join(f"actor=u{i}" for i in range(21))
+    assert api.get(f"/activity?{actors}").status_code == 400

@@ -231,6 +231,31 @@ def test_credentials_are_shown_once_and_replace_previous(api, client, machine_us
     assert "client_secret" not in api.get("/users/demo-user").get_json()
 
 
+def test_new_credentials_revoke_the_tokens_the_old_secret_obtained(api, client, machine_user,
+                                                                   scoped_token):
+    minted = [issue(client, machine_user).get_json()["access_token"] for _ in range(2)]
+    again = api.post("/users/demo-user/credentials").get_json()
+    assert again["revoked_tokens"] == 2
+    for value in minted:
+        assert api.introspect(value).get_json() == {"active": False}
+    # A token the admin created for the user is not tied to the secret: it stays.
+    assert api.introspect(scoped_token["token"]).get_json()["active"] is True
+    assert api.post("/users/demo-user/credentials").get_json()["revoked_tokens"] == 0
+
+
+@pytest.mark.parametrize("name", ["f1bd9ff87c@scopegate.local", "0123456789@other.example",
+                                  "ABCDEF0123@x"])
+def test_names_shaped_like_a_unique_id_are_refused(api, name):
+    response = api.post("/users", {"name": name})
+    assert response.status_code == 422
+    assert "unique ID" in response.get_json()["error_description"]
+
+
+@pytest.mark.parametrize("name", ["svc@team", "f1bd9ff87@short.example", "bot-0123456789"])
+def test_names_with_an_at_sign_are_still_allowed(api, name):
+    assert api.post("/users", {"name": name}).status_code == 201
+
+
 # --- authentication and authorization of the admin API -----------------------
 
 

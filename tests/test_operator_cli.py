@@ -32,11 +32,25 @@ def test_password_stdin_strips_one_trailing_newline(app, runner):
 
     run(runner, "create-org", "initech", "--json")
     run(runner, "create-admin", "--org", "initech", "--email", "a@initech.test",
-        "--password-stdin", "--json", input="pa ss\n\n")
+        "--password-stdin", "--json", input="long pa ss phrase\n\n")
     with app.app_context():
         account = db.session.scalar(db.select(Account))
-        assert verify_password(account.password_hash, "pa ss\n")
-        assert not verify_password(account.password_hash, "pa ss")
+        assert verify_password(account.password_hash, "long pa ss phrase\n")
+        assert not verify_password(account.password_hash, "long pa ss phrase")
+
+
+def test_password_stdin_enforces_the_minimum_length(app, runner):
+    run(runner, "create-org", "initech", "--json")
+    result = runner.invoke(args=["create-admin", "--org", "initech", "--email", "a@initech.test",
+                                 "--password-stdin"], input="short\n")
+    assert result.exit_code == 1
+    assert "at least 12 characters" in result.output
+    assert "short" not in result.output.replace("at least", "")
+    with app.app_context():
+        from app.models import Account, db
+
+        assert db.session.scalar(db.select(Account).where(
+            Account.email == "a@initech.test")) is None
 
 
 def test_admin_token_lifetime_above_365_days_is_refused(runner, org):

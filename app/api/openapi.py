@@ -57,7 +57,9 @@ def document() -> dict:
             },
             "/users/{name}/credentials": {
                 "parameters": [NAME],
-                "post": {"summary": "Issue client credentials (secret shown once)",
+                "post": {"summary": "Issue client credentials (secret shown once); the tokens "
+                                    "obtained with the previous secret are revoked "
+                                    "(`revoked_tokens` says how many)",
                          "responses": _ok("created", "Credentials", "201")},
             },
             "/users/{name}/tokens": {
@@ -91,11 +93,14 @@ def document() -> dict:
                          "responses": _ok("renewed", "Token")},
             },
             "/activity": {
-                "get": {"summary": "Audit events, newest first",
+                "get": {"summary": "Audit events, newest first (a run of identical refusals "
+                                   "is one event: `count`, `last_at`)",
                         "parameters": [
                             {"name": "user", "in": "query", "schema": {"type": "string"},
-                             "description": "name or unique ID; repeatable; acted or subject"},
-                            {"name": "actor", "in": "query", "schema": {"type": "string"}},
+                             "description": "name or unique ID; repeatable (at most 20); "
+                                            "acted or subject"},
+                            {"name": "actor", "in": "query", "schema": {"type": "string"},
+                             "description": "repeatable (at most 20); acted only"},
                             {"name": "action", "in": "query", "schema": {"type": "string"}},
                             {"name": "since", "in": "query", "schema": {"type": "string"}},
                             {"name": "until", "in": "query", "schema": {"type": "string"}},

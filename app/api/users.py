@@ -47,9 +47,11 @@ def delete_user(name: str):
 @admin_only
 def create_credentials(name: str):
     json_object(required=False)
-    user, secret = users.create_credentials(current_caller(), name)
+    user, secret, revoked = users.create_credentials(current_caller(), name)
+    # Tokens obtained with the replaced secret are revoked with it (services.users).
     return jsonify(client_id=user.client_id, client_secret=secret,
-                   token_endpoint="/oauth/token"), 201  # noqa: S106 - a path
+                   token_endpoint="/oauth/token",  # noqa: S106 - a path
+                   revoked_tokens=revoked), 201
 
 
 @bp.post("/users/<name>/tokens")

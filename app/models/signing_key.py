@@ -9,7 +9,7 @@ class SigningKey(db.Model):
 
     id = db.Column(db.Integer, primary_key=True)
     kid = db.Column(db.String(64), nullable=False, unique=True)
-    #: Private JWK (JSON). Protect database backups accordingly.
+    #: Private JWK, encrypted with a key derived from SCOPEGATE_SECRET_KEY (services.keys).
     private_jwk = db.Column(db.Text, nullable=False)
     created_at = db.Column(db.Integer, nullable=False, default=now)
     retired_at = db.Column(db.Integer)

@@ -45,6 +45,8 @@ def create_admin(actor: Caller, org: Organization, email: str,
         raise Unprocessable(f"{email!r} is not an email address.")
     if db.session.scalar(select(Account.id).where(Account.email == email)):
         raise Conflict(f"An account with email {email!r} already exists.")
+    if password is not None:
+        passwords.check_acceptable(password)
     account = Account(
         org_id=org.id, email=email, role="admin",
         uid=secrets.new_unique_id(current_app.config["SCOPEGATE_ID_DOMAIN"]),

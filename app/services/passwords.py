@@ -16,6 +16,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, has_app_context
 
+from app.errors import Unprocessable
+
 _hasher = PasswordHasher()
 #: Longest a password check waits for a free slot before it is refused.
 SLOT_WAIT = 5.0
@@ -43,6 +45,16 @@ def slot():
         yield
     finally:
         semaphore.release()
+
+
+def check_acceptable(password: str) -> None:
+    """The one password rule, wherever a password is set (setup page, CLI):
+    length only (NIST SP 800-63B, no composition rules)."""
+    minimum = current_app.config["SCOPEGATE_PASSWORD_MIN_LENGTH"]
+    if not isinstance(password, str) or len(password) < minimum:
+        raise Unprocessable(f"The password must be at least {minimum} characters long.")
+    if len(password) > 1024:
+        raise Unprocessable("The password must be at most 1024 characters long.")
 
 
 def hash_password(password: str) -> str:

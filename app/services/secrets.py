@@ -10,6 +10,7 @@ bits of entropy, so a slow password hash would add CPU cost and no safety.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import zlib
 
@@ -70,3 +71,13 @@ def new_token_id() -> str:
 def new_unique_id(domain: str) -> str:
     """A user's generated unique ID, e.g. ``f1bd9ff87c@scopegate.local``."""
     return f"{secrets.token_hex(5)}@{domain}"
+
+
+#: The shape of a generated unique ID, whatever the domain (it may change).
+_UNIQUE_ID = re.compile(r"^[0-9a-f]{10}@[^@]+$", re.IGNORECASE)
+
+
+def looks_like_unique_id(value: str) -> bool:
+    """True for ``f1bd9ff87c@anything``: a name of that shape could be taken for
+    another user's unique ID wherever a name or an ID is accepted."""
+    return bool(_UNIQUE_ID.match(value))

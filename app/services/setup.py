@@ -16,7 +16,7 @@ from sqlalchemy import delete, select, update
 
 from app.errors import NotFound, ScopegateError, Unprocessable
 from app.models import Account, Organization, SetupCode, db, now
-from app.services import callers, orgs, secrets
+from app.services import callers, orgs, passwords, secrets
 
 
 class DeadLink(NotFound):
@@ -54,12 +54,8 @@ def check(code: str) -> None:
 
 
 def check_password(password: str, confirm: str) -> None:
-    """The dashboard password rule (length only: NIST SP 800-63B, no composition rules)."""
-    minimum = current_app.config["SCOPEGATE_PASSWORD_MIN_LENGTH"]
-    if not isinstance(password, str) or len(password) < minimum:
-        raise Unprocessable(f"The password must be at least {minimum} characters long.")
-    if len(password) > 1024:
-        raise Unprocessable("The password must be at most 1024 characters long.")
+    """The password rule (services.passwords), and both entries alike."""
+    passwords.check_acceptable(password)
     if password != confirm:
         raise Unprocessable("The two passwords differ.")
 

@@ -10,11 +10,14 @@ race past a limit the way counting rows after the fact could.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
 from flask import Flask, current_app
 from limits import RateLimitItemPerSecond, storage, strategies
+
+log = logging.getLogger(__name__)
 
 #: The moving window: a limit of 5 per 15 minutes is never 10 across a boundary.
 STRATEGY = "moving-window"
@@ -47,30 +50,54 @@ class MemoryCounters(storage.MemoryStorage):
             self._MemoryStorage__expire_events()
 
 
+#: This process's memory (one host only).
+MEMORY = "scopegate-memory://"
+
+
 def storage_uri(config: dict) -> str:
     """Where counters live: Redis when configured, else this process's memory."""
-    return config["SCOPEGATE_REDIS_URL"] or "scopegate-memory://"
+    return config["SCOPEGATE_REDIS_URL"] or MEMORY
+
+
+def _strategy(uri: str) -> strategies.MovingWindowRateLimiter:
+    return strategies.MovingWindowRateLimiter(storage.storage_from_string(uri))
 
 
 class Throttle:
-    """Named windows of ``amount`` hits per ``seconds`` over string keys."""
+    """Named windows of ``amount`` hits per ``seconds`` over string keys.
+
+    When Redis cannot be reached the counts go to this process's memory
+    (logged), as Flask-Limiter's do: sign-in stays throttled, per process,
+    instead of failing or letting every guess through."""
 
     def __init__(self, uri: str):
-        self.storage = storage.storage_from_string(uri)
-        self.limiter = strategies.MovingWindowRateLimiter(self.storage)
+        self.limiter = _strategy(uri)
+        self.fallback = _strategy(MEMORY) if uri != MEMORY else self.limiter
+
+    def _with_fallback(self, call):
+        try:
+            return call(self.limiter)
+        except Exception:  # noqa: BLE001 - any storage failure
+            log.warning("counter storage unreachable; counting in process memory",
+                        exc_info=True)
+            return call(self.fallback)
 
     def hit(self, name: str, key: str, amount: int, seconds: int) -> int:
         """Count one attempt; 0 when it is allowed, else seconds until one would be."""
         item = RateLimitItemPerSecond(amount, seconds, namespace="SCOPEGATE")
-        if self.limiter.hit(item, name, key):
-            return 0
-        reset = self.limiter.get_window_stats(item, name, key).reset_time
-        return max(1, int(reset - time.time()) + 1)
+
+        def count(limiter) -> int:
+            if limiter.hit(item, name, key):
+                return 0
+            reset = limiter.get_window_stats(item, name, key).reset_time
+            return max(1, int(reset - time.time()) + 1)
+
+        return self._with_fallback(count)
 
     def clear(self, name: str, key: str, amount: int, seconds: int) -> None:
         """Forget the attempts counted under ``key`` (after a success)."""
-        self.limiter.clear(RateLimitItemPerSecond(amount, seconds, namespace="SCOPEGATE"),
-                           name, key)
+        item = RateLimitItemPerSecond(amount, seconds, namespace="SCOPEGATE")
+        self._with_fallback(lambda limiter: limiter.clear(item, name, key))
 
 
 def init_app(app: Flask) -> None:

@@ -233,6 +233,19 @@ def revoke_all_of(user: MachineUser) -> int:
     return result.rowcount or 0
 
 
+def revoke_self_issued(user: MachineUser) -> int:
+    """Revoke the live tokens a machine user obtained itself with its client
+    secret (inside the caller's transaction): what a rotated secret bought."""
+    result = db.session.execute(
+        update(Token)
+        .where(Token.machine_user_id == user.id, Token.created_by == user.client_id,
+               Token.revoked_at.is_(None))
+        .values(revoked_at=now())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
 def live_count(user: MachineUser) -> int:
     """How many tokens would die with this user (the dashboard says so)."""
     return db.session.scalar(

@@ -26,6 +26,10 @@ def _check_name(name) -> str:
             "`name` must be 1-100 characters: letters, digits and . _ - @ +, "
             "starting with a letter or digit."
         )
+    if secrets.looks_like_unique_id(name):
+        # Lookups accept a name or a unique ID: this name could be read as another user's ID.
+        raise Unprocessable("`name` must not look like a generated unique ID "
+                            "(ten hex digits, @, a domain).")
     return name
 
 
@@ -101,13 +105,22 @@ def delete(caller: Caller, name: str) -> int:
     return revoked
 
 
-def create_credentials(caller: Caller, name: str) -> tuple[MachineUser, str]:
-    """A new client secret (shown once); it replaces the previous one."""
+def create_credentials(caller: Caller, name: str) -> tuple[MachineUser, str, int]:
+    """A new client secret (shown once); it replaces the previous one.
+
+    Every live token the user obtained itself with ``client_credentials`` --
+    minted with the secret being replaced -- is revoked in the same
+    transaction: a secret is rotated because it may have leaked, and so may
+    what it bought. Tokens an admin created for the user are not tied to the
+    secret and stay. Returns the user, the secret and how many tokens died.
+    """
     user = get(caller, name)
     secret = secrets.generate(secrets.CLIENT_SECRET)
     user.client_secret_hash = secrets.digest(secret)
     user.credentials_created_at = now()
+    revoked = tokens.revoke_self_issued(user)
     audit.record("credentials.create", actor=caller, subject=user.client_id,
-                 subject_name=user.name, target=user.client_id)
+                 subject_name=user.name, target=user.client_id,
+                 detail=f"{revoked} token(s) obtained with the previous secret revoked")
     db.session.commit()
-    return user, secret
+    return user, secret, revoked

@@ -15,7 +15,7 @@ from app.web.security import current_caller, login_required
 def _filters() -> dict:
     args = request.args
     return {
-        "users": [u for u in args.getlist("user") if u][:20],
+        "users": [u for u in args.getlist("user") if u][:activity.MAX_USER_FILTERS],
         "action": args.get("action") or None,
         "since": args.get("since") or None,
         "until": args.get("until") or None,

@@ -16,6 +16,7 @@ from authlib.oauth2 import OAuth2Error
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import HTTPException
 
+from app import ratelimits
 from app.models import db
 from app.services import callers, sessions
 from app.services.callers import Caller
@@ -129,6 +130,12 @@ def _oauth_error(error: OAuth2Error):
     """A refused rule, as a page (the same error the API would send as JSON)."""
     return _error_page(error.status_code or 400, _TITLES.get(error.status_code, "Refused"),
                        error.get_error_description() or error.error, error.get_headers())
+
+
+@bp.errorhandler(429)
+def _rate_limited(error: HTTPException):
+    """A request rate limit (app.ratelimits), as a page with its Retry-After."""
+    return _oauth_error(ratelimits.as_error(error))
 
 
 @bp.errorhandler(HTTPException)

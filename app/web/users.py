@@ -101,9 +101,9 @@ def issue_token(name: str):
 @login_required
 def issue_credentials(name: str):
     """New client credentials (the previous secret stops working), shown once."""
-    user, secret = users.create_credentials(current_caller(), name)
+    user, secret, revoked = users.create_credentials(current_caller(), name)
     return show_once({"kind": "credentials", "user": user.name, "client_id": user.client_id,
-                      "client_secret": secret})
+                      "client_secret": secret, "revoked_tokens": revoked})
 
 
 @bp.route("/users/<name>/delete", methods=["GET", "POST"])

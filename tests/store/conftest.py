@@ -79,13 +79,18 @@ class Deployment:
                 "SCOPEGATE_WORKERS": str(workers), "SCOPEGATE_THREADS": str(threads),
                 "SCOPEGATE_GRACEFUL_TIMEOUT": "5"}
 
-    def start(self, name: str, port: int | None = None, **kw) -> Host:
+    def start(self, name: str, port: int | None = None, production: bool = False,
+              extra_env: dict | None = None, **kw) -> Host:
+        """A gunicorn host (config/gunicorn.py), or with ``production`` what
+        `make serve` runs (``python -m config.serve``: granian)."""
         port = port or free_port()
         log = self.tmp / f"{name}.log"
+        command = ([str(VENV_BIN / "python"), "-m", "config.serve"] if production else
+                   [str(VENV_BIN / "gunicorn"), "-c", "config/gunicorn.py", "wsgi:app"])
         with open(log, "ab") as out:
             process = subprocess.Popen(
-                [str(VENV_BIN / "gunicorn"), "-c", "config/gunicorn.py", "wsgi:app"],
-                cwd=ROOT, env=self.env(port, **kw), stdout=out, stderr=out)
+                command, cwd=ROOT, env={**self.env(port, **kw), **(extra_env or {})},
+                stdout=out, stderr=out)
         host = Host(name, port, process, log)
         wait_ready(host)
         self.hosts.append(host)

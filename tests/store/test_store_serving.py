@@ -70,6 +70,14 @@ def test_access_log_is_json_with_the_request_id(deployment):
     assert {"ts", "remote_addr", "duration_ms", "bytes", "user_agent"} <= set(by_id[generated])
 
 
+def test_gunicorns_access_log_never_holds_a_setup_code(deployment):
+    host = deployment.start("host")
+    requests.get(f"{host.url}/setup/sEcReTcOdE42", timeout=30)
+    time.sleep(0.5)
+    text = host.log.read_text()
+    assert "sEcReTcOdE42" not in text and '"/setup/[redacted]"' in text
+
+
 def test_sigterm_lets_an_in_flight_request_finish_then_exits_cleanly(deployment):
     """Hold a write lock in the database so that a request is stuck inside a
     worker; SIGTERM the server; it keeps running until the lock is released,

@@ -267,7 +267,7 @@ def test_token_management_user_scoped_tokens(page):
     table = page.locator("table").inner_text()
     for text in ["demo-user", "analytics-bot", "sdk-user", "create_session", EMAIL, "active"]:
         assert text in table
-    assert page.locator("tbody tr").count() == 4  # demo-user x2 (one via credentials)
+    assert page.locator("tbody tr").count() == 4, table  # demo-user x2 (one via credentials)
     shot(page, "17-user-scoped-tokens")
 
     page.get_by_label("User").select_option("analytics-bot")

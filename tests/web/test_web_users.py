@@ -74,6 +74,25 @@ def test_client_credentials_shown_once_and_they_work(app, signed_in):
     assert response.status_code == 200 and response.get_json()["access_token"].startswith("sgt_")
 
 
+def test_replacing_credentials_says_it_revokes_what_the_old_secret_obtained(app, signed_in):
+    make_user(signed_in, "demo-user")
+    signed_in.get("/users/demo-user")
+    signed_in.post("/users/demo-user/credentials")
+    page = signed_in.text("/once")
+    client_id = re.search(r'id="client-id" readonly value="([^"]+)"', page).group(1)
+    basic = base64.b64encode(f"{client_id}:{secret_on(page, 'sgs')}".encode()).decode()
+    token = app.test_client().post("/oauth/token", data={"grant_type": "client_credentials"},
+                                   headers={"Authorization": f"Basic {basic}"}).get_json()
+    user_page = signed_in.text("/users/demo-user")
+    assert re.search(r"revokes every\s+token this user obtained with it", user_page)
+    signed_in.post("/users/demo-user/credentials")
+    assert "the 1 token(s) it obtained with that secret are revoked" in signed_in.text("/once")
+    with app.app_context():
+        from app.services import tokens
+
+        assert tokens.authenticate(token["access_token"]) is None
+
+
 def test_delete_says_how_many_tokens_die(app, signed_in, api_token):
     make_user(signed_in, "demo-user")
     first = issue(signed_in, "demo-user")

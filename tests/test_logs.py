@@ -1,0 +1,36 @@
+"""No log line holds the one-time setup code (it is in the URL path): the
+development server's request log is filtered like the access logs
+(production's and gunicorn's: tests/store)."""
+
+from __future__ import annotations
+
+import logging
+
+from app.observability import RedactSecrets, redact
+
+
+def test_redact_hides_setup_codes_in_paths_request_lines_and_urls():
+    assert redact("/setup/abc123") == "/setup/[redacted]"
+    assert (redact('"GET /setup/abc123?x=1 HTTP/1.1" 200')
+            == '"GET /setup/[redacted]?x=1 HTTP/1.1" 200')
+    assert redact("http://h/setup/abc123/") == "http://h/setup/[redacted]/"
+    assert redact("/users/setup") == "/users/setup"
+
+
+def test_the_development_servers_request_log_is_redacted(app, caplog):
+    werkzeug = logging.getLogger("werkzeug")
+    assert any(isinstance(f, RedactSecrets) for f in werkzeug.filters)
+    with caplog.at_level(logging.INFO, logger="werkzeug"):
+        werkzeug.info('%s - - [%s] "%s" %s -', "127.0.0.1", "now",
+                      "GET /setup/sEcReT123 HTTP/1.1", "200")
+    assert "sEcReT123" not in caplog.text and "/setup/[redacted]" in caplog.text
+
+
+def test_the_app_access_log_is_redacted(app, client, caplog):
+    from app import observability
+
+    with caplog.at_level(logging.INFO, logger="scopegate.access"):
+        client.get("/setup/sEcReT456?code=1")
+    assert "sEcReT456" not in caplog.text
+    assert '"path": "/setup/[redacted]"' in caplog.text
+    assert observability.access_log.name == "scopegate.access"

@@ -1,0 +1,142 @@
+"""Rate limits (Flask-Limiter) on the OAuth endpoints, the admin API and the
+sign-in form: 429 ``rate_limited`` with ``Retry-After``; per IP, per client,
+per token; failed secrets per (client, IP) so a guesser never locks the real
+client out of its own address; counters shared by hosts through Redis."""
+
+from __future__ import annotations
+
+import pytest
+
+from app import create_app, ratelimits
+from tests.conftest import Api, basic, issue, make_org, make_test_app
+from tests.redis_server import RedisServer, available
+
+GUESSER, REAL = {"REMOTE_ADDR": "203.0.113.9"}, {"REMOTE_ADDR": "198.51.100.7"}
+
+
+def limited_app(tmp_path, **settings):
+    return make_test_app(tmp_path, **{"SCOPEGATE_RATE_LIMITS": "on", **settings})
+
+
+@pytest.fixture
+def app(tmp_path):
+    return limited_app(tmp_path, SCOPEGATE_RATE_LIMIT_FAILED_AUTH="3/minute",
+                       SCOPEGATE_RATE_LIMIT_PER_CLIENT="5/minute",
+                       SCOPEGATE_RATE_LIMIT_FAILED_AUTH_PER_IP="100/minute")
+
+
+def assert_rate_limited(response):
+    assert response.status_code == 429
+    assert response.get_json()["error"] == "rate_limited"
+    assert response.get_json()["error_description"]
+    assert 0 < int(response.headers["Retry-After"]) <= 60
+
+
+def wrong(machine_user) -> dict:
+    return basic(machine_user.client_id, "sgs_wrong")
+
+
+def test_token_requests_beyond_the_per_client_limit_get_429_with_retry_after(
+        client, machine_user):
+    for _ in range(5):
+        assert issue(client, machine_user).status_code == 200
+    assert_rate_limited(issue(client, machine_user))
+
+
+def test_failed_secrets_lock_out_the_guessers_address_only(client, machine_user):
+    for _ in range(3):
+        assert client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                           headers=wrong(machine_user), environ_base=GUESSER).status_code == 401
+    refused = client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                          headers=wrong(machine_user), environ_base=GUESSER)
+    assert_rate_limited(refused)
+    # The real client, from its own address, is not affected ...
+    assert issue(client, machine_user, environ_base=REAL).status_code == 200
+    # ... and the failures did not spend its allowance (5 authenticated requests).
+    for _ in range(4):
+        assert issue(client, machine_user, environ_base=REAL).status_code == 200
+
+
+def test_failed_bearer_tokens_are_limited_per_address_on_the_admin_api(tmp_path):
+    app = limited_app(tmp_path, SCOPEGATE_RATE_LIMIT_FAILED_AUTH_PER_IP="3/minute")
+    client = app.test_client()
+    for _ in range(3):
+        assert client.get("/api/v1/me", headers={"Authorization": "Bearer sgp_nope"},
+                          environ_base=GUESSER).status_code == 401
+    assert_rate_limited(client.get("/api/v1/me", headers={"Authorization": "Bearer sgp_x"},
+                                   environ_base=GUESSER))
+
+
+def test_each_admin_token_has_its_own_allowance(app, client, org):
+    api = Api(client, org.admin_token)
+    for _ in range(5):
+        assert api.get("/me").status_code == 200
+    assert_rate_limited(api.get("/me"))
+    with app.app_context():
+        from app.services import callers, orgs, tokens
+
+        admin = orgs.get_account(org.admin_email)
+        second, _ = tokens.create_personal(admin, callers.operator(org.id), name="second")
+    assert Api(client, second).get("/me").status_code == 200
+
+
+def test_introspection_is_limited_per_caller(client, org, machine_user, scoped_token):
+    api = Api(client, org.admin_token)
+    for _ in range(5):
+        assert api.introspect(scoped_token["token"]).status_code == 200
+    assert_rate_limited(api.introspect(scoped_token["token"]))
+
+
+def test_every_limited_endpoint_has_a_per_address_limit(tmp_path, machine_user):
+    app = limited_app(tmp_path, SCOPEGATE_RATE_LIMIT_PER_IP="2/minute")
+    client = app.test_client()
+    calls = {
+        "/oauth/token": lambda: client.post("/oauth/token", data={"grant_type": "x"}),
+        "/oauth/introspect": lambda: client.post("/oauth/introspect", data={"token": "x"}),
+        "/oauth/revoke": lambda: client.post("/oauth/revoke", data={"token": "x"}),
+        "/api/v1/scopes": lambda: client.get("/api/v1/scopes"),
+    }
+    for path, call in calls.items():
+        call(), call()
+        assert_rate_limited(call())
+    assert client.get("/healthz").status_code == 200  # probes are never limited
+
+
+def test_a_view_registered_later_under_a_limited_name_is_limited(tmp_path):
+    """``/oauth/authorize`` arrives with OpenID Connect: its endpoint name is enough."""
+    app = limited_app(tmp_path, SCOPEGATE_RATE_LIMIT_PER_IP="2/minute")
+    app.add_url_rule("/oauth/authorize", endpoint="oauth.authorize", view_func=lambda: "form")
+    ratelimits.limit_views(app)
+    client = app.test_client()
+    assert [client.get("/oauth/authorize").status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_the_switch_turns_request_limits_off(tmp_path, machine_user):
+    app = limited_app(tmp_path, SCOPEGATE_RATE_LIMITS="off", SCOPEGATE_RATE_LIMIT_PER_IP="1/minute")
+    client = app.test_client()
+    assert {client.get("/api/v1/scopes").status_code for _ in range(5)} == {401}
+
+
+@pytest.mark.skipif(not available(), reason="needs Debian's redis-server (.ci/run installs it)")
+def test_two_hosts_share_counters_through_redis(tmp_path):
+    with RedisServer() as redis:
+        settings = {"SCOPEGATE_REDIS_URL": redis.url, "SCOPEGATE_RATE_LIMIT_PER_CLIENT": "4/minute"}
+        host_a = limited_app(tmp_path, **settings)
+        host_b = create_app({**host_a.config})  # another process: same database, same Redis
+        org = make_org(host_a, "acme")
+        a = Api(host_a.test_client(), org.admin_token)
+        b = Api(host_b.test_client(), org.admin_token)
+        assert [a.get("/me").status_code, b.get("/me").status_code,
+                a.get("/me").status_code, b.get("/me").status_code] == [200] * 4
+        assert_rate_limited(a.get("/me"))
+        assert_rate_limited(b.get("/me"))
+
+
+def test_an_unreachable_redis_falls_back_to_counting_in_memory(tmp_path):
+    from tests.conftest import free_port
+
+    app = limited_app(tmp_path, SCOPEGATE_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
+                      SCOPEGATE_RATE_LIMIT_PER_IP="3/minute")
+    client = app.test_client()
+    statuses = [client.get("/api/v1/scopes").status_code for _ in range(5)]
+    assert statuses == [401, 401, 401, 429, 429]  # never a 500, still limited

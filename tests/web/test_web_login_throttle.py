@@ -1,0 +1,159 @@
+"""Sign-in throttling (services.logins): counters hit atomically before any
+password is checked, per email from one address and per email overall; a
+browser that signed in before is counted on its own, so a stranger cannot
+lock the admin out; password checks are bounded per process."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from argon2 import PasswordHasher
+
+from app import create_app
+from app.services import passwords
+from tests.redis_server import RedisServer, available
+from tests.web.conftest import Browser
+
+WRONG = "not the password at all"
+
+
+def from_address(ip: str) -> dict:
+    return {"environ_base": {"REMOTE_ADDR": ip}}
+
+
+def attempt(app, email: str, password: str = WRONG, ip: str = "127.0.0.1") -> int:
+    browser = Browser(app.test_client())
+    browser.get("/login", **from_address(ip))
+    return browser.post("/login", {"email": email, "password": password},
+                        **from_address(ip)).status_code
+
+
+def signed_in_before(app, admin, **kw) -> Browser:
+    """A browser that signed in as ``admin`` (so it holds a device cookie) and out again."""
+    browser = Browser(app.test_client())
+    assert browser.login(admin, **kw).status_code == 303
+    browser.get("/dashboard", **kw)  # the session's CSRF token
+    assert browser.post("/logout", **kw).status_code == 303
+    browser.get("/login", **kw)  # a fresh CSRF token for the next form
+    return browser
+
+
+def concurrently(n: int, call) -> list:
+    barrier, results = threading.Barrier(n), [None] * n
+
+    def run(i):
+        barrier.wait()
+        results[i] = call(i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_concurrent_attempts_cannot_race_past_the_limit(app, admin):
+    """Issue 13 saw 19 of 20 concurrent attempts evaluated for a limit of 5."""
+    statuses = concurrently(20, lambda _: attempt(app, admin.email))
+    assert statuses.count(401) == 5 and statuses.count(429) == 15
+
+
+def test_an_unknown_email_is_refused_at_the_same_rate_as_a_known_one(app, admin):
+    for email in (admin.email, "nobody@acme.test"):
+        assert [attempt(app, email) for _ in range(6)] == [401] * 5 + [429]
+
+
+def test_a_stranger_elsewhere_cannot_lock_the_admin_out(app, admin):
+    for _ in range(8):
+        attempt(app, admin.email, ip="203.0.113.66")
+    assert Browser(app.test_client()).login(admin, **from_address("198.51.100.1")
+                                            ).status_code == 303
+
+
+def test_a_stranger_at_the_admins_address_cannot_lock_out_the_admins_browser(app, admin):
+    """Behind a load balancer (SCOPEGATE_TRUST_PROXY=0) everyone shares one address."""
+    browser = signed_in_before(app, admin)
+    for _ in range(8):
+        attempt(app, admin.email)  # same address, no device cookie
+    assert attempt(app, admin.email, admin.password) == 429  # a new browser waits ...
+    assert browser.login(admin).status_code == 303  # ... the admin's own does not
+
+
+def test_a_guesser_rotating_addresses_is_stopped_per_email(app, admin):
+    app.config["SCOPEGATE_LOGIN_MAX_PER_EMAIL"] = 10
+    browser = signed_in_before(app, admin)
+    statuses = [attempt(app, admin.email, ip=f"203.0.113.{i}") for i in range(12)]
+    assert statuses == [401] * 9 + [429] * 3  # the admin's sign-in was the 10th
+    assert browser.login(admin).status_code == 303  # the known browser still signs in
+
+
+def test_a_forged_or_foreign_device_cookie_counts_as_no_cookie(app, admin, other_admin):
+    other = signed_in_before(app, other_admin)  # a genuine cookie, for another email
+    forged = Browser(app.test_client())
+    forged.client.set_cookie("scopegate_device", "forged", path="/login")
+    forged.get("/login")
+    for browser, ip in ((other, "192.0.2.1"), (forged, "192.0.2.2")):
+        statuses = [browser.post("/login", {"email": admin.email, "password": WRONG},
+                                 **from_address(ip)).status_code for _ in range(6)]
+        assert statuses == [401] * 5 + [429]
+
+
+def test_password_checks_run_at_most_the_configured_number_at_once(app, admin, monkeypatch):
+    app.config["SCOPEGATE_PASSWORD_HASH_CONCURRENCY"] = 2
+    inside, peak, lock = [0], [0], threading.Lock()
+
+    class MeasuredHasher(PasswordHasher):
+        """The real (cheap-parameter) hasher, counting how many verify at once."""
+
+        def verify(self, *args):
+            with lock:
+                inside[0] += 1
+                peak[0] = max(peak[0], inside[0])
+            time.sleep(0.05)  # long enough for the others to pile up
+            try:
+                return super().verify(*args)
+            finally:
+                with lock:
+                    inside[0] -= 1
+
+    monkeypatch.setattr(passwords, "_hasher", MeasuredHasher(time_cost=1, memory_cost=8192))
+    statuses = concurrently(12, lambda i: attempt(app, admin.email, ip=f"192.0.2.{i}"))
+    assert statuses == [401] * 12
+    assert peak[0] == 2
+
+
+def test_sign_in_posts_are_limited_per_address_with_a_page(app, admin):
+    app.config["SCOPEGATE_RATE_LIMIT_LOGIN"] = "2/minute"
+    fresh = create_app({**{k: app.config[k] for k in app.config if k.startswith("SCOPEGATE_")},
+                        "TESTING": True})
+    browser = Browser(fresh.test_client())
+    for email in ("a@acme.test", "b@acme.test"):
+        browser.post("/login", {"email": email, "password": WRONG})
+    refused = browser.post("/login", {"email": "c@acme.test", "password": WRONG})
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert refused.mimetype == "text/html"
+    assert browser.get("/login").status_code == 200  # reading the form is not limited
+
+
+@pytest.mark.skipif(not available(), reason="needs Debian's redis-server (.ci/run installs it)")
+def test_two_hosts_share_sign_in_counters_through_redis(app, admin):
+    with RedisServer() as redis:
+        settings = {k: app.config[k] for k in app.config if k.startswith("SCOPEGATE_")}
+        host_a, host_b = (create_app({**settings, "TESTING": True,
+                                      "SCOPEGATE_REDIS_URL": redis.url}) for _ in range(2))
+        assert [attempt(host_a, admin.email) for _ in range(3)] == [401] * 3
+        assert [attempt(host_b, admin.email) for _ in range(3)] == [401, 401, 429]
+
+
+def test_sign_in_stays_throttled_when_redis_is_unreachable(app, admin, caplog):
+    """Counted in process memory instead: no 500, and still no sixth guess."""
+    from tests.conftest import free_port
+
+    settings = {k: app.config[k] for k in app.config if k.startswith("SCOPEGATE_")}
+    host = create_app({**settings, "TESTING": True,
+                       "SCOPEGATE_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"})
+    assert [attempt(host, admin.email) for _ in range(6)] == [401] * 5 + [429]
+    assert "counter storage unreachable" in caplog.text
