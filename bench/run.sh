@@ -36,6 +36,7 @@ SCALE_LEVELS="${SCALE_LEVELS:-1000 100000 1000000}"
 SCALE_AUDIT="${SCALE_AUDIT:-0}"
 OUT="${OUT:-$BENCH_DIR/results/$(date +%Y%m%d-%H%M%S)$([ -n "${BENCH_SCALE:-}" ] && echo -scale || true)}"
 mkdir -p "$OUT/logs"
+OUT="$(cd "$OUT" && pwd)"   # the peers' script runs elsewhere: give it an absolute path
 trap stop_scopegate EXIT
 
 ensure_tools
