@@ -9,8 +9,8 @@ whatever the client. Refusals are 429 ``rate_limited`` with ``Retry-After``
 (JSON, or the dashboard's error page).
 
 The rules name endpoints, not functions, so a view that arrives later
-(``oauth.authorize`` with OpenID Connect) is covered as soon as it is
-registered. Counters live where sign-in counters do (``services.throttle``):
+(``/oauth/authorize`` with OpenID Connect, ``web.authorize``) is covered as
+soon as it is registered. Counters live where sign-in counters do (``services.throttle``):
 Redis when ``SCOPEGATE_REDIS_URL`` is set, so every host shares them.
 """
 
@@ -37,8 +37,9 @@ log = logging.getLogger(__name__)
 KEY_PREFIX = "scopegate"
 #: Endpoints whose callers authenticate as a client (Basic) or with a bearer token.
 CLIENT_ENDPOINTS = ("oauth.token", "oauth.introspect", "oauth.revoke", "oauth.userinfo")
-#: Endpoints limited per address only (people's browsers).
-BROWSER_ENDPOINTS = ("oauth.authorize",)
+#: Endpoints limited per address only (people's browsers): ``/oauth/authorize``
+#: under either blueprint name it may be registered with.
+BROWSER_ENDPOINTS = ("oauth.authorize", "web.authorize")
 #: Blueprints whose every endpoint is limited like the client endpoints (bearer tokens).
 API_BLUEPRINTS = ("api",)
 #: The sign-in form: posts per address (sign-in attempts per email: services.logins).

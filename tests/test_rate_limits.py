@@ -102,10 +102,11 @@ def test_every_limited_endpoint_has_a_per_address_limit(tmp_path, machine_user):
     assert client.get("/healthz").status_code == 200  # probes are never limited
 
 
-def test_a_view_registered_later_under_a_limited_name_is_limited(tmp_path):
+@pytest.mark.parametrize("endpoint", ["oauth.authorize", "web.authorize"])
+def test_a_view_registered_later_under_a_limited_name_is_limited(tmp_path, endpoint):
     """``/oauth/authorize`` arrives with OpenID Connect: its endpoint name is enough."""
     app = limited_app(tmp_path, SCOPEGATE_RATE_LIMIT_PER_IP="2/minute")
-    app.add_url_rule("/oauth/authorize", endpoint="oauth.authorize", view_func=lambda: "form")
+    app.add_url_rule("/oauth/authorize", endpoint=endpoint, view_func=lambda: "form")
     ratelimits.limit_views(app)
     client = app.test_client()
     assert [client.get("/oauth/authorize").status_code for _ in range(3)] == [200, 200, 429]

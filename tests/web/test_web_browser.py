@@ -308,6 +308,8 @@ def test_activity_filtered_with_chart(page):
     page.get_by_label("Users").select_option(["analytics-bot", "sdk-user"])
     page.get_by_label("Action").select_option("token.create")
     page.get_by_role("button", name="Filter").click()
+    page.wait_for_url("**user=sdk-user**")
+    page.wait_for_load_state()  # count() does not wait; a loaded machine showed the old page
     assert page.locator("svg.spark").count() == 2
     actions = page.locator("tbody tr td:nth-child(3) code").all_inner_texts()
     assert actions and set(actions) == {"token.create"}
