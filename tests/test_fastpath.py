@@ -13,8 +13,8 @@ import pytest
 from app import create_app, metrics
 from app.database import upgrade
 from app.models import AuditEvent, db
-from app.oauth import server as oauth_server
 from app.oauth.fastpath import FastPath
+from app.services import tokens
 from tests.conftest import basic, database_url, empty_tables, issue, make_org
 
 VOLATILE = {"access_token", "token_id", "iat", "exp"}
@@ -91,10 +91,10 @@ def test_requests_it_does_not_recognise_as_plain_go_to_flask(app, client, machin
 
 def test_an_unexpected_failure_is_a_json_500_and_logged(client, machine_user, monkeypatch,
                                                         caplog):
-    def broken(client_id):
+    def broken(*args):
         raise RuntimeError("store down")
 
-    monkeypatch.setattr(oauth_server, "query_client", broken)
+    monkeypatch.setattr(tokens, "issue_client_credentials", broken)
     response = issue(client, machine_user)
     assert response.status_code == 500
     assert response.get_json()["error"] == "server_error"

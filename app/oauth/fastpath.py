@@ -9,14 +9,15 @@ two paths that is not a plain urlencoded POST of known length (a query
 string, another body type, a body above the limit), so Flask answers the odd
 cases exactly as before.
 
-It decides nothing itself. Authlib stays the protocol layer: the same grant,
-endpoint and client-authentication classes (``server.configure``) run on
-Authlib's framework-agnostic ``AuthorizationServer``; the rules stay in
-``app.services``. What Flask's hooks do for the views, this does through the
-same functions: the request id and JSON access log (``app.observability``),
-the NUL and repeated-parameter rules, the rate limits (``app.ratelimits``, on
-Flask-Limiter's own counters), metrics (``app.metrics``), the error format
-(``app.errors``), ``no-store``, and never a 5xx for bad input.
+It decides nothing itself. Authlib stays the protocol layer: Authlib's
+framework-agnostic ``AuthorizationServer`` shares the Flask server's registry
+(grants, client authentication, token generators, endpoint classes), so the
+same code answers; the rules stay in ``app.services``. What Flask's hooks do
+for the views, this does through the same functions: the request id and JSON
+access log (``app.observability``), the NUL and repeated-parameter rules, the
+rate limits (``app.ratelimits``, on Flask-Limiter's own counters), metrics
+(``app.metrics``), the error format (``app.errors``), ``no-store``, and never
+a 5xx for bad input.
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ from sqlalchemy.orm import Session
 
 from app import errors, metrics, observability, ratelimits
 from app.models import db
-from app.oauth import server
 from app.oauth.routes import reject_repeated
 
 log = logging.getLogger(__name__)
@@ -80,18 +80,31 @@ class FormRequest(OAuth2Request):
 
 
 class WSGIAuthorizationServer(AuthorizationServer):
-    """Authlib's framework-agnostic server, configured like the Flask one; its
-    answers are ``(status, body, headers)``."""
+    """Authlib's framework-agnostic server, answering ``(status, body, headers)``.
 
-    def __init__(self, scopes_supported):
-        super().__init__(scopes_supported=scopes_supported)
-        server.configure(self)
+    It shares the Flask server's registry -- grants, client authentication, token
+    generators, hooks, extensions -- so whatever is registered there (``server.configure``
+    or a later ``register_grant``) is what answers here too: one configuration. Only the
+    endpoints are new instances, bound to this server (an endpoint builds its request
+    through its server)."""
+
+    def __init__(self, flask_server: AuthorizationServer):
+        super().__init__(scopes_supported=flask_server.scopes_supported)
+        self.flask_server = flask_server
+        self._token_generators = flask_server._token_generators
+        self._client_auth = flask_server._client_auth
+        self._authorization_grants = flask_server._authorization_grants
+        self._token_grants = flask_server._token_grants
+        self._extensions = flask_server._extensions
+        self._hooks = flask_server._hooks
+        self._endpoints = {name: [type(endpoint)(self) for endpoint in endpoints]
+                           for name, endpoints in flask_server._endpoints.items()}
 
     def query_client(self, client_id):
-        return server.query_client(client_id)
+        return self.flask_server.query_client(client_id)
 
     def save_token(self, token, request):
-        return server.save_token(token, request)
+        return self.flask_server.save_token(token, request)
 
     def create_oauth2_request(self, request):
         return request
@@ -119,7 +132,7 @@ class FastPath:
         """Built at the first request: the rate limits exist only once every view does."""
         config = self.app.config
         prepared = {
-            "server": WSGIAuthorizationServer(config["OAUTH2_SCOPES_SUPPORTED"]),
+            "server": WSGIAuthorizationServer(self.app.extensions["scopegate.authorization"]),
             "limits": {path: ratelimits.EndpointLimits(self.app, endpoint, path)
                        for path, (endpoint, _) in ROUTES.items()},
             "max_body": config["SCOPEGATE_MAX_BODY_BYTES"],

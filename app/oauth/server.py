@@ -120,8 +120,9 @@ require_oauth.register_token_validator(ActiveTokenValidator(realm="scopegate"))
 
 
 def configure(server) -> None:
-    """Grants, client authentication and endpoints: one setup for the Flask server
-    and for the WSGI one that answers the hot paths (``app.oauth.fastpath``)."""
+    """Grants, client authentication, token generators and endpoints. Register them
+    here (on the Flask server): the WSGI server answering the hot paths
+    (``app.oauth.fastpath``) shares this registry."""
     server.register_client_auth_method("client_secret_basic", client_auth.client_secret_basic)
     server.register_client_auth_method("bearer", client_auth.bearer)
     server.register_grant(ScopedTokenGrant)
