@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 #: path -> (Flask endpoint name, how Authlib answers it)
 ROUTES = {"/oauth/token": ("oauth.token", "token"),
           "/oauth/introspect": ("oauth.introspect", "introspection")}
+#: The Authlib endpoints those paths need besides the token endpoint.
+SERVED_ENDPOINTS = ("introspection",)
 FORM = "application/x-www-form-urlencoded"
 #: Every answer is JSON and never cached; these replace whatever Authlib said about them.
 _FIXED = [("Content-Type", "application/json"), ("Cache-Control", "no-store"),
@@ -85,8 +87,8 @@ class WSGIAuthorizationServer(AuthorizationServer):
     It shares the Flask server's registry -- grants, client authentication, token
     generators, hooks, extensions -- so whatever is registered there (``server.configure``
     or a later ``register_grant``) is what answers here too: one configuration. Only the
-    endpoints are new instances, bound to this server (an endpoint builds its request
-    through its server)."""
+    endpoints it serves are new instances of the same classes, bound to this server (an
+    endpoint builds its request through its server)."""
 
     def __init__(self, flask_server: AuthorizationServer):
         super().__init__(scopes_supported=flask_server.scopes_supported)
@@ -97,8 +99,9 @@ class WSGIAuthorizationServer(AuthorizationServer):
         self._token_grants = flask_server._token_grants
         self._extensions = flask_server._extensions
         self._hooks = flask_server._hooks
-        self._endpoints = {name: [type(endpoint)(self) for endpoint in endpoints]
-                           for name, endpoints in flask_server._endpoints.items()}
+        self._endpoints = {name: [type(endpoint)(self) for endpoint in
+                                  flask_server._endpoints.get(name, [])]
+                           for name in SERVED_ENDPOINTS}
 
     def query_client(self, client_id):
         return self.flask_server.query_client(client_id)
