@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 
+import click
 from flask import Flask
 
 import config
@@ -32,6 +33,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     _warn_insecure_defaults(app)
+    if app.config["SCOPEGATE_ACCESS_TOKEN_FORMAT"] not in ("opaque", "jwt"):
+        raise ValueError("SCOPEGATE_ACCESS_TOKEN_FORMAT must be `opaque` or `jwt`.")
 
     from app import (
         api,
@@ -66,5 +69,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _warn_insecure_defaults(app: Flask) -> None:
-    if app.config["SCOPEGATE_SECRET_KEY"] == config.load({})["SCOPEGATE_SECRET_KEY"]:
-        log.warning("SCOPEGATE_SECRET_KEY is the development default: set it in production.")
+    """Warn once per serving process. Operator commands (``flask init-db``,
+    ``setup-link``, ...) sign no cookie, so they stay quiet: ``make run`` warns
+    once, not once per step."""
+    if app.config["SCOPEGATE_SECRET_KEY"] != config.load({})["SCOPEGATE_SECRET_KEY"]:
+        return
+    command = click.get_current_context(silent=True)
+    if command is not None and command.info_name != "run":
+        return
+    log.warning("SCOPEGATE_SECRET_KEY is the development default: set it in production.")

@@ -13,7 +13,7 @@ from flask.cli import with_appcontext
 from app.api.representations import iso
 from app.errors import ScopegateError
 from app.models import db, now
-from app.services import audit, callers, keys, orgs, tokens
+from app.services import apps, audit, callers, keys, orgs, people, tokens
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
@@ -35,6 +35,7 @@ def init_db(as_json: bool) -> None:
 
     upgrade()
     created = keys.ensure_key()
+    keys.ensure_key(keys.ID_TOKEN_ALG)
     resealed = keys.reseal_all()  # clear keys from before encryption, or under an old secret
     _emit(as_json, {"schema": "ok", "signing_key_created": created,
                     "signing_keys_encrypted": resealed},
@@ -85,13 +86,16 @@ def create_admin(org_name: str, email: str, password_stdin: bool, as_json: bool)
 
 @click.command("issue-admin-token")
 @with_appcontext
-@click.option("--email", required=True, help="The admin the unscoped token acts as.")
+@click.option("--email", required=True, help="The person (admin or member) the token acts as.")
 @click.option("--expires-in", type=int, default=None,
               help="Lifetime in seconds (default 90 days, max 365).")
 @click.option("--name", default="cli", show_default=True, help="A label for the token.")
 @json_option
 def issue_admin_token(email: str, expires_in: int | None, name: str, as_json: bool) -> None:
-    """Issue an unscoped (personal) token for an admin. Printed once."""
+    """Issue a personal (unscoped) token for a person. Printed once.
+
+    An admin's token carries the reserved scope ``admin``; a member's carries
+    none and reaches only the member's own things."""
     try:
         account = orgs.get_account(email)
         value, token = tokens.create_personal(account, callers.operator(account.org_id),
@@ -104,18 +108,97 @@ def issue_admin_token(email: str, expires_in: int | None, name: str, as_json: bo
           "shown once, store it safely)")
 
 
+base_url_option = click.option(
+    "--base-url", default=None,
+    help="Public base URL of the dashboard for the link (default: SCOPEGATE_ISSUER).")
+
+
+def _link_text(link, what: str) -> str:
+    hours = current_app.config["SCOPEGATE_SETUP_CODE_LIFETIME"] // 3600
+    return (f"One-time {what} link for {link.email} (works once, for {hours} h; "
+            f"shown only now):\n\n    {link.url}\n")
+
+
+@click.command("invite")
+@with_appcontext
+@click.option("--org", "org_name", required=True, help="Organization the person joins.")
+@click.option("--email", required=True, help="The person's email (their sign-in name).")
+@click.option("--role", required=True, type=click.Choice(people.ROLES),
+              help="admin (manages the organization) or member.")
+@base_url_option
+@json_option
+def invite(org_name: str, email: str, role: str, base_url: str | None, as_json: bool) -> None:
+    """Invite a person: prints a one-time link where they choose their password."""
+    try:
+        org = orgs.get_org(org_name)
+        account, link = people.invite(callers.operator(org.id), email, role, base_url)
+    except ScopegateError as e:
+        _fail(e)
+    _emit(as_json, {"email": account.email, "role": account.role, "org": org.name,
+                    "uid": account.uid, "invite_url": link.url,
+                    "expires_at": iso(link.expires_at)},
+          _link_text(link, "invitation"))
+
+
+@click.command("reset-password")
+@with_appcontext
+@click.option("--email", required=True, help="The person who forgot their password.")
+@base_url_option
+@json_option
+def reset_password(email: str, base_url: str | None, as_json: bool) -> None:
+    """Print a new one-time link where a person chooses a new password
+    (their previous link dies; the current password works until it is used)."""
+    try:
+        account = orgs.get_account(email)
+        link = people.reset_link(callers.operator(account.org_id), account.uid, base_url)
+    except ScopegateError as e:
+        _fail(e)
+    _emit(as_json, {"email": link.email, "purpose": link.purpose, "reset_url": link.url,
+                    "expires_at": iso(link.expires_at)},
+          _link_text(link, "password" if link.purpose == "reset" else "invitation"))
+
+
 @click.command("create-resource-server")
 @with_appcontext
 @click.argument("name")
+@click.option("--may-revoke", is_flag=True,
+              help="Also allow it to revoke any token (incident-response tools only).")
 @json_option
-def create_resource_server(name: str, as_json: bool) -> None:
+def create_resource_server(name: str, may_revoke: bool, as_json: bool) -> None:
     """Register a platform service allowed to introspect every organization's tokens."""
     try:
-        server, secret = orgs.create_resource_server(callers.operator(), name)
+        server, secret = orgs.create_resource_server(callers.operator(), name,
+                                                     may_revoke=may_revoke)
     except ScopegateError as e:
         _fail(e)
-    _emit(as_json, {"client_id": server.client_id, "client_secret": secret, "name": name},
+    _emit(as_json, {"client_id": server.client_id, "client_secret": secret, "name": name,
+                    "may_revoke": may_revoke},
           f"client_id: {server.client_id}\nclient_secret: {secret}\n(shown once)")
+
+
+@click.command("create-app")
+@with_appcontext
+@click.argument("name")
+@click.option("--org", "org_name", required=True, help="Organization whose people the app serves.")
+@click.option("--redirect-uri", "redirect_uris", multiple=True, required=True,
+              help="Where the app receives codes (exact; https except loopback). Repeatable.")
+@click.option("--public", is_flag=True, help="A public app (no secret; PKCE only).")
+@json_option
+def create_app(name: str, org_name: str, redirect_uris: tuple[str, ...], public: bool,
+               as_json: bool) -> None:
+    """Register an app people sign in to (OpenID Connect). The secret is printed once."""
+    try:
+        org = orgs.get_org(org_name)
+        app, secret = apps.create(callers.operator(org.id), name, list(redirect_uris), public)
+    except ScopegateError as e:
+        _fail(e)
+    data = {"client_id": app.client_id, "name": app.name, "redirect_uris": app.redirect_uris,
+            "public": app.public, "org": org.name}
+    if secret is not None:
+        data["client_secret"] = secret
+    text = f"client_id: {app.client_id}" + (
+        f"\nclient_secret: {secret}\n(shown once)" if secret else "\n(public app: no secret)")
+    _emit(as_json, data, text)
 
 
 @click.command("rotate-keys")
@@ -161,6 +244,7 @@ def purge_audit(days: int | None, as_json: bool) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (init_db, create_org, create_admin, issue_admin_token,
-                    create_resource_server, rotate_keys, purge_expired, purge_audit):
+    for command in (init_db, create_org, create_admin, issue_admin_token, invite,
+                    reset_password, create_resource_server, create_app, rotate_keys,
+                    purge_expired, purge_audit):
         app.cli.add_command(command)

@@ -7,18 +7,39 @@ endpoints render them the RFC 6749 way too.
 from __future__ import annotations
 
 import logging
+import traceback
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidRequestError, InvalidScopeError
-from flask import Flask, jsonify
+from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException
+
+from sdk.auth.redaction import redact
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "ScopegateError", "BadRequest", "InvalidRequest", "InvalidScope", "Unauthorized",
-    "Forbidden", "NotFound", "Conflict", "Unprocessable", "RateLimited", "init_app",
+    "MissingCredentials", "Forbidden", "NotFound", "Conflict", "Unprocessable", "RateLimited",
+    "init_app",
 ]
+
+
+#: Longest description sent: a 5,000-character name echoed back helps nobody.
+MAX_DESCRIPTION = 300
+
+
+def safe_description(text: str) -> str:
+    """``text`` as RFC 6749 allows an ``error_description`` (%x20-21 / %x23-5B /
+    %x5D-7E), still readable: ``"`` becomes ``'``, ``\\`` becomes ``/``, any other
+    character outside printable ASCII (``jürgen``, a tab) becomes ``?``.
+
+    Authlib raises ``ValueError`` (a 500) for anything else, and descriptions
+    quote what users sent; every :class:`ScopegateError` passes through here.
+    """
+    out = "".join("'" if c == '"' else "/" if c == "\\" else c if " " <= c <= "~" else "?"
+                  for c in text)
+    return out if len(out) <= MAX_DESCRIPTION else out[:MAX_DESCRIPTION - 3] + "..."
 
 
 class ScopegateError(OAuth2Error):
@@ -26,6 +47,10 @@ class ScopegateError(OAuth2Error):
 
     error = "invalid_request"
     status_code = 400
+
+    def __init__(self, description: str | None = None, *args, **kwargs):
+        super().__init__(safe_description(description) if description else None,
+                         *args, **kwargs)
 
 
 class BadRequest(ScopegateError):
@@ -48,17 +73,29 @@ class Unauthorized(ScopegateError):
     status_code = 401
     description = "A valid bearer token is required."
 
+    def challenge(self) -> str:
+        """RFC 6750 §3: the ``WWW-Authenticate`` value of this refusal."""
+        return (f'Bearer realm="scopegate", error="{self.error}", '
+                f'error_description="{self.get_error_description()}"')
+
     def get_headers(self):
-        headers = super().get_headers()
-        desc = self.get_error_description().replace('"', "'")
-        headers.append(("WWW-Authenticate",
-                        f'Bearer realm="scopegate", error="{self.error}", '
-                        f'error_description="{desc}"'))
-        return headers
+        return [*super().get_headers(), ("WWW-Authenticate", self.challenge())]
 
 
-class Forbidden(ScopegateError):
-    """Authenticated, but this token may not do this (RFC 6750 ``insufficient_scope``)."""
+class MissingCredentials(Unauthorized):
+    """No credentials at all: RFC 6750 §3.1 says the challenge then names no
+    error (the client may not know authentication is needed). The JSON body
+    keeps the one error shape every answer has."""
+
+    description = "A bearer token is required (Authorization: Bearer <token>)."
+
+    def challenge(self) -> str:
+        return 'Bearer realm="scopegate"'
+
+
+class Forbidden(Unauthorized):
+    """Authenticated, but this token may not do this (RFC 6750 ``insufficient_scope``,
+    which also carries a ``WWW-Authenticate`` challenge)."""
 
     error = "insufficient_scope"
     status_code = 403
@@ -106,7 +143,8 @@ def error_parts(error: OAuth2Error) -> tuple[int, dict, list[tuple[str, str]]]:
     body = {"error": error.error}
     description = error.get_error_description()
     if description:
-        body["error_description"] = description
+        # Never echo a token, wherever a message quoted its input from.
+        body["error_description"] = redact(description)
     headers = [(name, value) for name, value in error.get_headers()
                if name.lower() != "content-type"]
     return error.status_code or 400, body, headers
@@ -148,7 +186,7 @@ def init_app(app: Flask) -> None:
             return error  # an Authlib-built response, already JSON
         response = jsonify({
             "error": _HTTP_CODES.get(error.code or 500, "server_error"),
-            "error_description": error.description or error.name,
+            "error_description": redact(error.description or error.name),
         })
         response.status_code = error.code or 500
         if error.code == 405 and getattr(error, "valid_methods", None):
@@ -157,7 +195,35 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
-        log.exception("unhandled error")
+        log_unexpected(error, request.method, request.path)
         response = jsonify(SERVER_ERROR)
         response.status_code = 500
         return response
+
+
+def log_unexpected(error: Exception, method: str, path: str) -> None:
+    """The one log line of an unexpected failure (Flask's views and the fast path)."""
+    log.error("unexpected %s", one_line_report(error, method, path))
+
+
+def one_line_report(error: Exception, method: str, path: str) -> str:
+    """What operators need to find an unexpected failure, on one line: the
+    request id (it joins the access log and the audit log), the route, the
+    exception's type and where it was raised.
+
+    Never the exception's message or local values: a database error quotes
+    its statement's parameters, and those can be secrets' digests or values.
+    """
+    frames = traceback.extract_tb(error.__traceback__)
+    where = " < ".join(f"{_short(f.filename)}:{f.lineno} {f.name}"
+                       for f in reversed(frames[-4:]))
+    return (f"request_id={getattr(g, 'request_id', '-')} {method} {path} "
+            f"exception={type(error).__module__}.{type(error).__qualname__} at {where}")
+
+
+def _short(filename: str) -> str:
+    for marker in ("/site-packages/", "/app/"):
+        if marker in filename:
+            head = "" if marker == "/site-packages/" else "app/"
+            return head + filename.rsplit(marker, 1)[1]
+    return filename

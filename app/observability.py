@@ -1,11 +1,12 @@
 """Request ids and the client IP, which every audit event and log line
-carries; the access log; and the one input rule every store needs (no NUL
-bytes).
+carries; the access log; the input rules every endpoint needs (forms in
+UTF-8, no NUL bytes); and no secret in any log line.
 
-The one-time setup link carries its code in the URL path
-(``/setup/<code>``): :func:`redact` replaces it in every log line that could
-hold a path -- this app's access log, gunicorn's (config/gunicorn.py) and
-the development server's (werkzeug).
+One-time links carry their code in the URL path (``/setup/<code>``,
+``/invite/<code>``, ``/reset/<code>``), and a caller may put a token where a
+token_id goes: :func:`redact` replaces both in every log line that could hold
+a path -- this app's access log, gunicorn's (config/gunicorn.py) and the
+development server's (werkzeug).
 """
 
 from __future__ import annotations
@@ -17,21 +18,24 @@ import re
 import sys
 import time
 import uuid
+from urllib.parse import unquote_to_bytes
 
 from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.errors import BadRequest
+from sdk.auth.redaction import redact as redact_tokens
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-#: Paths whose last segment is a secret: the one-time setup link.
-_SECRET_PATHS = re.compile(r"(/setup/)[^/?#\s\"]+")
+#: Paths whose last segment is a secret: the one-time links.
+_SECRET_PATHS = re.compile(r"(/(?:setup|invite|reset)/)[^/?#\s\"]+")
 access_log = logging.getLogger("scopegate.access")
 
 
 def redact(text: str) -> str:
-    """``text`` with every setup code replaced (paths, request lines, URLs)."""
-    return _SECRET_PATHS.sub(r"\1[redacted]", text)
+    """``text`` with every one-time link code and token-shaped part replaced
+    (paths, request lines, URLs)."""
+    return _SECRET_PATHS.sub(r"\1[redacted]", redact_tokens(text))
 
 
 class RedactSecrets(logging.Filter):
@@ -94,19 +98,52 @@ def _log_access(response) -> None:
                user_agent=request.user_agent.string)
 
 
+#: The environ keys access logs read the URL from (gunicorn: RAW_URI, PATH_INFO, QUERY_STRING).
+_URL_KEYS = ("RAW_URI", "REQUEST_URI", "PATH_INFO", "QUERY_STRING")
+
+
+class RedactURLForLogs:
+    """WSGI middleware: once the app has answered, the URL parts of the
+    environ lose anything token-shaped, so the access log written after the
+    response (gunicorn reads these keys) never holds a token someone put in a
+    path, such as ``DELETE /api/v1/tokens/sgt_…`` instead of its token_id."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        try:
+            return self.wsgi_app(environ, start_response)
+        finally:
+            for key in _URL_KEYS:
+                if isinstance(environ.get(key), str):
+                    environ[key] = redact(environ[key])
+
+
 def init_app(app: Flask) -> None:
-    logging.getLogger("werkzeug").addFilter(RedactSecrets())
+    werkzeug_log = logging.getLogger("werkzeug")  # the development server's request lines
+    if not any(isinstance(f, RedactSecrets) for f in werkzeug_log.filters):
+        werkzeug_log.addFilter(RedactSecrets())
     if app.config["SCOPEGATE_ACCESS_LOG"]:
         _enable_access_log()
     hops = app.config["SCOPEGATE_TRUST_PROXY"]
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    app.wsgi_app = RedactURLForLogs(app.wsgi_app)
 
     @app.before_request
     def assign_request_id():
         # Keep a proxy's id when it looks sane, so logs join across hops.
         g.request_id = request_id(request.headers.get("X-Request-Id", ""))
         g.access_started = time.perf_counter()
+
+    @app.before_request
+    def reject_forms_not_in_utf8():
+        # Werkzeug decodes a form leniently (a bad byte becomes U+FFFD), so a
+        # Latin-1 form would reach the rules as some other value: refuse it.
+        # Read before anything parses the form; Werkzeug parses the cached body.
+        if request.mimetype == "application/x-www-form-urlencoded":
+            require_utf8_form(request.get_data(cache=True))
 
     @app.before_request
     def reject_nul_bytes():
@@ -121,3 +158,19 @@ def init_app(app: Flask) -> None:
         if access_log.isEnabledFor(logging.INFO):
             _log_access(response)
         return response
+
+
+def require_utf8_form(body: bytes) -> None:
+    """A urlencoded body whose names and values are not all UTF-8 is bad input."""
+    if not _is_utf8_form(body):
+        raise BadRequest("The form is not UTF-8 (application/x-www-form-urlencoded).")
+
+
+def _is_utf8_form(body: bytes) -> bool:
+    """Every percent-decoded name and value of a urlencoded body is UTF-8."""
+    try:
+        for field in body.replace(b"+", b" ").split(b"&"):
+            unquote_to_bytes(field).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

@@ -36,10 +36,11 @@ log = logging.getLogger(__name__)
 #: Flask-Limiter's key prefix: every counter key starts with it.
 KEY_PREFIX = "scopegate"
 #: Endpoints whose callers authenticate as a client (Basic) or with a bearer token.
-CLIENT_ENDPOINTS = ("oauth.token", "oauth.introspect", "oauth.revoke", "oauth.userinfo")
+CLIENT_ENDPOINTS = ("oauth.token", "oauth.introspect", "oauth.revoke", "oauth.userinfo",
+                    "oauth.revocation_feed")
 #: Endpoints limited per address only (people's browsers): ``/oauth/authorize``
 #: under either blueprint name it may be registered with.
-BROWSER_ENDPOINTS = ("oauth.authorize", "web.authorize")
+BROWSER_ENDPOINTS = ("oauth.authorize", "web.authorize", "web.oidc_logout")
 #: Blueprints whose every endpoint is limited like the client endpoints (bearer tokens).
 API_BLUEPRINTS = ("api",)
 #: The sign-in form: posts per address (sign-in attempts per email: services.logins).
@@ -64,7 +65,12 @@ def caller_key(ip: str, authorization: str) -> str:
     (Bearer); empty (the limit is skipped) when it claims nobody."""
     scheme, _, value = authorization.partition(" ")
     if scheme.lower() == "basic":
-        client_id, _secret = extract_basic_authorization({"Authorization": authorization})
+        try:
+            client_id, _secret = extract_basic_authorization({"Authorization": authorization})
+        except UnicodeDecodeError:
+            # RFC 7617 credentials are UTF-8: these authenticate no one (a 401), and
+            # still count, as the caller this header names.
+            return f"client:{_digest(value.strip())}"
         return f"client:{_digest(client_id)}" if client_id else ""
     if scheme.lower() == "bearer" and value.strip():
         return f"token:{_digest(value.strip())}"

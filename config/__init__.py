@@ -26,10 +26,11 @@ SETTINGS: tuple[Setting, ...] = (
             "SQLAlchemy URL of the store. SQLite for development, "
             "`postgresql+psycopg://…` in production."),
     Setting("SCOPEGATE_ISSUER", "http://127.0.0.1:5000",
-            "Public base URL of this server: the `iss` of tokens and discovery."),
+            "Public base URL of this server: the `iss` of tokens and discovery. "
+            "`make run` sets it to `http://HOST:PORT` when unset."),
     Setting("SCOPEGATE_SECRET_KEY", "dev-insecure-secret-key",
             "Signs session cookies and CSRF tokens. Set a long random value in "
-            "production (a warning is logged while the default is used)."),
+            "production (each serving process warns once while the default is used)."),
     Setting("SCOPEGATE_SECRET_KEY_PREVIOUS", "",
             "While changing `SCOPEGATE_SECRET_KEY`: the old value. Sessions signed with it "
             "stay valid and signing keys encrypted with it still open; `init-db` re-encrypts "
@@ -46,6 +47,12 @@ SETTINGS: tuple[Setting, ...] = (
             "Seconds an admin's personal (unscoped) token lives by default (90 days).", int),
     Setting("SCOPEGATE_PERSONAL_TOKEN_MAX_LIFETIME", 365 * 86400,
             "Longest a personal token may live (365 days).", int),
+    Setting("SCOPEGATE_APP_ACCESS_TOKEN_LIFETIME", 3600,
+            "Seconds a person's access token issued to an app lives (1 hour); the app "
+            "refreshes it with `offline_access`.", int),
+    Setting("SCOPEGATE_REFRESH_TOKEN_LIFETIME", 30 * 86400,
+            "Absolute lifetime of an app's refresh tokens, counted from sign-in (30 days): "
+            "rotation never extends it.", int),
     Setting("SCOPEGATE_LAST_USED_RESOLUTION", 60,
             "`last_used_at` is written at most once per this many seconds per token, "
             "so introspection stays a read.", int),
@@ -114,8 +121,20 @@ SETTINGS: tuple[Setting, ...] = (
             "The bearer token `/metrics` requires. Unset: `/metrics` answers 404 even with "
             "`SCOPEGATE_METRICS=1` (metrics are never public)."),
     Setting("SCOPEGATE_SETUP_CODE_LIFETIME", 24 * 3600,
-            "Seconds a first-run setup link stays valid (24 hours); it also dies once used.",
+            "Seconds a one-time link (first-run setup, invitation, password reset) stays "
+            "valid (24 hours); it also dies once used.",
             int),
+    Setting("SCOPEGATE_ACCESS_TOKEN_FORMAT", "opaque",
+            "`opaque` (`sgt_…`) or `jwt`: scoped tokens as RFC 9068 JWT access tokens "
+            "(`typ` `at+jwt`, signed with the JWKS key) that resource servers can "
+            "validate locally. Still stored by digest, introspectable and revocable."),
+    Setting("SCOPEGATE_ACCESS_TOKEN_AUDIENCE", "",
+            "`aud` of JWT access tokens (empty: the issuer, i.e. every resource server "
+            "of this platform)."),
+    Setting("SCOPEGATE_REVOCATION_FEED_LAG", 10,
+            "Seconds the revocation feed re-serves recent revocations, so that one "
+            "committed late (a slow transaction, clock skew between hosts) is never "
+            "skipped by a cursor. Larger than any revoking transaction plus skew.", int),
     Setting("SCOPEGATE_PASSWORD_MIN_LENGTH", 12,
             "Shortest dashboard password accepted at setup.", int),
 )

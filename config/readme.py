@@ -1,8 +1,10 @@
-"""Regenerate the README's generated regions: ``python -m config.readme``.
+"""Regenerate the generated regions of the README and the guides in docs/:
+``python -m config.readme``.
 
 The configuration table comes from :data:`config.SETTINGS` and the audit
-actions from ``app.services.audit.ACTIONS``, so the README cannot drift from
-the code (``tests/test_readme.py`` checks it).
+actions from ``app.services.audit.ACTIONS``, so the docs cannot drift from
+the code (``tests/test_readme.py`` checks it). A region is written between
+``<!-- name:start -->`` and ``<!-- name:end -->`` in whichever file holds it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,13 @@ from pathlib import Path
 
 from config import markdown_table
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+
+
+def documents() -> list[Path]:
+    """Every Markdown file the generated regions may live in."""
+    return [README, *sorted((ROOT / "docs").glob("*.md"))]
 
 
 def audit_table() -> str:
@@ -36,4 +44,5 @@ def render(text: str) -> str:
 
 
 if __name__ == "__main__":
-    README.write_text(render(README.read_text()))
+    for path in documents():
+        path.write_text(render(path.read_text()))

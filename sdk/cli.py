@@ -20,13 +20,13 @@ import click
 from sdk import __version__
 from sdk.auth.client import DEFAULT_URL, TOKEN_ENV, URL_ENV, AuthClient, connect_to_auth_client
 from sdk.auth.exceptions import ScopegateError
+from sdk.auth.redaction import looks_like_secret, printable
 from sdk.auth.scopes import CATALOG
 
 __all__ = ["main"]
 
 _LOG_FORMAT = "%(asctime)s:%(levelname)s:%(message)s"
 _LOG_DATEFMT = "%m/%d/%Y %H:%M:%S"
-_SECRET_PREFIXES = ("sgp_", "sgt_", "sgs_")
 
 
 class SDKFailure(click.ClickException):
@@ -124,7 +124,10 @@ class When(click.ParamType):
         text = str(value).strip()
         if re.fullmatch(r"\d+\s*[smhdw]", text.lower()):
             ago = Duration().convert(text, param, ctx)
-            return dt.datetime.now(dt.UTC) - dt.timedelta(seconds=ago)
+            try:
+                return dt.datetime.now(dt.UTC) - dt.timedelta(seconds=ago)
+            except OverflowError:
+                self.fail(f"{value!r} reaches back before the year 1.", param, ctx)
         try:
             when = dt.datetime.fromisoformat(text)
         except ValueError:
@@ -147,11 +150,12 @@ def _when(value: Any) -> str:
             when = dt.datetime.fromisoformat(str(value))
             when = when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
     except (ValueError, OverflowError, OSError):
-        return str(value)
+        return _plain(value)
     return when.strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def _plain(value: Any) -> str:
+    """A value as table or record text; what the server sent cannot steer the terminal."""
     if value is None:
         return "-"
     if isinstance(value, bool):
@@ -160,7 +164,7 @@ def _plain(value: Any) -> str:
         return " ".join(_plain(v) for v in value) or "-"
     if isinstance(value, dict):
         return json.dumps(value)
-    return str(value)
+    return printable(str(value))
 
 
 def _scope_list(value: Any) -> str:
@@ -191,7 +195,7 @@ def _record(data: dict, times: Iterable[str] = (), first: Sequence[str] = ()) ->
     for key, value in flat.items():
         is_time = key.rsplit(".", 1)[-1] in times
         shown = _when(value) if is_time and value is not None else _plain(value)
-        click.echo(f"{key + ':':<{width + 1}} {shown}")
+        click.echo(f"{printable(key) + ':':<{width + 1}} {shown}")
 
 
 def _table(rows: Sequence[dict], columns: Sequence[tuple[str, Callable[[dict], Any]]],
@@ -205,6 +209,14 @@ def _table(rows: Sequence[dict], columns: Sequence[tuple[str, Callable[[dict], A
     widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
     for line in cells:
         click.echo("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
+
+
+def _person(name: str | None, uid: str | None, shared: bool | None) -> str | None:
+    """A user as tables show it: by name, with the unique ID when the name has
+    belonged to several users (a deleted user's name can be reused)."""
+    if not name:
+        return uid
+    return f"{name} ({uid}, a reused name)" if shared and uid else name
 
 
 def _emit(state: State, data: Any, human: Callable[[Any], None]) -> None:
@@ -251,8 +263,8 @@ _ME_FIRST = ("user_id", "email", "sub", "user_type", "role", "customer", "scopes
               help="Admin token (sgp_...). Prefer the environment variable: "
                    "other local users can read command lines.")
 @click.option("--json", "as_json", is_flag=True, help="Print the server's JSON instead of tables.")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0,
-              show_default=True, help="Seconds to wait for each request.")
+@click.option("--timeout", type=click.FloatRange(min=0, max=86400, min_open=True), default=10.0,
+              show_default=True, help="Most seconds a call may take, retries included.")
 @click.option("--insecure", is_flag=True,
               help="Do not verify the server's TLS certificate (testing only).")
 @click.option("-v", "--verbose", is_flag=True, help="Show the SDK's log lines on stderr.")
@@ -260,7 +272,7 @@ _ME_FIRST = ("user_id", "email", "sub", "user_type", "role", "customer", "scopes
 @click.pass_context
 def main(ctx: click.Context, url: str, token: str | None, as_json: bool, timeout: float,
          insecure: bool, verbose: bool) -> None:
-    """Manage Scopegate machine users, scoped tokens and activity.
+    """Manage Scopegate machine users, scoped tokens, people and activity.
 
     Set SCOPEGATE_TOKEN to your admin token and, unless the server runs at
     the default address, SCOPEGATE_URL. Every command has --help.
@@ -322,7 +334,7 @@ def users_list(state: State) -> None:
         ("TYPE", lambda u: u.get("user_type")),
         ("ACTIVE", lambda u: u.get("active")),
         ("SCOPES", lambda u: _scope_list(u.get("scopes"))),
-        ("CREATED_BY", lambda u: u.get("created_by")),
+        ("CREATED_BY", lambda u: u.get("created_by_name") or u.get("created_by")),
         ("CREATED_AT", lambda u: _when(u.get("created_at"))),
     ], "No users."))
 
@@ -351,6 +363,136 @@ def users_delete(state: State, name: str, yes: bool) -> None:
           lambda _: click.echo(f"Deleted machine user {name}; its tokens are revoked."))
 
 
+# -- people ----------------------------------------------------------------
+
+_PERSON_TIMES = ("created_at", "joined_at", "disabled_at", "expires_at", "invite_expires_at")
+_PERSON_FIRST = ("email", "uid", "role", "status")
+_role_choice = click.Choice(["admin", "member"])
+
+
+def _show_person(person: dict) -> None:
+    _record(person, _PERSON_TIMES, _PERSON_FIRST)
+
+
+def _show_link(data: dict) -> None:
+    """A person and the one-time link issued for them (shown once)."""
+    _record(data, _PERSON_TIMES, _PERSON_FIRST)
+    click.echo("Hand the link over yourself: it works once and is shown only now.", err=True)
+
+
+@main.group()
+def people() -> None:
+    """Invite, list, change, disable and delete the organization's people.
+
+    Admins manage the organization; members sign in and see only their own
+    things. Disabling or deleting a person ends their sessions and tokens at once.
+    """
+
+
+@people.command("invite")
+@click.argument("email")
+@click.option("--role", type=_role_choice, default="member", show_default=True,
+              help="admin (manages the organization) or member.")
+@json_option
+@pass_state
+def people_invite(state: State, email: str, role: str) -> None:
+    """Invite EMAIL and print their one-time link (valid 24 h, shown once)."""
+    _emit(state, state.client.invite_person(email, role=role), _show_link)
+
+
+@people.command("list")
+@json_option
+@pass_state
+def people_list(state: State) -> None:
+    """List the organization's people."""
+    rows = state.client.list_people()
+    _emit(state, rows, lambda rows: _table(rows, [
+        ("EMAIL", lambda p: p.get("email")),
+        ("UID", lambda p: p.get("uid")),
+        ("ROLE", lambda p: p.get("role")),
+        ("STATUS", lambda p: p.get("status")),
+        ("JOINED_AT", lambda p: _when(p.get("joined_at"))),
+    ], "No people."))
+
+
+@people.command("show")
+@click.argument("email")
+@json_option
+@pass_state
+def people_show(state: State, email: str) -> None:
+    """Show one person (by email or unique ID)."""
+    _emit(state, state.client.get_person(email), _show_person)
+
+
+@people.command("role")
+@click.argument("email")
+@click.argument("role", type=_role_choice)
+@json_option
+@pass_state
+def people_role(state: State, email: str, role: str) -> None:
+    """Give EMAIL the ROLE admin or member (their personal tokens are revoked)."""
+    _emit(state, state.client.update_person(email, role=role), _show_person)
+
+
+@people.command("disable")
+@click.argument("email")
+@json_option
+@pass_state
+def people_disable(state: State, email: str) -> None:
+    """Disable EMAIL: their sessions and tokens end now; they cannot sign in."""
+    _emit(state, state.client.update_person(email, disabled=True), _show_person)
+
+
+@people.command("enable")
+@click.argument("email")
+@json_option
+@pass_state
+def people_enable(state: State, email: str) -> None:
+    """Enable EMAIL again (their old tokens stay revoked)."""
+    _emit(state, state.client.update_person(email, disabled=False), _show_person)
+
+
+@people.command("delete")
+@click.argument("email")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@json_option
+@pass_state
+def people_delete(state: State, email: str, yes: bool) -> None:
+    """Delete EMAIL: their sessions and tokens end now."""
+    if not yes:
+        click.confirm(f"Delete {email} and end their sessions and tokens?", abort=True, err=True)
+    state.client.delete_person(email)
+    _emit(state, {"email": email, "deleted": True},
+          lambda _: click.echo(f"Deleted {email}; their sessions and tokens ended."))
+
+
+@people.command("reset-link")
+@click.argument("email")
+@json_option
+@pass_state
+def people_reset_link(state: State, email: str) -> None:
+    """Print a new one-time link for EMAIL to choose a password (their previous link dies)."""
+    _emit(state, state.client.reset_password_link(email), _show_link)
+
+
+@people.command("token")
+@click.argument("email")
+@click.option("--name", help="A label for the token.")
+@click.option("--expires-in", type=Duration(),
+              help="Lifetime: seconds or 90m, 12h, 7d (default 90 days, at most 365).")
+@json_option
+@pass_state
+def people_token(state: State, email: str, name: str | None, expires_in: int | None) -> None:
+    """Issue a personal token to member EMAIL (or yourself); shown only once."""
+    token = state.client.create_person_token(email, name=name, expires_in=expires_in)
+
+    def human(data: dict) -> None:
+        _record(data, _TOKEN_TIMES, ("token", "token_id", "email", "role", "expires_at"))
+        click.echo("Save the token now: it is shown only once.", err=True)
+
+    _emit(state, token, human)
+
+
 # -- credentials -----------------------------------------------------------
 
 
@@ -376,6 +518,81 @@ def credentials_create(state: State, name: str) -> None:
         click.echo("Save the client secret now: it is shown only once.", err=True)
 
     _emit(state, creds, human)
+
+
+# -- apps ------------------------------------------------------------------
+
+
+@main.group()
+def apps() -> None:
+    """Apps people sign in to with Scopegate (OpenID Connect clients)."""
+
+
+def _show_app(app: dict) -> None:
+    _record(app, ("created_at", "secret_rotated_at"),
+            first=("client_id", "client_secret", "name", "public", "redirect_uris"))
+    if app.get("client_secret"):
+        click.echo("Save the client secret now: it is shown only once.", err=True)
+
+
+@apps.command("create")
+@click.argument("name")
+@click.option("--redirect-uri", "redirect_uris", multiple=True, required=True, metavar="URI",
+              help="Where the app receives codes, matched exactly (repeat for several).")
+@click.option("--public", is_flag=True, help="A public app: no secret, PKCE only.")
+@json_option
+@pass_state
+def apps_create(state: State, name: str, redirect_uris: tuple[str, ...], public: bool) -> None:
+    """Register app NAME; prints its client_id (and secret, once)."""
+    _emit(state, state.client.create_app(name, list(redirect_uris), public=public), _show_app)
+
+
+@apps.command("list")
+@json_option
+@pass_state
+def apps_list(state: State) -> None:
+    """List the organization's apps."""
+    rows = state.client.list_apps()
+    _emit(state, rows, lambda rows: _table(rows, [
+        ("CLIENT_ID", lambda a: a.get("client_id")),
+        ("NAME", lambda a: a.get("name")),
+        ("TYPE", lambda a: "public" if a.get("public") else "confidential"),
+        ("REDIRECT_URIS", lambda a: " ".join(a.get("redirect_uris") or [])),
+        ("CREATED_AT", lambda a: _when(a.get("created_at"))),
+    ], "No apps."))
+
+
+@apps.command("show")
+@click.argument("client_id")
+@json_option
+@pass_state
+def apps_show(state: State, client_id: str) -> None:
+    """Show one app."""
+    _emit(state, state.client.get_app(client_id), _show_app)
+
+
+@apps.command("rotate-secret")
+@click.argument("client_id")
+@json_option
+@pass_state
+def apps_rotate_secret(state: State, client_id: str) -> None:
+    """Give app CLIENT_ID a new secret (the previous one stops working)."""
+    _emit(state, state.client.rotate_app_secret(client_id), _show_app)
+
+
+@apps.command("delete")
+@click.argument("client_id")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@json_option
+@pass_state
+def apps_delete(state: State, client_id: str, yes: bool) -> None:
+    """Delete app CLIENT_ID and revoke every token issued to it."""
+    if not yes:
+        click.confirm(f"Delete app {client_id!r} and revoke every token issued to it?",
+                      abort=True, err=True)
+    state.client.delete_app(client_id)
+    _emit(state, {"client_id": client_id, "deleted": True},
+          lambda _: click.echo(f"Deleted app {client_id}; its tokens are revoked."))
 
 
 # -- tokens ----------------------------------------------------------------
@@ -419,7 +636,7 @@ def tokens_list(state: State, user: str | None, active: bool | None, kind: str |
     _emit(state, rows, lambda rows: _table(rows, [
         ("TOKEN_ID", lambda t: t.get("token_id")),
         ("KIND", lambda t: t.get("kind")),
-        ("USER", lambda t: t.get("user_id")),
+        ("USER", lambda t: _person(t.get("user_id"), t.get("email"), t.get("user_name_shared"))),
         ("STATUS", _token_status),
         ("SCOPES", lambda t: _scope_list(t.get("scopes"))),
         ("EXPIRES_AT", lambda t: _when(t.get("expires_at"))),
@@ -462,7 +679,7 @@ def tokens_info(state: State, token: str | None) -> None:
 
 
 def _check_token_id(token_id: str) -> None:
-    if token_id.startswith(_SECRET_PREFIXES):
+    if looks_like_secret(token_id):
         raise click.BadParameter(
             "that is a token, not a token_id; find its token_id with `scopegate tokens info -` "
             "(reading the token from stdin) or `scopegate tokens list`.",
@@ -520,8 +737,10 @@ def activity(state: State, users_: tuple[str, ...], actor: str | None, action: s
         ("AT", lambda e: _when(e.get("at"))),
         ("ACTION", lambda e: e.get("action")),
         ("OUTCOME", lambda e: e.get("outcome")),
-        ("ACTOR", lambda e: e.get("actor_name") or e.get("actor")),
-        ("SUBJECT", lambda e: e.get("subject")),
+        ("ACTOR", lambda e: _person(e.get("actor_name"), e.get("actor"),
+                                    e.get("actor_name_shared"))),
+        ("SUBJECT", lambda e: _person(e.get("subject_name"), e.get("subject"),
+                                      e.get("subject_name_shared"))),
         ("TARGET", lambda e: e.get("target")),
         ("IP", lambda e: e.get("ip")),
     ], "No matching events."))

@@ -124,6 +124,9 @@ class Api:
     def delete(self, path, **kw):
         return self.client.delete(f"/api/v1{path}", headers=self._headers(), **kw)
 
+    def patch(self, path, json=None, **kw):
+        return self.client.patch(f"/api/v1{path}", json=json, headers=self._headers(), **kw)
+
     def introspect(self, token: str, **form):
         return self.client.post("/oauth/introspect", data={"token": token, **form},
                                 headers=self._headers())
@@ -236,17 +239,17 @@ def stop_server(process: subprocess.Popen) -> None:
         process.wait()
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
-    """A gunicorn process on its own database, with an org, an admin and its token."""
-    tmp = tmp_path_factory.mktemp("live")
+def launch_live_server(tmp: Path, database_url: str | None = None,
+                       **settings: str) -> LiveServer:
+    """A gunicorn process on its own database, with an org, an admin and its
+    token; ``settings`` are extra SCOPEGATE_* environment variables."""
     port = free_port()
     env = {
         **os.environ,
-        "SCOPEGATE_DATABASE_URL": os.environ.get("SCOPEGATE_TEST_LIVE_DATABASE_URL")
-        or f"sqlite:///{tmp}/live.db",
+        "SCOPEGATE_DATABASE_URL": database_url or f"sqlite:///{tmp}/live.db",
         "SCOPEGATE_SECRET_KEY": "live-test-secret",
         "SCOPEGATE_ISSUER": f"http://127.0.0.1:{port}",
+        **settings,
     }
     server = LiveServer(f"http://127.0.0.1:{port}", env, None,  # type: ignore[arg-type]
                         log_path=tmp / "server.log")
@@ -257,5 +260,13 @@ def live_server(tmp_path_factory):
     server.admin_token, server.admin_email, server.org = (
         issued["token"], "admin@live.test", "live-org")
     server.process = start_server(env, port, server.log_path)
+    return server
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """A live server issuing opaque tokens (the default)."""
+    server = launch_live_server(tmp_path_factory.mktemp("live"),
+                                os.environ.get("SCOPEGATE_TEST_LIVE_DATABASE_URL"))
     yield server
     stop_server(server.process)

@@ -2,6 +2,8 @@
 
 import time
 
+import pytest
+
 from tests.conftest import Api, issue
 
 EVENT_FIELDS = {"id", "at", "actor", "actor_name", "subject", "action", "target", "outcome",
@@ -87,6 +89,25 @@ def test_delete_user_is_recorded_with_token_count(api, scoped_token):
     assert api.get("/activity?user=demo-user").get_json()["items"]  # still findable by name
 
 
+def test_delete_user_counts_only_the_tokens_it_revoked(api, machine_user):
+    first = api.post("/users/demo-user/tokens", {"scopes": ["cli"]}).get_json()
+    api.post("/users/demo-user/tokens", {"scopes": ["cli"]})
+    api.delete(f"/tokens/{first['token_id']}")
+    api.post("/users", {"name": "idle-user"})
+    api.delete("/users/demo-user")
+    api.delete("/users/idle-user")
+    details = [e["detail"] for e in api.get("/activity?action=user.delete").get_json()["items"]]
+    assert details == ["0 token(s) revoked", "1 token(s) revoked"]
+
+
+@pytest.mark.parametrize("who", ["admin_email", "admin_uid"])
+def test_filter_by_an_admin_matches_what_the_admin_did(api, org, machine_user, who):
+    events = api.get(f"/activity?user={getattr(org, who)}").get_json()["items"]
+    assert {e["action"] for e in events} >= {"user.create", "credentials.create"}
+    # what the admin did, and what the operator did to the admin (account, token)
+    assert {e["actor"] for e in events} == {org.admin_uid, "operator"}
+
+
 def test_client_ip_comes_from_a_trusted_proxy_only(app):
     """Behind SCOPEGATE_TRUST_PROXY=1 the audit records X-Forwarded-For;
     without it a client cannot choose the IP it is recorded with."""
@@ -105,6 +126,23 @@ def test_client_ip_comes_from_a_trusted_proxy_only(app):
                         headers={**api._headers(), "X-Forwarded-For": "203.0.113.7"})
         event = api.get("/activity?action=user.create").get_json()["items"][0]
         assert event["ip"] == expected
+
+
+def test_issue_and_revocation_events_name_subject_and_target(client, api, machine_user):
+    value = issue(client, machine_user, scope="cli").get_json()["access_token"]
+    token_id = api.introspect(value).get_json()["token_id"]
+    issue(client, machine_user, scope="admin")
+    client.post("/oauth/revoke", data={"token": value},
+                headers={"Authorization": f"Bearer {value}"})
+    events = api.get("/activity?user=demo-user").get_json()["items"]
+    seen = {(e["action"], e["outcome"]): e for e in events}
+    for key in [("token.issue", "success"), ("token.revoke", "success")]:
+        event = seen[key]
+        assert (event["subject"], event["subject_name"], event["target"]) == (
+            machine_user.email, "demo-user", token_id), key
+    denied = seen[("token.issue", "denied")]
+    assert (denied["subject"], denied["subject_name"]) == (machine_user.email, "demo-user")
+    assert "admin" in denied["detail"]
 
 
 def test_user_filters_are_capped_at_twenty(api):

@@ -2,7 +2,9 @@
 
 import json
 
+from authlib.oauth2 import rfc9207
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
+from authlib.oidc.discovery import OpenIDProviderMetadata
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
@@ -21,19 +23,28 @@ def test_both_discovery_documents_agree(client):
     assert oidc["jwks_uri"].endswith("/oauth/jwks")
 
 
-def test_discovery_advertises_the_catalog_and_no_legacy_grants(client):
+def test_discovery_advertises_the_oidc_scopes_the_catalog_and_no_legacy_grants(client):
     meta = client.get("/.well-known/oauth-authorization-server").get_json()
-    assert meta["scopes_supported"] == list(CATALOG)
+    assert meta["scopes_supported"] == ["openid", "profile", "email", "offline_access",
+                                        *CATALOG]
+    assert meta["grant_types_supported"] == ["authorization_code", "refresh_token",
+                                             "client_credentials"]
+    assert meta["response_types_supported"] == ["code"]
+    assert meta["code_challenge_methods_supported"] == ["S256"]
     assert "password" not in meta["grant_types_supported"]
     assert "implicit" not in meta["grant_types_supported"]
-    # Every RFC 8414 member checks out with Authlib's validator, except that
-    # response_types_supported is honestly empty: no authorization endpoint
-    # is served yet (the OIDC code flow is its own piece of work).
-    assert meta["response_types_supported"] == []
-    checked = AuthorizationServerMetadata(meta)
-    for key in AuthorizationServerMetadata.REGISTRY_KEYS:
-        if key != "response_types_supported":
-            getattr(checked, f"validate_{key}")()
+
+
+def test_discovery_is_a_valid_openid_provider_document(client):
+    meta = client.get("/.well-known/openid-configuration").get_json()
+    OpenIDProviderMetadata(meta).validate(metadata_classes=[rfc9207.AuthorizationServerMetadata])
+    AuthorizationServerMetadata(meta).validate()
+    assert meta["authorization_endpoint"] == "http://localhost/oauth/authorize"
+    assert meta["userinfo_endpoint"] == "http://localhost/oauth/userinfo"
+    assert meta["end_session_endpoint"] == "http://localhost/oauth/logout"
+    assert meta["authorization_response_iss_parameter_supported"] is True
+    assert {"sub", "auth_time", "nonce", "at_hash", "email", "name", "org"} <= set(
+        meta["claims_supported"])
 
 
 def test_jwks_publishes_public_keys_only(client):
@@ -62,3 +73,34 @@ def test_rotate_keys_keeps_previous_key_published(app, client, runner):
 def test_healthz_and_readyz(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
     assert client.get("/readyz").status_code == 200
+
+
+def test_every_advertised_endpoint_is_served_and_documented(client):
+    meta = client.get("/.well-known/openid-configuration").get_json()
+    documented = client.get("/api/v1/openapi.json").get_json()["paths"]
+    urls = {k: v for k, v in meta.items() if k.endswith(("_endpoint", "_uri"))
+            or k == "service_documentation"}
+    assert {"token_endpoint", "introspection_endpoint", "revocation_endpoint", "jwks_uri",
+            "service_documentation"} <= set(urls)
+    for name, url in urls.items():
+        assert url.startswith(meta["issuer"] + "/"), name
+        assert url.removeprefix(meta["issuer"]) in documented, name
+
+
+def test_discovery_advertises_the_client_authentication_that_is_served(client):
+    meta = client.get("/.well-known/openid-configuration").get_json()
+    assert meta["grant_types_supported"] == ["client_credentials"]
+    assert meta["token_endpoint_auth_methods_supported"] == ["client_secret_basic"]
+    for endpoint in ("introspection", "revocation"):
+        assert meta[f"{endpoint}_endpoint_auth_methods_supported"] == [
+            "client_secret_basic", "bearer"]
+    assert meta["subject_types_supported"] == ["public"]
+    algs = {key["alg"] for key in client.get("/oauth/jwks").get_json()["keys"]}
+    assert meta["id_token_signing_alg_values_supported"] == sorted(algs)
+
+
+def test_an_issuer_with_a_trailing_slash_gives_clean_endpoint_urls(app, client):
+    app.config["SCOPEGATE_ISSUER"] = "https://auth.example.test/"
+    meta = client.get("/.well-known/openid-configuration").get_json()
+    assert meta["issuer"] == "https://auth.example.test"
+    assert meta["token_endpoint"] == "https://auth.example.test/oauth/token"

@@ -5,8 +5,9 @@ same counters, audit origin, access log, metrics, the error format."""
 
 from __future__ import annotations
 
+import base64
 import logging
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import pytest
 
@@ -16,20 +17,24 @@ from app.models import AuditEvent, db
 from app.oauth.fastpath import FastPath
 from app.services import tokens
 from tests.conftest import basic, database_url, empty_tables, issue, make_org
+from tests.web.conftest import Browser, make_admin
+from tests.web.test_oidc_flow import redeem, refresh, register, sign_in_to_app
 
-VOLATILE = {"access_token", "token_id", "iat", "exp"}
+VOLATILE = {"access_token", "refresh_token", "id_token", "token_id", "iat", "exp"}
+WRONG_SECRET = "The client id or client secret is wrong"
 
 
 @contextmanager
 def flask_views(app):
     """Requests inside go to Flask's views, not through the fast path."""
-    fast = app.wsgi_app
+    fast = app.extensions["scopegate.fastpath"]
     assert isinstance(fast, FastPath)
-    app.wsgi_app = fast.flask_wsgi
+    fast._serve = lambda prepared, path, environ, start_response: fast.flask_wsgi(
+        environ, start_response)
     try:
         yield
     finally:
-        app.wsgi_app = fast
+        del fast._serve
 
 
 def shape(response) -> tuple:
@@ -45,6 +50,7 @@ def cases(machine_user, api, token):
     good = basic(machine_user.client_id, machine_user.client_secret)
     bad = basic(machine_user.client_id, "not-the-secret")
     admin = {"Authorization": f"Bearer {api.token}"}
+    not_utf8 = {"Authorization": "Basic " + base64.b64encode(b"\xff:x").decode()}
     form = "application/x-www-form-urlencoded"
     return [
         ("/oauth/token", "grant_type=client_credentials", good),
@@ -52,11 +58,16 @@ def cases(machine_user, api, token):
         ("/oauth/token", "grant_type=client_credentials&scope=admin", good),
         ("/oauth/token", "grant_type=client_credentials", bad),
         ("/oauth/token", "grant_type=client_credentials", {}),
+        ("/oauth/token", "grant_type=client_credentials", not_utf8),
         ("/oauth/token", "grant_type=password", good),
         ("/oauth/token", "", good),
         ("/oauth/token", "grant_type=client_credentials&scope=cli&scope=cli", good),
         ("/oauth/token", "grant_type=client_credentials&scope=c%00li", good),
         ("/oauth/token", b"grant_type=client_credentials&scope=\xff\xfe", good),
+        ("/oauth/token", f"grant_type=client_credentials&scope={token}", good),
+        ("/oauth/token", f"grant_type={token}", good),
+        ("/oauth/token", "grant_type=refresh_token&refresh_token=sgr_notatoken", good),
+        ("/oauth/token", "grant_type=authorization_code&code=nocode", good),
         ("/oauth/introspect", f"token={token}", good),
         ("/oauth/introspect", f"token={token}&token_type_hint=access_token", good),
         ("/oauth/introspect", f"token={token}&token_type_hint=bogus", good),
@@ -78,6 +89,54 @@ def test_fast_path_answers_like_the_flask_views(app, client, api, machine_user):
         assert fast.headers["X-Request-Id"]
 
 
+def test_a_wrong_secret_says_what_to_fix_on_both_endpoints(client, machine_user):
+    bad = basic(machine_user.client_id, "not-the-secret")
+    token = client.post("/oauth/token", data={"grant_type": "client_credentials"}, headers=bad)
+    check = client.post("/oauth/introspect", data={"token": "x"}, headers=bad)
+    assert (token.status_code, token.get_json()["error"]) == (401, "invalid_client")
+    assert token.get_json()["error_description"].startswith(WRONG_SECRET)
+    assert "bearer token is invalid" in check.get_json()["error_description"]
+
+
+def test_a_token_quoted_in_a_description_is_redacted(client, machine_user):
+    token = issue(client, machine_user).get_json()["access_token"]
+    response = issue(client, machine_user, scope=token)
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_scope"
+    assert token not in response.get_data(as_text=True)
+
+
+def test_code_and_refresh_grants_answer_like_the_flask_views(app, client, monkeypatch):
+    """Registered on the shared registry, the people's grants are served by the
+    fast path too; each exchange is made once on each path with its own sign-in."""
+    admin = make_admin(app, "acme")
+    rp = register(app, admin)
+    browser = Browser(app.test_client())
+    assert browser.login(admin).status_code == 303
+    browser.get("/dashboard")
+    token_view = app.view_functions["oauth.token"]
+    answers = {}
+    for path in ("fast", "views"):
+        code, verifier = sign_in_to_app(browser, rp, scope="openid email offline_access")
+        if path == "fast":
+            monkeypatch.setitem(app.view_functions, "oauth.token",
+                                lambda: pytest.fail("served by Flask"))
+        with flask_views(app) if path == "views" else nullcontext():
+            redeemed = redeem(client, rp, code, verifier)
+            first = redeemed.get_json()["refresh_token"]
+            responses = [
+                redeemed,
+                refresh(client, rp, first),
+                refresh(client, rp, first),  # reused: refused, and the family revoked
+                redeem(client, rp, code, verifier),  # spent
+                redeem(client, {**rp, "client_secret": "wrong"}, code, verifier),
+            ]
+        monkeypatch.setitem(app.view_functions, "oauth.token", token_view)
+        answers[path] = [shape(response) for response in responses]
+    assert [status for status, _, _ in answers["fast"]] == [200, 200, 400, 400, 401]
+    assert answers["fast"] == answers["views"]
+    assert answers["fast"][4][1]["error_description"].startswith(WRONG_SECRET)
+
+
 def test_requests_it_does_not_recognise_as_plain_go_to_flask(app, client, machine_user,
                                                             monkeypatch):
     monkeypatch.setattr(FastPath, "_serve", lambda *a: pytest.fail("served by the fast path"))
@@ -89,17 +148,26 @@ def test_requests_it_does_not_recognise_as_plain_go_to_flask(app, client, machin
     assert client.get("/oauth/token").status_code == 405
 
 
-def test_an_unexpected_failure_is_a_json_500_and_logged(client, machine_user, monkeypatch,
-                                                        caplog):
+def test_an_unexpected_failure_is_a_json_500_logged_like_the_views(
+        app, client, machine_user, monkeypatch, caplog):
     def broken(*args):
         raise RuntimeError("store down")
 
     monkeypatch.setattr(tokens, "issue_client_credentials", broken)
-    response = issue(client, machine_user)
-    assert response.status_code == 500
-    assert response.get_json()["error"] == "server_error"
-    assert "store down" not in response.get_data(as_text=True)
-    assert any("unhandled error" in r.getMessage() for r in caplog.records)
+    answers, lines = [], []
+    for context in (nullcontext(), flask_views(app)):
+        caplog.clear()
+        with context:
+            response = issue(client, machine_user)
+        answers.append(shape(response))
+        (line,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
+        text = line.getMessage()
+        assert line.exc_info is None and "\n" not in text  # one line, no traceback
+        assert f"request_id={response.headers['X-Request-Id']} POST /oauth/token" in text
+        lines.append(text.split(" exception=")[1].split(" at ")[0])
+        assert "store down" not in response.get_data(as_text=True) + text
+    assert answers[0] == answers[1] and answers[0][0] == 500
+    assert lines == ["builtins.RuntimeError"] * 2
 
 
 def test_refused_client_auth_is_audited_with_address_and_request_id(app, client, machine_user):

@@ -102,14 +102,23 @@ def test_every_limited_endpoint_has_a_per_address_limit(tmp_path, machine_user):
     assert client.get("/healthz").status_code == 200  # probes are never limited
 
 
-@pytest.mark.parametrize("endpoint", ["oauth.authorize", "web.authorize"])
-def test_a_view_registered_later_under_a_limited_name_is_limited(tmp_path, endpoint):
-    """``/oauth/authorize`` arrives with OpenID Connect: its endpoint name is enough."""
+def test_the_authorization_endpoint_is_limited_per_address(tmp_path):
+    """People's browsers at ``/oauth/authorize``: limited per IP address."""
     app = limited_app(tmp_path, SCOPEGATE_RATE_LIMIT_PER_IP="2/minute")
-    app.add_url_rule("/oauth/authorize", endpoint=endpoint, view_func=lambda: "form")
+    client = app.test_client()
+    answers = [client.get("/oauth/authorize?client_id=app-x").status_code for _ in range(3)]
+    assert answers[:2] != [429, 429] and answers[2] == 429
+
+
+def test_a_view_registered_later_under_a_limited_name_is_limited(tmp_path):
+    """The rules name endpoints, not functions: a view added later is covered."""
+    app = limited_app(tmp_path, SCOPEGATE_RATE_LIMIT_PER_IP="2/minute")
+    app.view_functions.pop("oauth.revocation_feed")
+    app.add_url_rule("/later", endpoint="oauth.revocation_feed", view_func=lambda: "feed")
+    app.extensions["scopegate.limited_endpoints"].discard("oauth.revocation_feed")
     ratelimits.limit_views(app)
     client = app.test_client()
-    assert [client.get("/oauth/authorize").status_code for _ in range(3)] == [200, 200, 429]
+    assert [client.get("/later").status_code for _ in range(3)] == [200, 200, 429]
 
 
 def test_the_switch_turns_request_limits_off(tmp_path, machine_user):

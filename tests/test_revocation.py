@@ -1,5 +1,7 @@
 """POST /oauth/revoke (RFC 7009)."""
 
+import json
+
 from tests.conftest import Api, basic, issue
 
 
@@ -24,7 +26,8 @@ def test_client_cannot_revoke_another_clients_token(client, api, machine_user):
     assert response.status_code == 200  # RFC 7009 §2.2: nothing revealed
     assert api.introspect(theirs["token"]).get_json()["active"] is True
     denied = api.get("/activity?action=token.revoke").get_json()["items"]
-    assert [e["outcome"] for e in denied] == ["denied"]
+    assert [(e["outcome"], e["actor"], e["target"], e["detail"]) for e in denied] == [
+        ("denied", machine_user.email, theirs["token_id"], "not the caller's token")]
 
 
 def test_unknown_token_is_200(client, machine_user):
@@ -77,3 +80,48 @@ def test_revoking_again_keeps_the_first_revocation_time(client, api, scoped_toke
     assert revoke(client, api._headers(), scoped_token["token"]).status_code == 200
     assert api.delete(f"/tokens/{scoped_token['token_id']}").status_code == 204
     assert api.get(f"/tokens/{scoped_token['token_id']}").get_json()["revoked_at"] == first
+
+
+def _resource_server(runner, name, *options):
+    import json
+
+    out = runner.invoke(args=["create-resource-server", name, *options, "--json"])
+    server = json.loads(out.output.strip().splitlines()[-1])
+    return basic(server["client_id"], server["client_secret"])
+
+
+def test_resource_server_cannot_revoke_an_admins_personal_token(client, api, org, runner):
+    """The attack from issue 11: a service's credentials revoking anyone's token."""
+    rs = _resource_server(runner, "sessions-service")
+    assert revoke(client, rs, org.admin_token).status_code == 200  # RFC 7009 §2.2
+    assert api.introspect(org.admin_token).get_json()["active"] is True
+    denied = api.get("/activity?action=token.revoke").get_json()["items"]
+    assert [e["outcome"] for e in denied] == ["denied"]
+
+
+def test_resource_server_cannot_revoke_a_scoped_token(client, api, runner, scoped_token):
+    rs = _resource_server(runner, "sessions-service")
+    revoke(client, rs, scoped_token["token"])
+    assert api.introspect(scoped_token["token"]).get_json()["active"] is True
+
+
+def test_resource_server_created_with_may_revoke_revokes_any_token(client, api, runner,
+                                                                  other_org, scoped_token):
+    rs = _resource_server(runner, "incident-response", "--may-revoke")
+    other = Api(client, other_org.admin_token)
+    assert revoke(client, rs, scoped_token["token"]).status_code == 200
+    assert revoke(client, rs, other_org.admin_token).status_code == 200
+    assert api.introspect(scoped_token["token"]).get_json() == {"active": False}
+    assert other.introspect(other_org.admin_token).status_code == 401
+
+
+def test_resource_server_revocation_is_audited_with_its_id_and_name(client, api, runner,
+                                                                    scoped_token):
+    out = runner.invoke(
+        args=["create-resource-server", "incident-tool", "--may-revoke", "--json"]).output
+    rs = json.loads(out.strip().splitlines()[-1])
+    response = revoke(client, basic(rs["client_id"], rs["client_secret"]), scoped_token["token"])
+    assert response.status_code == 200
+    (event,) = api.get("/activity?action=token.revoke").get_json()["items"]
+    assert (event["actor"], event["actor_name"], event["outcome"]) == (
+        rs["client_id"], "incident-tool", "success")

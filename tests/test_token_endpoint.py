@@ -120,8 +120,10 @@ def test_bad_secret_and_bad_scope_are_audited_as_denied(client, api, machine_use
                 headers=basic(machine_user.client_id, "bad"))
     issue(client, machine_user, scope="admin")
     events = api.get("/activity?user=demo-user").get_json()["items"]
-    denied = {(e["action"], e["outcome"]) for e in events if e["outcome"] == "denied"}
-    assert denied == {("client.auth", "denied"), ("token.issue", "denied")}
+    denied = {(e["action"], e["outcome"], e["actor_name"], e["subject_name"])
+              for e in events if e["outcome"] == "denied"}
+    assert denied == {("client.auth", "denied", None, "demo-user"),
+                      ("token.issue", "denied", "demo-user", "demo-user")}
 
 
 def test_issued_token_never_reaches_a_debug_log(client, machine_user, caplog):
@@ -131,6 +133,7 @@ def test_issued_token_never_reaches_a_debug_log(client, machine_user, caplog):
         value = issue(client, machine_user).get_json()["access_token"]
     assert "Issue token" in caplog.text  # Authlib's own debug line is still there...
     assert value not in caplog.text  # ...without the token
+    assert "'access_token': '[redacted]'" in caplog.text
     assert machine_user.client_secret not in caplog.text
 
 

@@ -7,7 +7,7 @@ import functools
 from authlib.oauth2 import OAuth2Error
 from flask import g, request
 
-from app.errors import Forbidden, Unauthorized
+from app.errors import Forbidden, MissingCredentials, Unauthorized
 from app.oauth.server import ActiveTokenValidator, require_oauth
 from app.services import audit, callers, tokens
 from app.services.callers import Caller
@@ -25,6 +25,8 @@ def authenticated(*scopes: str):
     def decorator(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
+            if "Authorization" not in request.headers:
+                raise MissingCredentials()
             try:
                 token = require_oauth.acquire_token(None)
             except OAuth2Error:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from collections import Counter
+
 from flask import request
 
 from app.errors import BadRequest, Unprocessable
+from app.services.inputs import whole_number
 
 
 def json_object(required: bool = True) -> dict:
@@ -15,11 +19,22 @@ def json_object(required: bool = True) -> dict:
         return {}
     if not request.is_json:
         raise BadRequest("The body must be JSON (Content-Type: application/json).")
-    data = request.get_json(silent=True)
-    if data is None:
-        raise BadRequest("The body is not valid JSON.")
+    try:
+        data = json.loads(request.get_data(), object_pairs_hook=_refuse_duplicate_keys)
+    except (ValueError, RecursionError):  # RecursionError: arrays nested 20,000 deep
+        raise BadRequest("The body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise Unprocessable("The body must be a JSON object.")
+    return data
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
+    """RFC 8259 §4 leaves duplicate names undefined: which value would win is
+    a guess two parsers may make differently, so the request is refused."""
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        repeated = [k for k, n in Counter(k for k, _ in pairs).items() if n > 1]
+        raise BadRequest(f"Keys repeated in a JSON object: {', '.join(repeated)}.")
     return data
 
 
@@ -43,6 +58,4 @@ def query_int(name: str) -> int | None:
     value = request.args.get(name)
     if value is None or value == "":
         return None
-    if not value.isdigit():
-        raise Unprocessable(f"`{name}` must be a positive integer.")
-    return int(value)
+    return whole_number(value, name)

@@ -6,7 +6,8 @@ from flask import jsonify
 
 from app.api import bp, representations
 from app.api.auth import authenticated, current_caller
-from app.api.openapi import document
+from app.openapi import answer, describe, document, errors, ref
+from app.services import claims
 from sdk.auth.scopes import DESCRIPTIONS
 
 
@@ -24,7 +25,7 @@ def me():
     return jsonify(
         user_id=caller.name, email=representations.token(token)["email"], sub=caller.uid,
         user_type="human" if token.kind == "personal" else "generated",
-        role="admin" if token.kind == "personal" else "machine",
+        role=claims.role_of(token),
         customer=token.org_name, scopes=token.scopes, token=representations.token(token),
     )
 
@@ -32,3 +33,28 @@ def me():
 @bp.get("/openapi.json")
 def openapi():
     return jsonify(document())
+
+
+describe({
+    "/api/v1/scopes": {"get": {
+        "operationId": "list_scopes", "summary": "The scope catalog, with a description of each",
+        "responses": {"200": answer("the catalog", "ScopeCatalog"), **errors(401)}}},
+    "/api/v1/me": {"get": {
+        "operationId": "me", "summary": "The caller's identity and token metadata",
+        "responses": {"200": answer("the caller", "Me"), **errors(401)}}},
+    "/api/v1/openapi.json": {"get": {
+        "operationId": "openapi", "summary": "This document", "security": [],
+        "responses": {"200": answer("OpenAPI 3.1", {"type": "object"})}}},
+}, schemas={
+    "ScopeCatalog": {"type": "object", "required": ["items"], "properties": {"items": {
+        "type": "array", "items": {"type": "object", "required": ["name", "description"],
+                                   "properties": {"name": ref("Scope"),
+                                                  "description": {"type": "string"}}}}}},
+    "Me": {"type": "object", "required": ["user_id", "sub", "user_type", "role", "scopes"],
+           "properties": {
+               **{k: {"type": "string"} for k in ("user_id", "email", "sub", "customer")},
+               "user_type": {"type": "string", "enum": ["human", "generated"]},
+               "role": {"type": "string", "enum": ["admin", "machine"]},
+               "scopes": {"type": "array", "items": {"type": "string"}},
+               "token": ref("Token")}},
+})

@@ -2,7 +2,9 @@
 the rules that decide what may happen to a row live in ``app.services``."""
 
 from app.models.account import Account
+from app.models.app_client import App, AppClient, AppSnapshot
 from app.models.audit import AuditEvent
+from app.models.authorization_code import AuthorizationCode
 from app.models.base import db, now
 from app.models.clients import (
     MachineUser,
@@ -11,6 +13,7 @@ from app.models.clients import (
     ResourceServer,
     ResourceServerSnapshot,
 )
+from app.models.consent import Consent
 from app.models.org import Organization
 from app.models.setup_code import SetupCode
 from app.models.signing_key import SigningKey
@@ -21,4 +24,5 @@ __all__ = [
     "db", "now", "Organization", "Account", "MachineUser", "ResourceServer",
     "MachineUserClient", "MachineUserSnapshot", "ResourceServerSnapshot",
     "Token", "TokenSnapshot", "AuditEvent", "SigningKey", "WebSession", "SetupCode",
+    "App", "AppClient", "AppSnapshot", "AuthorizationCode", "Consent",
 ]

@@ -71,7 +71,8 @@ class MachineUserClient(_SecretClient):
 
 
 class ResourceServerClient(_SecretClient):
-    """What the OAuth layer knows of a resource server: it may only introspect."""
+    """What the OAuth layer knows of a resource server: it introspects, reads
+    the revocation feed, and revokes only if created with ``--may-revoke``."""
 
     def check_grant_type(self, grant_type: str) -> bool:
         return False
@@ -111,6 +112,10 @@ class ResourceServer(ResourceServerClient, db.Model):
     client_id = db.Column(db.String(120), nullable=False, unique=True)
     client_secret_hash = db.Column(db.String(64), nullable=False)
     created_at = db.Column(db.Integer, nullable=False, default=now)
+    #: Created with ``--may-revoke`` (incident-response tools): may revoke by
+    #: value. Without it a resource server introspects and revokes nothing.
+    may_revoke = db.Column(db.Boolean, nullable=False, default=False,
+                           server_default=db.false())
 
 
 class MachineUserSnapshot(Snapshot, MachineUserClient):

@@ -1,7 +1,7 @@
 """Hot-path statements, compiled once and run on the session's own connection.
 
 ``db.session.execute`` costs about 100-150 µs per statement in SQLAlchemy's
-session and result machinery (bench/RESULTS.md §12), more than the database
+session and result machinery (bench/RESULTS.md §14), more than the database
 work for a one-row indexed read or insert. A :class:`Prepared` statement is
 the same Core statement, compiled once per dialect, and executed with the
 DBAPI cursor of the connection that holds the session's current transaction:
@@ -10,7 +10,8 @@ the same SQL, the same transaction, commit and rollback as
 together -- without the per-execution machinery.
 
 Only for statements whose columns need no type processing (integers and
-strings: what the hot paths read and write).
+strings: what the hot paths read and write; a boolean reads as 0/1 on SQLite,
+so the snapshots only test its truth: ``App.public``, ``may_revoke``).
 """
 
 from __future__ import annotations

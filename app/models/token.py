@@ -17,6 +17,11 @@ class TokenFacts:
     def is_active(self, at: int | None = None) -> bool:
         return not self.is_revoked() and not self.is_expired(at)
 
+    @property
+    def is_human(self) -> bool:
+        """A person's token: their own personal token, or one an app holds for them."""
+        return self.kind in ("personal", "app", "refresh")
+
     # Authlib's TokenMixin, for ResourceProtector.
     def get_scope(self) -> str:
         return self.scope
@@ -29,8 +34,10 @@ class TokenFacts:
 
 
 class Token(TokenFacts, db.Model):
-    """An access token: a personal (unscoped) token of an admin, or a scoped
-    token of a machine user. Only the SHA-256 digest of the value is stored.
+    """An access token: a personal (unscoped) token of an admin, a scoped
+    token of a machine user, or a person's access or refresh token held by an
+    app (OpenID Connect sign-in; ``account_id`` and ``client_id`` say whose
+    and which app's). Only the SHA-256 digest of the value is stored.
 
     Who the token belongs to is denormalised (``subject_uid``,
     ``subject_name``) so that introspection is one indexed read, and so that
@@ -41,13 +48,23 @@ class Token(TokenFacts, db.Model):
     __table_args__ = (
         db.Index("ix_token_org_created", "org_id", "id"),
         db.Index("ix_token_subject", "subject_uid"),
+        db.Index("ix_token_family", "family_id"),
+        db.Index("ix_token_client", "client_id"),
+        db.Index("ix_token_account", "account_id"),
+        # The revocation feed reads revoked rows in (revoked_at, id) order.
+        db.Index("ix_token_revoked", "revoked_at", "id"),
     )
 
     id = db.Column(db.Integer, primary_key=True)
     #: Public, non-secret handle (32 hex chars) used by listing, revoking, audit.
     token_id = db.Column(db.String(32), nullable=False, unique=True)
     token_hash = db.Column(db.String(64), nullable=False, unique=True)
-    kind = db.Column(db.String(10), nullable=False)  # "personal" | "scoped"
+    #: "personal" | "scoped" | "app" (a person's access token held by an app) | "refresh"
+    kind = db.Column(db.String(10), nullable=False)
+    #: How the value looks: "opaque" (``sgt_…``) or "jwt" (RFC 9068, its
+    #: expiry signed into it, so it cannot be renewed).
+    format = db.Column(db.String(8), nullable=False, default="opaque",
+                       server_default="opaque")
     org_id = db.Column(db.ForeignKey("organization.id", ondelete="CASCADE"), nullable=False)
     account_id = db.Column(db.ForeignKey("account.id", ondelete="SET NULL"))
     machine_user_id = db.Column(db.ForeignKey("machine_user.id", ondelete="SET NULL"),
@@ -65,6 +82,14 @@ class Token(TokenFacts, db.Model):
     expires_at = db.Column(db.Integer, nullable=False)
     revoked_at = db.Column(db.Integer)
     last_used_at = db.Column(db.Integer)
+    #: Tokens an app got from one sign-in (one code redemption and every
+    #: refresh after it) share a family: reuse of a spent code or refresh
+    #: token revokes the whole family.
+    family_id = db.Column(db.String(32))
+    #: The refresh token this one was rotated from (its ``token_id``).
+    parent_token_id = db.Column(db.String(32))
+    #: When the person signed in (``auth_time`` of the ID tokens of the family).
+    auth_time = db.Column(db.Integer)
 
     org = db.relationship("Organization", lazy="joined")
 

@@ -9,10 +9,11 @@ authorization); what it may then see is decided in ``services.reach``.
 
 from __future__ import annotations
 
+from authlib.oauth2.rfc6749.errors import InvalidClientError, UnauthorizedClientError
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 
 from app.models import MachineUserClient
-from app.services import audit, callers, tokens
+from app.services import audit, callers, reach, tokens
 from app.services.callers import Caller
 
 
@@ -37,7 +38,11 @@ def caller_of(client) -> Caller:
 
 
 def client_secret_basic(query_client, request):
-    client_id, secret = extract_basic_authorization(request.headers)
+    try:
+        client_id, secret = extract_basic_authorization(request.headers)
+    except UnicodeDecodeError:
+        # RFC 7617 §2.1 credentials are UTF-8; Authlib lets the error escape.
+        client_id, secret = "(not UTF-8)", None
     if not client_id:
         return None
     client = query_client(client_id)
@@ -63,3 +68,20 @@ def bearer(query_client, request):
         return None
     tokens.mark_used(token)
     return BearerCaller(callers.from_token(token))
+
+
+def resource_server(query_client, request) -> Caller:
+    """The resource server behind ``client_secret_basic`` credentials, for
+    endpoints only resource servers may call (the revocation feed). Bearer
+    tokens, admins' included, are not client authentication here."""
+    client = client_secret_basic(query_client, request)
+    if client is None:
+        raise InvalidClientError(status_code=401, description="Resource-server "
+                                 "credentials (client_secret_basic) are required.")
+    caller = callers.from_client(client)
+    if not reach.may_read_revocations(caller):
+        audit.record("revocations.read", audit.DENIED, actor=caller,
+                     detail="not a resource server", commit=True)
+        raise UnauthorizedClientError(status_code=403,
+                                      description="Only resource servers read this feed.")
+    return caller

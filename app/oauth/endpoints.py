@@ -11,38 +11,12 @@ from __future__ import annotations
 
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
-from flask import current_app
 
 from app import metrics
-from app.models import TokenSnapshot
 from app.oauth.client_auth import caller_of
-from app.services import audit, lifetimes, reach, tokens
+from app.services import audit, claims, reach, tokens
 
 AUTH_METHODS = ["client_secret_basic", "bearer"]
-
-
-def introspection_claims(token: TokenSnapshot) -> dict:
-    """RFC 7662 members plus the product's own (``customer``, ``user_type``...)."""
-    personal = token.kind == tokens.PERSONAL
-    cfg = current_app.config
-    return {
-        "active": True,
-        "scope": token.scope,
-        "client_id": token.client_id or token.subject_uid,
-        "sub": token.subject_uid,
-        "exp": token.expires_at,
-        "iat": token.issued_at,
-        "iss": cfg["SCOPEGATE_ISSUER"],
-        "token_type": "Bearer",
-        "token_id": token.token_id,
-        "user_id": token.subject_name,
-        "email": token.subject_name if personal else token.subject_uid,
-        "customer": token.org_name,
-        "user_type": "human" if personal else "generated",
-        "role": "admin" if personal else "machine",
-        "env": cfg["SCOPEGATE_ENV"],
-        "renewable": lifetimes.renewable(token.kind, token.issued_at, token.expires_at),
-    }
 
 
 class Introspection(IntrospectionEndpoint):
@@ -56,7 +30,7 @@ class Introspection(IntrospectionEndpoint):
 
     def introspect_token(self, token):
         tokens.mark_used(token)
-        return introspection_claims(token)
+        return claims.introspection(token)
 
     def create_introspection_payload(self, token):
         payload = super().create_introspection_payload(token)
@@ -74,13 +48,12 @@ class Revocation(RevocationEndpoint):
             return None
         caller = caller_of(client)
         if not reach.may_revoke_by_value(caller, token):
-            audit.record("token.revoke", audit.DENIED, actor=caller, target=token.token_id,
-                         detail="not the caller's token", commit=True)
+            # Recorded in the token's organization: its admins see the attempt.
+            audit.record("token.revoke", audit.DENIED, actor=caller, org_id=token.org_id,
+                         subject=token.subject_uid, subject_name=token.subject_name,
+                         target=token.token_id, detail="not the caller's token", commit=True)
             return None
         return token
-
-    def query_token(self, token_string, token_type_hint):
-        return tokens.find(token_string)
 
     def revoke_token(self, token, request):
         tokens.revoke_by_value(caller_of(request.client), token)

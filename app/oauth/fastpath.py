@@ -3,7 +3,7 @@
 These two are the hot paths: every machine user's token and every resource
 server's check. Flask's per-request machinery (request and response objects,
 URL routing, the before/after hooks, the session interface) cost more CPU than
-the OAuth work itself (bench/RESULTS.md §12), so this WSGI adapter answers
+the OAuth work itself (bench/RESULTS.md §14), so this WSGI adapter answers
 them, and hands everything else to Flask -- including any request to these
 two paths that is not a plain urlencoded POST of known length (a query
 string, another body type, a body above the limit), so Flask answers the odd
@@ -14,10 +14,13 @@ framework-agnostic ``AuthorizationServer`` shares the Flask server's registry
 (grants, client authentication, token generators, endpoint classes), so the
 same code answers; the rules stay in ``app.services``. What Flask's hooks do
 for the views, this does through the same functions: the request id and JSON
-access log (``app.observability``), the NUL and repeated-parameter rules, the
-rate limits (``app.ratelimits``, on Flask-Limiter's own counters), metrics
-(``app.metrics``), the error format (``app.errors``), ``no-store``, and never
-a 5xx for bad input.
+access log (``app.observability``), the UTF-8, NUL and repeated-parameter
+rules (form only, as the views read it), the rate limits (``app.ratelimits``,
+on Flask-Limiter's own counters), metrics (``app.metrics``), the error format
+with redacted descriptions and the one-line log of an unexpected failure
+(``app.errors``), ``no-store``, and never a 5xx for bad input. The people's
+grants (``authorization_code``, ``refresh_token``) are registered on the same
+registry and answered here too (tests/test_fastpath.py holds them equal).
 """
 
 from __future__ import annotations
@@ -39,8 +42,7 @@ from sqlalchemy.orm import Session
 from app import errors, metrics, observability, ratelimits
 from app.models import db
 from app.oauth.routes import reject_repeated
-
-log = logging.getLogger(__name__)
+from app.oauth.server import ClearErrors
 
 #: path -> (Flask endpoint name, how Authlib answers it)
 ROUTES = {"/oauth/token": ("oauth.token", "token"),
@@ -56,12 +58,9 @@ _STATUS = {status.value: f"{status.value} {status.phrase.upper()}" for status in
 
 
 def _form_pairs(body: bytes) -> list[tuple[str, str]]:
-    """The form's (name, value) pairs in order; none when it is not UTF-8, as Werkzeug
-    parses it for the Flask views."""
-    try:
-        return parse_qsl(body.decode(), keep_blank_values=True, errors="strict")
-    except UnicodeDecodeError:
-        return []
+    """The form's (name, value) pairs in order, once the views' UTF-8 rule passed."""
+    observability.require_utf8_form(body)
+    return parse_qsl(body.decode(), keep_blank_values=True)
 
 
 class FormRequest(OAuth2Request):
@@ -81,8 +80,9 @@ class FormRequest(OAuth2Request):
         return {}
 
 
-class WSGIAuthorizationServer(AuthorizationServer):
-    """Authlib's framework-agnostic server, answering ``(status, body, headers)``.
+class WSGIAuthorizationServer(ClearErrors, AuthorizationServer):
+    """Authlib's framework-agnostic server, answering ``(status, body, headers)``,
+    with the Flask server's error answers (``server.ClearErrors``).
 
     It shares the Flask server's registry -- grants, client authentication, token
     generators, hooks, extensions -- so whatever is registered there (``server.configure``
@@ -221,8 +221,8 @@ class FastPath:
             result = self._authlib(prepared["server"], path, environ, authorization, dict(pairs))
         except OAuth2Error as error:
             result = errors.error_parts(error)
-        except Exception:
-            log.exception("unhandled error")
+        except Exception as error:
+            errors.log_unexpected(error, "POST", path)
             result = 500, dict(errors.SERVER_ERROR), []
         if limits is not None:
             limits.settle(result[0])
@@ -244,6 +244,7 @@ class FastPath:
 
 
 def init_app(app: Flask) -> None:
-    """Put the fast path in front of Flask (inside ProxyFix, which observability adds
-    later, so trusted proxies' addresses are already applied when it runs)."""
-    app.wsgi_app = FastPath(app, app.wsgi_app)
+    """Put the fast path in front of Flask (inside ProxyFix and the URL redaction,
+    which observability adds later, so trusted proxies' addresses are already
+    applied when it runs)."""
+    app.wsgi_app = app.extensions["scopegate.fastpath"] = FastPath(app, app.wsgi_app)

@@ -6,15 +6,23 @@ from __future__ import annotations
 import logging
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
+from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Payload
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.errors import InvalidClientError
-from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
+from authlib.oauth2.rfc6749.grants import (
+    AuthorizationCodeGrant,
+    ClientCredentialsGrant,
+    RefreshTokenGrant,
+)
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from flask import Flask, current_app
+from flask import request as flask_request
 from sqlalchemy import bindparam, select
 
 from app.errors import NotFound
 from app.models import (
+    App,
+    AppSnapshot,
     MachineUser,
     MachineUserSnapshot,
     ResourceServer,
@@ -22,10 +30,12 @@ from app.models import (
     db,
 )
 from app.models.prepared import Prepared
-from app.oauth import client_auth
+from app.oauth import client_auth, oidc
 from app.oauth.endpoints import Introspection, Revocation
 from app.services import audit, callers, scopes, tokens
+from app.services.apps import APP_PREFIX
 from app.services.orgs import RESOURCE_SERVER_PREFIX
+from sdk.auth.redaction import redact
 from sdk.auth.scopes import CATALOG
 
 
@@ -35,11 +45,14 @@ def _by_client_id(model) -> Prepared:
 
 
 _USER_BY_ID, _SERVER_BY_ID = _by_client_id(MachineUser), _by_client_id(ResourceServer)
+_APP_BY_ID = _by_client_id(App)
 
 
-def query_client(client_id: str) -> MachineUserSnapshot | ResourceServerSnapshot | None:
-    """A machine user or a resource server by ``client_id`` (one indexed read:
-    resource-server ids start with ``rs-``, which a generated unique ID never does).
+def query_client(client_id: str
+                 ) -> MachineUserSnapshot | ResourceServerSnapshot | AppSnapshot | None:
+    """A machine user, a resource server or an app by ``client_id`` (one
+    indexed read: resource-server ids start with ``rs-`` and apps' with
+    ``app-``, which a generated unique ID never does).
 
     Read as a snapshot, not an ORM object: this runs on every token request
     and every introspection, and nothing in them changes the client."""
@@ -47,6 +60,8 @@ def query_client(client_id: str) -> MachineUserSnapshot | ResourceServerSnapshot
         return None
     if client_id.startswith(RESOURCE_SERVER_PREFIX):
         statement, snapshot = _SERVER_BY_ID, ResourceServerSnapshot
+    elif client_id.startswith(APP_PREFIX):
+        statement, snapshot = _APP_BY_ID, AppSnapshot
     else:
         statement, snapshot = _USER_BY_ID, MachineUserSnapshot
     row = statement.first({"client_id": client_id})
@@ -91,32 +106,92 @@ class ScopedTokenGrant(ClientCredentialsGrant):
             raise
 
 
+_SECRET_MEMBERS = ("access_token", "refresh_token", "id_token")
+
+
+def _redacted(arg):
+    if isinstance(arg, dict) and any(k in arg for k in _SECRET_MEMBERS):
+        return {k: "[redacted]" if k in _SECRET_MEMBERS else v for k, v in arg.items()}
+    return arg
+
+
+class FormPayload(FlaskOAuth2Payload):
+    """Token-request parameters from the form body only (RFC 6749 §3.2: the
+    client uses POST and a form body). Authlib also reads the query string,
+    where a ``scope`` or ``grant_type`` would land in proxy and access logs."""
+
+    @property
+    def data(self):
+        return self._request.form
+
+
 class _RedactIssuedTokens(logging.Filter):
     """Authlib logs ``"Issue token %r"`` with the whole token dict at DEBUG:
     never let a token value reach a log line, whatever level is configured."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and any(
-                isinstance(a, dict) and "access_token" in a for a in record.args):
-            record.args = tuple({**a, "access_token": "[redacted]"}
-                                if isinstance(a, dict) and "access_token" in a else a
-                                for a in record.args)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redacted(a) for a in record.args)
         return True
 
 
-logging.getLogger(ClientCredentialsGrant.__module__).addFilter(_RedactIssuedTokens())
+for _grant in (ClientCredentialsGrant, AuthorizationCodeGrant, RefreshTokenGrant):
+    logging.getLogger(_grant.__module__).addFilter(_RedactIssuedTokens())
 
 
 class ActiveTokenValidator(BearerTokenValidator):
-    """Admin-API bearer tokens: active ones only, found by digest."""
+    """Admin-API bearer tokens: active personal and scoped tokens, found by
+    digest. A person's token held by an app never opens the admin API."""
 
     def authenticate_token(self, token_string):
-        return tokens.find(token_string)
+        token = tokens.find(token_string)
+        if token is None or token.kind not in (tokens.PERSONAL, tokens.SCOPED):
+            return None
+        return token
 
 
 #: Stateless apart from its validator, so one for every app.
 require_oauth = ResourceProtector()
 require_oauth.register_token_validator(ActiveTokenValidator(realm="scopegate"))
+
+
+class ClearErrors:
+    """Error answers that say what to fix and never echo a token. Mixed into
+    both of our Authlib servers (Flask's, and the fast path's in
+    ``app.oauth.fastpath``), so both answer alike."""
+
+    def handle_error_response(self, request, error):
+        """Authlib renders its own errors (not ``errors.error_parts``); a
+        description quoting the request (an unknown scope) keeps no token."""
+        if error.description:
+            error.description = redact(error.description)
+        return super().handle_error_response(request, error)
+
+    def authenticate_client(self, request, methods, endpoint="token"):
+        """A client-authentication failure says what to fix instead of listing
+        the methods tried (a Python list)."""
+        try:
+            return super().authenticate_client(request, methods, endpoint)
+        except InvalidClientError as error:
+            error.description = (
+                "The client id or client secret is wrong (send them with HTTP Basic "
+                "authentication), or the bearer token is invalid, expired or revoked."
+                if "bearer" in methods else
+                "The client id or client secret is wrong (send them with HTTP Basic "
+                "authentication).")
+            raise
+
+
+class ScopegateAuthorizationServer(ClearErrors, AuthorizationServer):
+    """Authlib's Flask server, with our error answers, and token requests read
+    from the form body only."""
+
+    def create_oauth2_request(self, request):
+        """Token requests read their parameters from the form body only."""
+        oauth_request = super().create_oauth2_request(request)
+        if flask_request.endpoint == "oauth.token":
+            oauth_request.payload = FormPayload(flask_request)
+        return oauth_request
 
 
 def configure(server) -> None:
@@ -129,12 +204,14 @@ def configure(server) -> None:
     server.register_token_generator("client_credentials", generate_token)
     server.register_endpoint(Introspection)
     server.register_endpoint(Revocation)
+    oidc.register(server)
 
 
 def init_app(app: Flask) -> AuthorizationServer:
     """One authorization server per app (tests build many apps)."""
     app.config.setdefault("OAUTH2_SCOPES_SUPPORTED", list(CATALOG))
-    server = AuthorizationServer(app, query_client=query_client, save_token=save_token)
+    server = ScopegateAuthorizationServer(app, query_client=query_client,
+                                          save_token=save_token)
     configure(server)
     app.extensions["scopegate.authorization"] = server
     return server

@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 from sqlalchemy import or_, select
 
 from app.errors import InvalidRequest, Unprocessable
-from app.models import Account, AuditEvent, MachineUser, db
+from app.models import AuditEvent
+from app.services import subjects
 from app.services.callers import Caller
+from app.services.inputs import whole_number
 from app.services.pagination import Page, paginate
 
 #: Most ``user=`` (or ``actor=``) values one query takes: each costs three
@@ -20,29 +22,15 @@ def parse_time(value: str | None, name: str) -> int | None:
     """ISO 8601 (``2026-11-27T10:00:00Z``, a date) or epoch seconds; naive means UTC."""
     if value is None or value == "":
         return None
-    if value.isdigit():
-        return int(value)
+    if value.isascii() and value.isdigit():
+        return whole_number(value, name)
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise Unprocessable(f"`{name}` must be ISO 8601 or epoch seconds.") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return int(parsed.timestamp())
-
-
-def uids_of(caller: Caller, value: str) -> set[str]:
-    """Unique IDs a ``user=`` value stands for, from live users and, for a
-    deleted user, from the names the log recorded."""
-    found = set(db.session.scalars(select(MachineUser.client_id).where(
-        MachineUser.org_id == caller.org_id,
-        or_(MachineUser.name == value, MachineUser.client_id == value))))
-    found |= set(db.session.scalars(select(Account.uid).where(
-        Account.org_id == caller.org_id, or_(Account.email == value, Account.uid == value))))
-    found |= set(db.session.scalars(select(AuditEvent.subject).distinct().where(
-        AuditEvent.org_id == caller.org_id, AuditEvent.subject_name == value,
-        AuditEvent.subject.is_not(None))))
-    return found or {value}
 
 
 def query(caller: Caller, *, users: list[str] = (), actors: list[str] = (),
@@ -58,10 +46,10 @@ def query(caller: Caller, *, users: list[str] = (), actors: list[str] = (),
                              "`actor` values per query.")
     q = select(AuditEvent).where(AuditEvent.org_id == caller.org_id)
     if users:
-        uids = set().union(*(uids_of(caller, u) for u in users))
+        uids = set().union(*(subjects.uids(caller, u) or {u} for u in users))
         q = q.where(or_(AuditEvent.actor.in_(uids), AuditEvent.subject.in_(uids)))
     if actors:
-        uids = set().union(*(uids_of(caller, a) for a in actors))
+        uids = set().union(*(subjects.uids(caller, a) or {a} for a in actors))
         q = q.where(AuditEvent.actor.in_(uids))
     if action:
         q = q.where(AuditEvent.action == action)

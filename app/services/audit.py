@@ -25,6 +25,7 @@ from app import metrics
 from app.models import AuditEvent, db, now
 from app.models.prepared import Prepared
 from app.services.callers import Caller
+from sdk.auth.redaction import redact
 
 log = logging.getLogger("scopegate.audit")
 
@@ -44,10 +45,31 @@ ACTIONS = {
     "client.auth": "client authentication failed at an OAuth endpoint",
     "api.call": "an admin-API call was refused (bad token or insufficient scope)",
     "resource_server.create": "an operator registered a resource server",
+    "revocations.read": "a client that is not a resource server asked for the revocation feed",
     "key.rotate": "the signing key was rotated",
     "token.purge": "expired and revoked tokens were purged",
+    "person.invite": "an admin or the operator invited a person (a one-time link was issued)",
+    "person.join": "an invited person chose their password and joined",
+    "person.update": "a person's role changed (their personal tokens are revoked)",
+    "person.disable": "a person was disabled: sessions ended, tokens revoked",
+    "person.enable": "a disabled person was enabled again",
+    "person.delete": "a person was deleted: sessions ended, tokens revoked",
+    "person.reset_link": "a new one-time link was issued for a forgotten password",
+    "person.password": "a person chose a new password with a reset link",
     "login": "a person signed in to the dashboard (or failed to)",
     "logout": "a person signed out",
+    "app.create": "an app people sign in to was registered",
+    "app.delete": "an app was deleted (every token issued to it revoked)",
+    "app.rotate_secret": "an app's client secret was replaced",
+    "oidc.authorize": "a person was sent back to an app with a code (or refused: "
+                      "another organization's app)",
+    "consent.grant": "a person agreed to share scopes with an app (or declined)",
+    "consent.revoke": "a person disconnected an app (its tokens for them revoked)",
+    "code.redeem": "an app exchanged a code for a person's tokens",
+    "code.reuse": "a spent code came back: the tokens of its sign-in were revoked",
+    "token.refresh": "an app rotated a person's refresh token",
+    "refresh.reuse": "a spent refresh token came back: its whole family was revoked",
+    "oidc.logout": "a person signed out at an app's request (RP-initiated logout)",
     "audit.purge": "audit events older than the retention were purged",
 }
 
@@ -103,9 +125,11 @@ def record(action: str, outcome: str = SUCCESS, *, actor: Caller | None = None,
     event = dict(
         at=now(), org_id=org_id if org_id is not None else (actor.org_id if actor else None),
         actor=actor.uid if actor else None, actor_name=actor.name if actor else None,
-        subject=subject, subject_name=subject_name, action=action, target=target,
+        subject=subject, subject_name=subject_name, action=action,
+        # A target or detail quoting the request (a path) never keeps a token.
+        target=redact(target) if target else None,
         outcome=outcome, ip=ip, request_id=request_id,
-        detail=detail[:500] if detail else None, count=1, last_at=None, source=None,
+        detail=redact(detail)[:500] if detail else None, count=1, last_at=None, source=None,
     )
     if outcome != SUCCESS:
         event["source"] = _source(event)
@@ -116,7 +140,7 @@ def record(action: str, outcome: str = SUCCESS, *, actor: Caller | None = None,
         db.session.commit()
     if outcome != SUCCESS:
         log.info("%s %s actor=%s target=%s request_id=%s", action, outcome,
-                 event["actor"], target, request_id)
+                 event["actor"], event["target"], request_id)
 
 
 def purge(before: int) -> int:
@@ -130,4 +154,3 @@ def purge(before: int) -> int:
         total += deleted
         if deleted == 0:
             return total
-

@@ -13,9 +13,16 @@ from dataclasses import dataclass, field
 from sdk.auth.scopes import ADMIN_SCOPE
 
 ADMIN = "admin"
+#: A person with role ``member``: signs in, holds personal tokens only if an
+#: admin issued them, and reaches only their own things.
+MEMBER = "member"
 MACHINE = "machine"
 RESOURCE_SERVER = "resource_server"
 OPERATOR = "operator"
+#: A person acting for themselves (signing in to an app, consenting, signing out).
+PERSON = "person"
+#: An app (an OAuth client people sign in to) authenticated with its credentials.
+APP = "app"
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,8 @@ class Caller:
     scopes: frozenset[str] = field(default_factory=frozenset)
     #: The token the caller authenticated with, if any.
     token: object | None = None
+    #: A resource server created with ``--may-revoke`` (incident response).
+    may_revoke: bool = False
 
     @property
     def is_admin(self) -> bool:
@@ -35,8 +44,14 @@ class Caller:
 
 def from_token(token) -> Caller:
     """The caller behind a bearer token (already checked active)."""
+    if token.kind in ("app", "refresh"):
+        return Caller(PERSON, token.subject_uid, token.subject_name, token.org_id,
+                      frozenset(token.scopes), token)
     if token.kind == "personal":
-        return Caller(ADMIN, token.subject_uid, token.subject_name, token.org_id,
+        # The reserved scope, not the person's current role, says what a token
+        # may do: a role change revokes the person's personal tokens.
+        kind = ADMIN if ADMIN_SCOPE in token.scopes else MEMBER
+        return Caller(kind, token.subject_uid, token.subject_name, token.org_id,
                       frozenset(token.scopes), token)
     return Caller(MACHINE, token.subject_uid, token.subject_name, token.org_id,
                   frozenset(token.scopes), token)
@@ -44,12 +59,15 @@ def from_token(token) -> Caller:
 
 def from_client(client) -> Caller:
     """The caller behind authenticated client credentials."""
-    from app.models import MachineUserClient
+    from app.models import AppClient, MachineUserClient
 
     if isinstance(client, MachineUserClient):
         return Caller(MACHINE, client.client_id, client.name, client.org_id,
                       frozenset(client.scopes))
-    return Caller(RESOURCE_SERVER, client.client_id, client.name)
+    if isinstance(client, AppClient):
+        return Caller(APP, client.client_id, client.name, client.org_id)
+    return Caller(RESOURCE_SERVER, client.client_id, client.name,
+                  may_revoke=bool(client.may_revoke))
 
 
 def operator(org_id: int | None = None) -> Caller:
@@ -58,6 +76,14 @@ def operator(org_id: int | None = None) -> Caller:
 
 
 def from_account(account) -> Caller:
-    """The caller behind a signed-in dashboard session: an admin of its organization,
-    with the same reach as the admin's personal token."""
-    return Caller(ADMIN, account.uid, account.email, account.org_id, frozenset({ADMIN_SCOPE}))
+    """The caller behind a signed-in dashboard session: an admin has the same
+    reach as an admin's personal token, a member only their own things."""
+    if account.role == ADMIN:
+        return Caller(ADMIN, account.uid, account.email, account.org_id,
+                      frozenset({ADMIN_SCOPE}))
+    return Caller(MEMBER, account.uid, account.email, account.org_id)
+
+
+def person(account) -> Caller:
+    """A person acting for themselves at the sign-in pages: no admin reach."""
+    return Caller(PERSON, account.uid, account.email, account.org_id)

@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from app.models import now
-from app.services import activity
+from app.services import activity, subjects
 from app.services.callers import Caller
 
 HOUR, DAY, WEEK = 3600, 86400, 7 * 86400
@@ -89,7 +89,7 @@ def activity_chart(caller: Caller, *, users: list[str] = (), action: str | None 
     keyed: dict[str, Counter] = defaultdict(Counter)
     labels: dict[str, str] = {}
     if users:
-        wanted = {u: activity.uids_of(caller, u) for u in users}
+        wanted = {u: subjects.uids(caller, u) or {u} for u in users}
         for u in users:
             keyed.setdefault(u, Counter())  # a chosen user with no events still gets a row
         for e in events:
@@ -99,7 +99,7 @@ def activity_chart(caller: Caller, *, users: list[str] = (), action: str | None 
         labels = {u: u for u in users}
     else:
         for e in events:
-            key = e.actor or "(unknown)"
+            key = e.actor or "unknown"  # as the activity table says
             keyed[key][(e.at - start) // width] += e.count
             labels.setdefault(key, e.actor_name or key)
     series = [Series(k, labels.get(k, k), [c.get(i, 0) for i in range(buckets)])

@@ -1,7 +1,10 @@
 """Signing keys (joserfc): created by ``init-db``, rotated by ``rotate-keys``.
 
-The newest key signs; the previous one stays in the JWKS so that anything it
-signed before the rotation still verifies. Older keys are dropped.
+Two algorithms, each with its own keys: ``ES256`` (the server's own JWTs) and
+``RS256``, which signs ID tokens because OpenID Connect makes it the default
+every relying party must accept (Discovery §3, Registration §2). The newest
+key of each algorithm signs; the previous one stays in the JWKS so that
+anything it signed before a rotation still verifies. Older keys are dropped.
 
 Private keys are encrypted at rest (Fernet, with a key derived from
 ``SCOPEGATE_SECRET_KEY`` by HKDF-SHA256): a copy of the database alone signs
@@ -21,7 +24,9 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
-from joserfc.jwk import ECKey, KeySet
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey, KeySet, RSAKey
 from sqlalchemy import select
 
 from app.models import SigningKey, db, now
@@ -29,6 +34,21 @@ from app.services import audit
 from app.services.callers import Caller
 
 ALG = "ES256"
+#: ID tokens: the algorithm every OpenID Connect relying party supports.
+ID_TOKEN_ALG = "RS256"  # noqa: S105 - an algorithm name
+ALGS = (ALG, ID_TOKEN_ALG)
+_KEEP = 2  # the current key of an algorithm and the one before it
+
+
+def _generate(alg: str) -> SigningKey:
+    parameters = {"use": "sig", "alg": alg}
+    if alg == ID_TOKEN_ALG:
+        key = RSAKey.generate_key(2048, parameters=parameters, auto_kid=True)
+    else:
+        key = ECKey.generate_key("P-256", parameters=parameters, auto_kid=True)
+    return SigningKey(kid=key.kid, private_jwk=seal(json.dumps(key.as_dict(private=True))))
+
+
 #: Marks an encrypted ``private_jwk`` (a clear one is JSON and starts with ``{``).
 SEALED = "fernet:"
 
@@ -76,52 +96,101 @@ def reseal_all() -> int:
     return changed
 
 
-def _private(key: SigningKey) -> ECKey:
-    return ECKey.import_key(json.loads(unseal(key.private_jwk)))
+def _alg(row: SigningKey) -> str:
+    return _import(row).alg or ALG
 
 
-def _generate() -> SigningKey:
-    key = ECKey.generate_key("P-256", parameters={"use": "sig", "alg": ALG}, auto_kid=True)
-    return SigningKey(kid=key.kid, private_jwk=seal(json.dumps(key.as_dict(private=True))))
+def _by_alg() -> dict[str, list[SigningKey]]:
+    """Every key, newest first, grouped by algorithm (a handful of rows)."""
+    groups: dict[str, list[SigningKey]] = {}
+    for row in db.session.scalars(select(SigningKey).order_by(SigningKey.id.desc())):
+        groups.setdefault(_alg(row), []).append(row)
+    return groups
 
 
 def published() -> list[SigningKey]:
-    """The current key and the one before it, newest first."""
-    return list(db.session.scalars(
-        select(SigningKey).order_by(SigningKey.id.desc()).limit(2)))
+    """The current key of each algorithm and the one before it, newest first."""
+    keep = [row for rows in _by_alg().values() for row in rows[:_KEEP]]
+    return sorted(keep, key=lambda row: row.id, reverse=True)
 
 
-def ensure_key() -> bool:
-    """Create the first key if there is none. True when one was created."""
-    if published():
+def ensure_key(alg: str = ALG) -> bool:
+    """Create the first key of ``alg`` if there is none. True when one was created."""
+    if _by_alg().get(alg):
         return False
-    db.session.add(_generate())
+    db.session.add(_generate(alg))
     db.session.commit()
     return True
 
 
 def rotate(actor: Caller) -> tuple[str, list[str]]:
-    """New signing key; keep the previous one published, delete older ones."""
-    new = _generate()
-    db.session.add(new)
-    db.session.flush()
-    keys = list(db.session.scalars(select(SigningKey).order_by(SigningKey.id.desc())))
-    previous, older = keys[1:2], keys[2:]
-    for key in previous:
-        key.retired_at = key.retired_at or now()
-    for key in older:
-        db.session.delete(key)
-    audit.record("key.rotate", actor=actor, target=new.kid)
+    """A new key for every algorithm in use; keep the previous one of each
+    published, delete older ones. Returns the new ES256 kid and the removed kids."""
+    groups = _by_alg()
+    new = {alg: _generate(alg) for alg in (groups.keys() | {ALG})}
+    db.session.add_all(new.values())
+    dropped = []
+    for rows in groups.values():
+        previous, older = rows[:_KEEP - 1], rows[_KEEP - 1:]
+        for key in previous:
+            key.retired_at = key.retired_at or now()
+        for key in older:
+            dropped.append(key.kid)
+            db.session.delete(key)
+    for key in new.values():
+        audit.record("key.rotate", actor=actor, target=key.kid)
     db.session.commit()
-    return new.kid, [k.kid for k in older]
+    return new[ALG].kid, dropped
+
+
+#: Imported keys by kid and sealed row. Loading an RSA private key validates it
+#: (~120 ms, measured), which no ID token should pay. Safe to keep: a kid names
+#: one key for ever (the JWK thumbprint), and the row's ciphertext and the
+#: secret that opens it are part of the cache key, so a process whose secret no
+#: longer opens the row does not sign with it; which kid signs is still read
+#: from the store each time.
+_IMPORTED: dict[tuple[str, str, str], ECKey | RSAKey] = {}
+
+
+def _import(row: SigningKey) -> ECKey | RSAKey:
+    cache_key = (row.kid, row.private_jwk, current_app.config["SCOPEGATE_SECRET_KEY"])
+    key = _IMPORTED.get(cache_key)
+    if key is None:
+        data = json.loads(unseal(row.private_jwk))
+        key = RSAKey.import_key(data) if data.get("kty") == "RSA" else ECKey.import_key(data)
+        if len(_IMPORTED) > 64:  # rotations are rare; never let it grow unbounded
+            _IMPORTED.clear()
+        _IMPORTED[cache_key] = key
+    return key
 
 
 def jwks() -> dict:
     """The public JWKS document."""
-    keyset = KeySet([_private(k) for k in published()])
-    return keyset.as_dict(private=False)
+    return KeySet([_import(k) for k in published()]).as_dict(private=False)
 
 
-def signing_key() -> ECKey:
-    """The key new signatures are made with (always chosen by ``kid``)."""
-    return _private(published()[0])
+def signing_key(alg: str = ALG):
+    """The key new signatures of ``alg`` are made with (always chosen by
+    ``kid``). The ID-token key is created on first use when ``init-db`` did
+    not make one (databases initialised before it existed)."""
+    rows = _by_alg().get(alg)
+    if not rows:
+        ensure_key(alg)
+        rows = _by_alg()[alg]
+    return _import(rows[0])
+
+
+def verify_own(token: str) -> dict | None:
+    """The claims of a JWT this server signed (with a published key, for this
+    issuer), expired or not; None for anything else. For ``id_token_hint``,
+    which names a past sign-in and is routinely expired."""
+    if not isinstance(token, str) or len(token) > 8192:
+        return None
+    keyset = KeySet([_import(k) for k in published()])
+    try:
+        decoded = jwt.decode(token, keyset, algorithms=list(ALGS))
+    except (JoseError, ValueError, TypeError):
+        return None
+    if decoded.claims.get("iss") != current_app.config["SCOPEGATE_ISSUER"].rstrip("/"):
+        return None
+    return dict(decoded.claims)

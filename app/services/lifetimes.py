@@ -7,6 +7,10 @@ from flask import current_app
 from app.errors import InvalidRequest, Unprocessable
 
 SCOPED, PERSONAL = "scoped", "personal"
+#: A person's access token held by an app, and its refresh token (OpenID Connect sign-in).
+APP, REFRESH = "app", "refresh"
+#: An authorization code lives at most this long (seconds): it only crosses a browser redirect.
+CODE_LIFETIME = 60
 
 
 def _limits(kind: str) -> tuple[int, int]:
@@ -54,5 +58,19 @@ def renewed_expiry(kind: str, issued_at: int, at: int, expires_in: int | None) -
 
 
 def renewable(kind: str, issued_at: int, expires_at: int) -> bool:
-    """A token can still be extended while its expiry is before issue time + max."""
+    """A token can still be extended while its expiry is before issue time + max.
+    An app's tokens are never renewed: the app refreshes them itself."""
+    if kind not in (SCOPED, PERSONAL):
+        return False
     return expires_at < issued_at + max_lifetime(kind)
+
+
+def app_access_lifetime() -> int:
+    """Seconds a person's access token held by an app lives."""
+    return current_app.config["SCOPEGATE_APP_ACCESS_TOKEN_LIFETIME"]
+
+
+def refresh_family_end(started_at: int) -> int:
+    """When a refresh-token family dies, however often it was rotated
+    (absolute lifetime counted from the sign-in's first token)."""
+    return started_at + current_app.config["SCOPEGATE_REFRESH_TOKEN_LIFETIME"]

@@ -17,6 +17,9 @@ does (a dummy hash is verified when there is none):
   own browser out.
 
 Password checks are further bounded per process (``services.passwords``).
+An account without a password (an invitation not yet accepted) or a
+disabled one gives the same answer as a wrong password.
+
 Every attempt is audited as ``login`` (refused ones aggregate, see
 ``services.audit``).
 """
@@ -116,7 +119,7 @@ def _admit(email: str, buckets: list[tuple[str, str, int]]) -> int:
 
 def authenticate(email: str, password: str, ip: str | None,
                  device_cookie: str | None = None) -> Account:
-    """The admin account these credentials prove, or :class:`LoginFailed` /
+    """The enabled account (admin or member) these credentials prove, or :class:`LoginFailed` /
     :class:`TooManyAttempts`. Sessions are started by ``services.sessions``."""
     email = (email or "").strip().lower()[:254]
     password = password or ""
@@ -134,7 +137,7 @@ def authenticate(email: str, password: str, ip: str | None,
         ok = passwords.verify_password(stored or _dummy(), password) and stored is not None
     except passwords.Busy:
         raise TooManyAttempts(int(passwords.SLOT_WAIT)) from None
-    if not ok or account.role != "admin":
+    if not ok or account.disabled_at is not None:
         audit.record("login", audit.DENIED, org_id=org_id, subject=subject, target=email,
                      detail=BAD_CREDENTIALS, commit=True)
         raise LoginFailed()

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import re
-
-from flask import current_app
 from sqlalchemy import select
 
 from app.errors import Conflict, NotFound, Unprocessable
 from app.models import Account, Organization, ResourceServer, db
-from app.services import audit, passwords, secrets
-from app.services.callers import Caller
+from app.services import audit, people, secrets
+from app.services.callers import ADMIN, Caller
 
 #: Resource-server client ids start with this; generated unique IDs never do.
 RESOURCE_SERVER_PREFIX = "rs-"
-
-_EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}$")
 
 
 def create_org(actor: Caller, name: str) -> Organization:
@@ -40,22 +35,10 @@ def get_org(name: str) -> Organization:
 
 def create_admin(actor: Caller, org: Organization, email: str,
                  password: str | None = None) -> Account:
-    email = (email or "").strip().lower()
-    if not _EMAIL_RE.match(email):
-        raise Unprocessable(f"{email!r} is not an email address.")
-    if db.session.scalar(select(Account.id).where(Account.email == email)):
-        raise Conflict(f"An account with email {email!r} already exists.")
-    if password is not None:
-        passwords.check_acceptable(password)
-    account = Account(
-        org_id=org.id, email=email, role="admin",
-        uid=secrets.new_unique_id(current_app.config["SCOPEGATE_ID_DOMAIN"]),
-        password_hash=passwords.hash_password(password) if password else None,
-    )
-    db.session.add(account)
-    db.session.flush()
+    """An admin of ``org`` made by the operator (or first-run setup): joined at once."""
+    account = people.create_account(org.id, email, ADMIN, actor.uid, password)
     audit.record("account.create", actor=actor, org_id=org.id, subject=account.uid,
-                 subject_name=email, target=email)
+                 subject_name=account.email, target=account.email)
     db.session.commit()
     return account
 
@@ -67,8 +50,10 @@ def get_account(email: str) -> Account:
     return account
 
 
-def create_resource_server(actor: Caller, name: str) -> tuple[ResourceServer, str]:
-    """A platform service allowed to introspect every organization's tokens."""
+def create_resource_server(actor: Caller, name: str, *, may_revoke: bool = False
+                           ) -> tuple[ResourceServer, str]:
+    """A platform service allowed to introspect every organization's tokens
+    (and, with ``may_revoke``, to revoke them: incident-response tools)."""
     if not isinstance(name, str) or not name.strip() or len(name) > 100:
         raise Unprocessable("The resource server name must be 1-100 characters.")
     if db.session.scalar(select(ResourceServer.id).where(ResourceServer.name == name)):
@@ -76,8 +61,9 @@ def create_resource_server(actor: Caller, name: str) -> tuple[ResourceServer, st
     secret = secrets.generate(secrets.CLIENT_SECRET)
     client_id = f"{RESOURCE_SERVER_PREFIX}{secrets.new_token_id()[:16]}"
     server = ResourceServer(name=name, client_id=client_id,
-                            client_secret_hash=secrets.digest(secret))
+                            client_secret_hash=secrets.digest(secret), may_revoke=may_revoke)
     db.session.add(server)
-    audit.record("resource_server.create", actor=actor, target=server.client_id, detail=name)
+    audit.record("resource_server.create", actor=actor, target=server.client_id,
+                 detail=f"{name} (may revoke)" if may_revoke else name)
     db.session.commit()
     return server, secret

@@ -8,6 +8,7 @@ from flask import current_app
 
 from app.errors import Unprocessable
 from app.models import db
+from app.services.inputs import whole_number
 
 MAX_PAGE = 500
 
@@ -26,12 +27,18 @@ def page_size(limit) -> int:
     return limit
 
 
+def parse_cursor(cursor: str) -> int:
+    """The row id a cursor stands for (cursors are ids this server handed out)."""
+    try:
+        return whole_number(cursor, "cursor")
+    except Unprocessable:
+        raise Unprocessable("`cursor` is not one this server handed out.") from None
+
+
 def paginate(query, id_column, cursor: str | None, limit) -> Page:
     size = page_size(limit)
     if cursor:
-        if not cursor.isdigit():
-            raise Unprocessable("`cursor` is not one this server handed out.")
-        query = query.where(id_column < int(cursor))
+        query = query.where(id_column < parse_cursor(cursor))
     rows = db.session.scalars(query.order_by(id_column.desc()).limit(size + 1)).all()
     more = len(rows) > size
     rows = rows[:size]

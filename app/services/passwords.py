@@ -47,16 +47,6 @@ def slot():
         semaphore.release()
 
 
-def check_acceptable(password: str) -> None:
-    """The one password rule, wherever a password is set (setup page, CLI):
-    length only (NIST SP 800-63B, no composition rules)."""
-    minimum = current_app.config["SCOPEGATE_PASSWORD_MIN_LENGTH"]
-    if not isinstance(password, str) or len(password) < minimum:
-        raise Unprocessable(f"The password must be at least {minimum} characters long.")
-    if len(password) > 1024:
-        raise Unprocessable("The password must be at most 1024 characters long.")
-
-
 def hash_password(password: str) -> str:
     with slot():
         return _hasher.hash(password)
@@ -70,3 +60,15 @@ def verify_password(password_hash: str | None, password: str) -> bool:
             return _hasher.verify(password_hash, password)
         except (VerificationError, InvalidHashError):
             return False
+
+
+def check_new_password(password: str, confirm: str) -> None:
+    """The dashboard password rule, wherever a password is chosen (first-run
+    setup, invitation, reset): length only (NIST SP 800-63B, no composition rules)."""
+    minimum = current_app.config["SCOPEGATE_PASSWORD_MIN_LENGTH"]
+    if not isinstance(password, str) or len(password) < minimum:
+        raise Unprocessable(f"The password must be at least {minimum} characters long.")
+    if len(password) > 1024:
+        raise Unprocessable("The password must be at most 1024 characters long.")
+    if password != confirm:
+        raise Unprocessable("The two passwords differ.")

@@ -1,13 +1,27 @@
-"""Scope rules: only the catalog, and never above a machine user's ceiling."""
+"""Scope rules: only the catalog, and never above a machine user's ceiling;
+for apps, the OpenID Connect scopes plus the catalog, never ``admin``."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from app.errors import InvalidScope, Unprocessable
-from sdk.auth.scopes import CATALOG
+from sdk.auth.scopes import CATALOG, DESCRIPTIONS, Scope
 
 _CATALOG = frozenset(CATALOG)
+
+#: The OpenID Connect scopes an app may ask for, each in the words the consent screen uses.
+OIDC_SCOPES: dict[str, str] = {
+    "openid": "Know who you are (your unique ID at Scopegate).",
+    "profile": "See your name and your organization.",
+    "email": "See your email address.",
+    "offline_access": "Stay signed in for you when you are away (up to 30 days).",
+}
+#: Standard OpenID Connect scopes Scopegate has no claims for: accepted and
+#: not granted (the token response's ``scope`` says so, RFC 6749 §3.3).
+UNSUPPORTED_OIDC_SCOPES = frozenset({"address", "phone"})
+#: Everything an app may ask for, in the order the consent screen lists it.
+APP_SCOPES: tuple[str, ...] = (*OIDC_SCOPES, *CATALOG)
 
 
 def normalize(scopes: Iterable[str] | str | None) -> list[str]:
@@ -57,3 +71,23 @@ def grantable(allowed: Iterable[str], requested: Iterable[str] | str | None) -> 
             f"Allowed: {', '.join(allowed)}."
         )
     return result
+
+
+def app_scopes(requested: str | None) -> list[str]:
+    """Scopes an app asks a person for: OIDC scopes and catalog scopes, in
+    display order. ``address`` and ``phone`` are accepted and not granted;
+    anything else (``admin`` included) is ``invalid_scope``: refused, never
+    silently dropped. Order and repetition do not matter."""
+    wanted = set((requested or "").split()) - UNSUPPORTED_OIDC_SCOPES
+    unknown = sorted(wanted - set(APP_SCOPES))
+    if unknown:
+        raise InvalidScope(f"Unknown scope(s): {', '.join(unknown)}. "
+                           f"Apps may ask for: {', '.join(APP_SCOPES)}.")
+    return [s for s in APP_SCOPES if s in wanted]
+
+
+def in_words(scope: str) -> str:
+    """What granting one app scope lets the app do, for the consent screen."""
+    if scope in OIDC_SCOPES:
+        return OIDC_SCOPES[scope]
+    return DESCRIPTIONS[Scope(scope)].replace("Allows a user to", "Act for you to", 1)

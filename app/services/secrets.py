@@ -1,6 +1,7 @@
 """Token and secret format: ``<prefix>_<33 base62 chars of 192 random bits><6 base62 checksum>``.
 
-The prefix (``sgp_`` personal, ``sgt_`` scoped, ``sgs_`` client secret) makes
+The prefix (``sgp_`` personal, ``sgt_`` scoped, ``sgs_`` client secret,
+``sga_`` a person's access token held by an app, ``sgr_`` its refresh token) makes
 a leaked value recognisable to secret scanners; the CRC32 checksum lets them
 (and us) tell a real value from noise offline, so malformed input never costs
 a database read. Values are stored only as SHA-256 digests: they carry 192
@@ -17,6 +18,9 @@ import zlib
 PERSONAL = "sgp"
 SCOPED = "sgt"
 CLIENT_SECRET = "sgs"  # noqa: S105 - a prefix, not a secret
+APP_ACCESS = "sga"
+REFRESH = "sgr"
+_PREFIXES = frozenset({PERSONAL, SCOPED, CLIENT_SECRET, APP_ACCESS, REFRESH})
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _ALPHABET_SET = frozenset(_ALPHABET)
@@ -48,7 +52,7 @@ def is_well_formed(value: str, prefix: str | None = None) -> bool:
     if not isinstance(value, str) or len(value) != 4 + _BODY_LEN + _CHECK_LEN:
         return False
     head, sep, rest = value[:3], value[3], value[4:]
-    if sep != "_" or head not in (PERSONAL, SCOPED, CLIENT_SECRET):
+    if sep != "_" or head not in _PREFIXES:
         return False
     if prefix is not None and head != prefix:
         return False

@@ -60,7 +60,10 @@ def resume(sid: str | None) -> WebSession | None:
         return None
     idle, absolute = _limits()
     at = now()
-    if at - row.last_seen_at >= idle or at - row.created_at >= absolute:
+    # A disabled person's sessions were deleted with the disabling; checking
+    # here too keeps a session that raced it from outliving it.
+    if (at - row.last_seen_at >= idle or at - row.created_at >= absolute
+            or row.account.disabled_at is not None):
         db.session.delete(row)
         db.session.commit()
         return None

@@ -14,7 +14,7 @@ import secrets as _random
 from flask import current_app
 from sqlalchemy import delete, select, update
 
-from app.errors import NotFound, ScopegateError, Unprocessable
+from app.errors import NotFound
 from app.models import Account, Organization, SetupCode, db, now
 from app.services import callers, orgs, passwords, secrets
 
@@ -35,7 +35,8 @@ def issue() -> str | None:
     code = _random.token_urlsafe(24)
     at = now()
     # Only the newest printed link works: an old one may sit in a terminal's scrollback.
-    db.session.execute(delete(SetupCode).where(SetupCode.used_at.is_(None)))
+    db.session.execute(delete(SetupCode).where(SetupCode.used_at.is_(None),
+                                               SetupCode.account_id.is_(None)))
     db.session.add(SetupCode(code_hash=secrets.digest(code), created_at=at,
                              expires_at=at + current_app.config["SCOPEGATE_SETUP_CODE_LIFETIME"]))
     db.session.commit()
@@ -44,7 +45,7 @@ def issue() -> str | None:
 
 def _live(code: str):
     return (SetupCode.code_hash == secrets.digest(code or ""), SetupCode.used_at.is_(None),
-            SetupCode.expires_at > now())
+            SetupCode.account_id.is_(None), SetupCode.expires_at > now())
 
 
 def check(code: str) -> None:
@@ -53,16 +54,9 @@ def check(code: str) -> None:
         raise DeadLink()
 
 
-def check_password(password: str, confirm: str) -> None:
-    """The password rule (services.passwords), and both entries alike."""
-    passwords.check_acceptable(password)
-    if password != confirm:
-        raise Unprocessable("The two passwords differ.")
-
-
 def complete(code: str, org_name: str, email: str, password: str, confirm: str) -> Account:
     """Create the organization and its first admin, and kill the code."""
-    check_password(password, confirm)
+    passwords.check_new_password(password, confirm)
     claimed = db.session.execute(
         update(SetupCode).where(*_live(code)).values(used_at=now())
         .execution_options(synchronize_session=False)
@@ -75,8 +69,9 @@ def complete(code: str, org_name: str, email: str, password: str, confirm: str) 
     try:
         org = orgs.create_org(callers.operator(), (org_name or "").strip())
         return orgs.create_admin(callers.operator(org.id), org, email, password)
-    except ScopegateError:
-        # A typo in the form must not burn the link: undo and give the code back.
+    except Exception:
+        # A typo in the form (or any failure) must not burn the link: undo,
+        # remove the half-made organization and give the code back.
         db.session.rollback()
         if org is not None:
             db.session.execute(delete(Organization).where(Organization.id == org.id))

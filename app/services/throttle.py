@@ -28,7 +28,7 @@ class MemoryCounters(storage.MemoryStorage):
 
     The stock storage starts a new ``threading.Timer`` every 10 ms while counters are
     hit, and the request that starts it waits until the thread runs: measured at about
-    150 µs per request on the OAuth hot paths (bench/RESULTS.md §12). Expiry only frees
+    150 µs per request on the OAuth hot paths (bench/RESULTS.md §14). Expiry only frees
     memory -- a moving window never counts entries older than itself -- so one daemon
     thread expiring once a second keeps memory bounded at no cost per request.
     """

@@ -7,7 +7,7 @@ from flask import current_app
 from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.errors import Conflict, NotFound, Unprocessable
+from app.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.models import (
     Account,
     MachineUser,
@@ -19,42 +19,64 @@ from app.models import (
     now,
 )
 from app.models.prepared import Prepared
-from app.services import audit, lifetimes, reach, scopes, secrets
-from app.services.callers import Caller
+from app.services import audit, claims, lifetimes, reach, scopes, secrets, subjects
+from app.services.callers import ADMIN as ADMIN_ROLE
+from app.services.callers import OPERATOR, Caller
 from app.services.pagination import Page, paginate
+from sdk.auth.redaction import looks_like_secret
 from sdk.auth.scopes import ADMIN_SCOPE
 
 PERSONAL, SCOPED = lifetimes.PERSONAL, lifetimes.SCOPED
+APP, REFRESH = lifetimes.APP, lifetimes.REFRESH
+_PREFIX = {PERSONAL: secrets.PERSONAL, SCOPED: secrets.SCOPED, APP: secrets.APP_ACCESS,
+           REFRESH: secrets.REFRESH}
 
 
 #: Hot-path statements, built once: SQLAlchemy then skips rebuilding and
 #: re-hashing them on every request (measured in bench/RESULTS.md).
-_TOKEN, _ORG = Token.__table__, Organization.__table__
+_TOKEN, _ORG, _ACCOUNT = Token.__table__, Organization.__table__, Account.__table__
 _INSERT = Prepared(insert(_TOKEN), keys=tuple(c.name for c in _TOKEN.c if c.name != "id"))
-_BY_HASH = Prepared(select(_TOKEN, _ORG.c.name.label("org_name"))
+# The account's role rides along for people's tokens (introspection reports it).
+_BY_HASH = Prepared(select(_TOKEN, _ORG.c.name.label("org_name"),
+                           _ACCOUNT.c.role.label("account_role"))
                     .join(_ORG, _ORG.c.id == _TOKEN.c.org_id)
+                    .outerjoin(_ACCOUNT, _ACCOUNT.c.id == _TOKEN.c.account_id)
                     .where(_TOKEN.c.token_hash == bindparam("token_hash")))
 
 
 def _new(*, kind: str, org_id: int, subject_uid: str, subject_name: str,
          scope: list[str], lifetime: int, created_by: str, account_id: int | None = None,
          machine_user_id: int | None = None, client_id: str | None = None,
-         name: str | None = None) -> tuple[str, Token]:
+         name: str | None = None, expires_at: int | None = None,
+         **lineage) -> tuple[str, Token]:
     """Insert a token row in the current transaction; return its value (shown
     once, never stored) and a detached copy of the row for the response.
 
     A Core INSERT, not the ORM unit of work: issuance is a hot path and the
-    row is never modified in the same request.
+    row is never modified in the same request. Scoped tokens are RFC 9068
+    JWTs when ``SCOPEGATE_ACCESS_TOKEN_FORMAT=jwt``; either way only the
+    value's digest is stored.
     """
-    value = secrets.generate(secrets.PERSONAL if kind == PERSONAL else secrets.SCOPED)
+    jwt = kind == SCOPED and claims.access_token_format() == claims.JWT
     issued = now()
-    row = dict(
-        token_id=secrets.new_token_id(), token_hash=secrets.digest(value), kind=kind,
+    row = dict(family_id=None, parent_token_id=None, auth_time=None)
+    row.update(lineage)  # family_id, parent_token_id, auth_time of people's app tokens
+    row.update(
+        token_id=secrets.new_token_id(), kind=kind,
+        format=claims.JWT if jwt else claims.OPAQUE,
         org_id=org_id, account_id=account_id, machine_user_id=machine_user_id,
         subject_uid=subject_uid, subject_name=subject_name, client_id=client_id,
         created_by=created_by, name=name, scope=" ".join(scope), issued_at=issued,
-        expires_at=issued + lifetime, revoked_at=None, last_used_at=None,
+        expires_at=expires_at if expires_at is not None else issued + lifetime,
+        revoked_at=None, last_used_at=None,
     )
+    if jwt:
+        org_name = db.session.scalar(select(Organization.name).where(
+            Organization.id == org_id))
+        value = claims.encode_jwt(TokenSnapshot({**row, "org_name": org_name}))
+    else:
+        value = secrets.generate(_PREFIX[kind])
+    row["token_hash"] = secrets.digest(value)
     try:
         _INSERT.execute(row)
     except IntegrityError:
@@ -66,20 +88,56 @@ def _new(*, kind: str, org_id: int, subject_uid: str, subject_name: str,
     return value, Token(**row)
 
 
+def _person_state(account: Account) -> str:
+    """The person's current role, read under a row lock; Conflict when disabled."""
+    role, disabled_at = db.session.execute(
+        select(Account.role, Account.disabled_at).where(Account.id == account.id)
+        .with_for_update()).one()
+    if disabled_at is not None:
+        raise Conflict(f"{account.email} is disabled: enable the account first.")
+    return role
+
+
 def create_personal(account: Account, actor: Caller, *, name: str | None = None,
                     expires_in: int | None = None) -> tuple[str, Token]:
-    """An admin's unscoped token (reserved scope ``admin``)."""
+    """A person's unscoped token, acting as them: an admin's carries the
+    reserved scope ``admin``, a member's no scope at all (it reaches only the
+    member's own things).
+
+    Who may issue one: the operator; an admin for themselves; an admin of the
+    organization for a member (members hold personal tokens only when an
+    admin gives them one). Never an admin for another admin, which would let
+    one admin act under another's unique ID.
+    """
     if name is not None and (not isinstance(name, str) or len(name) > 100):
         raise Unprocessable("`name` must be a string of at most 100 characters.")
+    role = _person_state(account)
+    own = actor.uid == account.uid and role == ADMIN_ROLE
+    for_member = (actor.is_admin and actor.org_id == account.org_id and role != ADMIN_ROLE)
+    if not (own or for_member or actor.kind == OPERATOR):
+        raise Forbidden("Only an admin can issue a personal token to a member, "
+                        "and only the operator one to another admin.")
     value, token = _new(
         kind=PERSONAL, org_id=account.org_id, subject_uid=account.uid,
-        subject_name=account.email, scope=[ADMIN_SCOPE],
+        subject_name=account.email, scope=[ADMIN_SCOPE] if role == ADMIN_ROLE else [],
         lifetime=lifetimes.lifetime(PERSONAL, expires_in), created_by=actor.uid,
         account_id=account.id, name=name,
     )
+    # Read again inside the write transaction: a disabling or role change that
+    # committed since the first read is seen here (SQLite's first read runs
+    # before the write lock), and one that comes later waits for this commit
+    # and then revokes the new token with the others.
+    try:
+        unchanged = _person_state(account) == role
+    except Conflict:
+        unchanged = False
+    if not unchanged:
+        db.session.rollback()
+        raise Conflict(f"{account.email} was disabled or changed role while the token was "
+                       "being issued; no token was made.")
     audit.record("token.create", actor=actor, org_id=account.org_id, subject=account.uid,
                  subject_name=account.email,
-                 target=token.token_id, detail="personal")
+                 target=token.token_id, detail=f"personal {role}")
     db.session.commit()
     return value, token
 
@@ -123,16 +181,20 @@ def find(value: str | None) -> TokenSnapshot | None:
 
     A snapshot, not an ORM object: every introspection and bearer call starts
     here, and the only writes that follow (use, revocation) are statements."""
-    if not value or not secrets.is_well_formed(value) or value.startswith(secrets.CLIENT_SECRET):
+    if not value or value.startswith(secrets.CLIENT_SECRET) or not (
+            secrets.is_well_formed(value) or claims.looks_like_jwt(value)):
         return None
     row = _BY_HASH.first({"token_hash": secrets.digest(value)})
     return None if row is None else TokenSnapshot(row)
 
 
 def authenticate(value: str | None) -> TokenSnapshot | None:
-    """The token with this value if it is active."""
+    """The token with this value if it is an active access token (a refresh
+    token is never a bearer credential)."""
     token = find(value)
-    return token if token is not None and token.is_active() else None
+    if token is None or token.kind == REFRESH or not token.is_active():
+        return None
+    return token
 
 
 def mark_used(token: Token | TokenSnapshot) -> None:
@@ -155,24 +217,35 @@ def mark_used(token: Token | TokenSnapshot) -> None:
     db.session.commit()
 
 
+def _no_such_token(token_id: str) -> NotFound:
+    if looks_like_secret(token_id):
+        return NotFound("No token has that id: it is a token itself, not a token_id (it was "
+                        "not logged). Find its token_id by introspecting it, or revoke it by "
+                        "value with POST /oauth/revoke.")
+    return NotFound(f"No token with id {token_id!r}.")
+
+
 def get(caller: Caller, token_id: str) -> Token:
     """A token of the caller's organization by id, else NotFound."""
     token = db.session.execute(
         select(Token).where(Token.token_id == token_id)
     ).scalar_one_or_none()
     if token is None or not reach.in_org(caller, token.org_id):
-        raise NotFound(f"No token with id {token_id!r}.")
+        raise _no_such_token(token_id)
     return token
 
 
 def _revoke(token: Token | TokenSnapshot, actor: Caller) -> None:
-    # A conditional UPDATE: the first revocation's time stands, whoever races.
+    # A conditional UPDATE: the first revocation's time stands, whoever races,
+    # and only that one is an event (revoking again changes nothing to record).
     # "evaluate" keeps a loaded Token row in step; a snapshot is not in the session.
-    db.session.execute(
+    result = db.session.execute(
         update(Token).where(Token.id == token.id, Token.revoked_at.is_(None))
         .values(revoked_at=now()).execution_options(synchronize_session="evaluate"))
-    audit.record("token.revoke", actor=actor, org_id=token.org_id, subject=token.subject_uid,
-                 subject_name=token.subject_name, target=token.token_id)
+    if result.rowcount:
+        audit.record("token.revoke", actor=actor, org_id=token.org_id,
+                     subject=token.subject_uid, subject_name=token.subject_name,
+                     target=token.token_id)
 
 
 def revoke_by_id(caller: Caller, token_id: str) -> Token:
@@ -186,15 +259,18 @@ def revoke_by_id(caller: Caller, token_id: str) -> Token:
             audit.record("token.revoke", audit.DENIED, actor=caller, target=token_id,
                          subject=token.subject_uid, subject_name=token.subject_name,
                          commit=True)
-        raise NotFound(f"No token with id {token_id!r}.")
+        raise _no_such_token(token_id)
     _revoke(token, caller)
     db.session.commit()
     return token
 
 
 def revoke_by_value(caller: Caller, token: TokenSnapshot) -> None:
-    """RFC 7009 revocation of a token the caller may reach."""
+    """RFC 7009 revocation of a token the caller may reach. Revoking a
+    refresh token also revokes the access tokens of its sign-in (RFC 7009 §2.1)."""
     _revoke(token, caller)
+    if token.kind == REFRESH:
+        revoke_family(token.family_id)
     db.session.commit()
 
 
@@ -205,9 +281,13 @@ def renew(caller: Caller, token_id: str, expires_in: int | None) -> tuple[Token,
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if token is None or not reach.in_org(caller, token.org_id):
-        raise NotFound(f"No token with id {token_id!r}.")
+        raise _no_such_token(token_id)
     if not token.is_active():
         raise Conflict("Only an active token can be renewed; this one is revoked or expired.")
+    if token.kind not in (PERSONAL, SCOPED):
+        raise Conflict("An app's tokens are not renewed here: the app refreshes them itself.")
+    if token.format == claims.JWT:
+        raise Conflict("A JWT access token's expiry is signed into it: issue a new token.")
     expiry, clamped = lifetimes.renewed_expiry(token.kind, token.issued_at, now(), expires_in)
     # A conditional UPDATE, not read-modify-write: never shortens the expiry,
     # even on SQLite, whose driver runs the SELECT above outside the write
@@ -223,14 +303,95 @@ def renew(caller: Caller, token_id: str, expires_in: int | None) -> tuple[Token,
 
 
 def revoke_all_of(user: MachineUser) -> int:
-    """Revoke every live token of a machine user (inside the caller's transaction)."""
+    """Revoke every live token of a machine user (inside the caller's
+    transaction); returns how many. Expired ones are dead already: neither
+    touched nor counted."""
+    at = now()
     result = db.session.execute(
         update(Token)
-        .where(Token.machine_user_id == user.id, Token.revoked_at.is_(None))
-        .values(revoked_at=now())
+        .where(Token.machine_user_id == user.id, Token.revoked_at.is_(None),
+               Token.expires_at > at)
+        .values(revoked_at=at)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0
+
+
+def _tied_to(account: Account):
+    """Tokens of a person: personal ones and any other kind stored for them
+    (the OIDC access and refresh tokens of apps), found by account and by
+    unique ID, so a row whose ``account_id`` was never set is not missed."""
+    return (Token.org_id == account.org_id,
+            or_(Token.account_id == account.id, Token.subject_uid == account.uid),
+            Token.revoked_at.is_(None))
+
+
+def revoke_all_of_account(account: Account, kind: str | None = None) -> int:
+    """Revoke every live token tied to a person (inside the caller's
+    transaction). ``kind`` narrows it to one kind (a role change revokes
+    personal tokens only)."""
+    query = (update(Token).where(*_tied_to(account))
+             .values(revoked_at=now()).execution_options(synchronize_session=False))
+    if kind is not None:
+        query = query.where(Token.kind == kind)
+    return db.session.execute(query).rowcount or 0
+
+
+def live_count_of_account(account: Account) -> int:
+    """How many tokens would die with this person (the dashboard says so)."""
+    return db.session.scalar(
+        select(db.func.count(Token.id)).where(*_tied_to(account), Token.expires_at > now())
+    ) or 0
+
+
+def issue_to_app(app, account: Account, scope: list[str], *, family_id: str,
+                 auth_time: int, refresh: bool, family_end: int,
+                 parent_token_id: str | None = None) -> tuple[str, Token, str | None]:
+    """A person's access token for an app (and a refresh token when asked),
+    added to the current transaction: the OAuth layer commits on save.
+
+    Both carry the family of the sign-in they come from; the refresh token
+    dies at ``family_end`` however often it is rotated."""
+    common = dict(org_id=account.org_id, subject_uid=account.uid, subject_name=account.email,
+                  scope=scope, created_by=app.client_id, account_id=account.id,
+                  client_id=app.client_id, family_id=family_id, auth_time=auth_time)
+    access_value, access = _new(kind=APP, lifetime=lifetimes.app_access_lifetime(), **common)
+    refresh_value = None
+    if refresh:
+        refresh_value, _ = _new(kind=REFRESH, lifetime=0, expires_at=family_end,
+                                parent_token_id=parent_token_id, **common)
+    return access_value, access, refresh_value
+
+
+def claim_refresh(token: TokenSnapshot) -> bool:
+    """Spend a refresh token (rotation). False when it was already spent or
+    revoked: then it is being reused, and the caller revokes the family.
+    A conditional UPDATE, so two concurrent refreshes cannot both win."""
+    return bool(db.session.execute(
+        update(Token).where(Token.id == token.id, Token.revoked_at.is_(None))
+        .values(revoked_at=now()).execution_options(synchronize_session=False)).rowcount)
+
+
+def _revoke_where(*criteria) -> int:
+    result = db.session.execute(
+        update(Token).where(*criteria, Token.revoked_at.is_(None))
+        .values(revoked_at=now()).execution_options(synchronize_session=False))
+    return result.rowcount or 0
+
+
+def revoke_family(family_id: str | None) -> int:
+    """Revoke every token of one sign-in (code reuse, refresh reuse)."""
+    return _revoke_where(Token.family_id == family_id) if family_id else 0
+
+
+def revoke_all_for_client(client_id: str) -> int:
+    """Revoke every token issued to an app (it is being deleted)."""
+    return _revoke_where(Token.client_id == client_id)
+
+
+def revoke_for_person_and_app(account: Account, client_id: str) -> int:
+    """Revoke a person's tokens held by one app (they disconnected it)."""
+    return _revoke_where(Token.account_id == account.id, Token.client_id == client_id)
 
 
 def revoke_self_issued(user: MachineUser) -> int:
@@ -255,16 +416,22 @@ def live_count(user: MachineUser) -> int:
     ) or 0
 
 
-def listing(caller: Caller, *, user: MachineUser | Account | None = None,
+def listing(caller: Caller, *, user: str | None = None,
             active: bool | None = None, kind: str | None = None,
             cursor: str | None = None, limit: int | None = None) -> Page:
-    """Token metadata of the caller's organization, newest first."""
+    """Token metadata of the caller's organization, newest first.
+
+    ``user`` is a name or unique ID, of a live user or a deleted one (its
+    tokens keep both), so history stays searchable after a deletion."""
     query = select(Token).where(Token.org_id == caller.org_id)
     if user is not None:
-        query = query.where(Token.subject_uid == user.uid)
+        uids = subjects.uids(caller, user)
+        if not uids:
+            raise NotFound(f"No user named {user!r} in this organization, now or before.")
+        query = query.where(Token.subject_uid.in_(uids))
     if kind is not None:
-        if kind not in (PERSONAL, SCOPED):
-            raise Unprocessable("`kind` must be `personal` or `scoped`.")
+        if kind not in _PREFIX:
+            raise Unprocessable("`kind` must be `personal`, `scoped`, `app` or `refresh`.")
         query = query.where(Token.kind == kind)
     if active is True:
         query = query.where(Token.revoked_at.is_(None), Token.expires_at > now())

@@ -9,7 +9,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app.errors import Conflict, NotFound, Unprocessable
-from app.models import Account, MachineUser, db, now
+from app.models import MachineUser, db, now
 from app.services import audit, scopes, secrets, tokens
 from app.services.callers import Caller
 from app.services.pagination import Page, paginate
@@ -66,20 +66,6 @@ def get(caller: Caller, name_or_uid: str) -> MachineUser:
     if user is None:
         raise NotFound(f"No user named {name_or_uid!r} in this organization.")
     return user
-
-
-def find_subject(caller: Caller, name_or_uid: str) -> MachineUser | Account:
-    """A machine user or an admin account of the caller's organization."""
-    try:
-        return get(caller, name_or_uid)
-    except NotFound:
-        account = db.session.scalars(select(Account).where(
-            Account.org_id == caller.org_id,
-            or_(Account.email == name_or_uid, Account.uid == name_or_uid),
-        )).first()
-        if account is None:
-            raise
-        return account
 
 
 def listing(caller: Caller, cursor: str | None = None, limit=None) -> Page:

@@ -15,9 +15,13 @@ bp = Blueprint("web", __name__, template_folder="templates", static_folder="stat
 
 from app.web import (  # noqa: E402,F401  (routes register on bp)
     activity,
+    apps,
+    assets,
     auth,
     dashboard,
+    people,
     security,
+    signin,
     tokens,
     users,
 )

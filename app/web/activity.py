@@ -6,10 +6,10 @@ from __future__ import annotations
 from flask import render_template, request
 
 from app.errors import ScopegateError
-from app.services import activity, audit, charts, directory
+from app.services import activity, audit, charts, directory, subjects
 from app.web import bp
 from app.web.helpers import display_names
-from app.web.security import current_caller, login_required
+from app.web.security import admin_required, current_caller
 
 
 def _filters() -> dict:
@@ -23,7 +23,7 @@ def _filters() -> dict:
 
 
 @bp.get("/activity")
-@login_required
+@admin_required
 def activity_log():
     """Newest first; the chart covers the same filters as the table."""
     caller = current_caller()
@@ -40,9 +40,15 @@ def activity_log():
     machines = [(u.name, u.name) for u in directory.machine_users(caller)]
     # Keep the filters on the "older" link (the cursor is the only thing that changes).
     query = [(k, v) for k, v in request.args.items(multi=True) if k != "cursor" and v]
+    events = page.items if page else []
     return render_template(
         "activity.html", page=page, chart=chart, error=error, filters=filters,
         actions=sorted(audit.ACTIONS), people=people, machines=machines, query=query,
-        names=display_names(caller, page.items if page else []),
+        names=display_names(caller, events),
+        shared=subjects.shared_names(
+            caller.org_id, [n for e in events for n in (e.actor_name, e.subject_name)]),
+        # A chosen name several users have had: say so above the table.
+        several={u: sorted(ids) for u in filters["users"]
+                 if len(ids := subjects.uids(caller, u)) > 1},
     ), 400 if error else 200
 

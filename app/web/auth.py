@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 
 from app.errors import ScopegateError
-from app.services import logins, sessions, setup
+from app.services import links, logins, sessions, setup
 from app.web import bp
 from app.web.helpers import safe_next
 from app.web.security import csrf_token
@@ -39,10 +39,45 @@ def setup_page(code: str):
         except ScopegateError as e:
             error, status = e.get_error_description(), e.status_code
         else:
-            flash(f"Organization {account.org.name} created. Sign in as {account.email}.",
-                  "success")
-            return redirect(url_for("web.login", email=account.email), code=303)
+            # The person who just chose the password is the admin: signed in at once.
+            _begin_session(account)
+            flash(f"Organization {account.org.name} created. You are signed in as "
+                  f"{account.email}.", "success")
+            return redirect(url_for("web.dashboard"), code=303)
     return render_template("setup.html", code=code, error=error, form=request.form), status
+
+
+@bp.route("/invite/<code>", methods=["GET", "POST"], defaults={"purpose": links.INVITE})
+@bp.route("/reset/<code>", methods=["GET", "POST"], defaults={"purpose": links.RESET})
+def password_link(code: str, purpose: str):
+    """An invited person chooses their password (or a person who forgot it a
+    new one) with a one-time link, and is then signed in."""
+    person = links.person_of(code, purpose)  # a dead link is a 404 page, on GET and POST
+    error, status = None, 200
+    if request.method == "POST":
+        try:
+            account = links.use(code, purpose, request.form.get("password", ""),
+                                request.form.get("confirm", ""))
+        except links.DeadLink:
+            raise
+        except ScopegateError as e:
+            error, status = e.get_error_description(), e.status_code
+        else:
+            _begin_session(account)
+            flash("Welcome to Scopegate." if purpose == links.INVITE
+                  else "Your new password is set.", "success")
+            return redirect(url_for("web.dashboard"), code=303)
+    return render_template("password_link.html", person=person, purpose=purpose,
+                           error=error), status
+
+
+def _begin_session(account) -> None:
+    """A fresh session: nothing set before sign-in (an attacker's planted
+    cookie included) survives it, and the CSRF token changes too."""
+    sessions.end(session.get("sid"))
+    session.clear()
+    session["sid"] = sessions.start(account, request.remote_addr)
+    csrf_token()
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -64,12 +99,7 @@ def login():
             error, status = e.get_error_description(), 401
         else:
             target = safe_next(url_for("web.dashboard"))
-            # A fresh session: nothing set before sign-in (an attacker's planted
-            # cookie included) survives it, and the CSRF token changes too.
-            sessions.end(session.get("sid"))
-            session.clear()
-            session["sid"] = sessions.start(account, request.remote_addr)
-            csrf_token()
+            _begin_session(account)
             response = redirect(target, code=303)
             # This browser knew the password: its future attempts are counted on
             # their own, so nobody else's failures can lock it out (services.logins).

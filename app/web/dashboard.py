@@ -21,7 +21,7 @@ def _lifetime_choices() -> list[int]:
 
 def _render(error=None, status=200):
     caller = current_caller()
-    page = tokens.listing(caller, user=g.account, kind=tokens.PERSONAL,
+    page = tokens.listing(caller, user=g.account.uid, kind=tokens.PERSONAL,
                           cursor=request.args.get("cursor") or None)
     default_days = current_app.config["SCOPEGATE_PERSONAL_TOKEN_DEFAULT_LIFETIME"] // 86400
     return render_template("dashboard.html", page=page, error=error,

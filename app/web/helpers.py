@@ -65,9 +65,10 @@ def show_once(payload: dict):
 
 
 def display_names(caller: Caller, events=()) -> dict[str, str]:
-    """Unique ID -> a readable name (admins by email, machine users by name)."""
+    """Unique ID -> a readable name (admins by email, machine users and apps by name)."""
     names = {a.uid: a.email for a in directory.accounts(caller)}
     names.update({u.client_id: u.name for u in directory.machine_users(caller)})
+    names.update({a.client_id: a.name for a in directory.apps(caller)})
     for e in events:
         if e.actor and e.actor_name:
             names.setdefault(e.actor, e.actor_name)

@@ -11,14 +11,16 @@ import functools
 import hmac
 import logging
 import secrets
+from urllib.parse import urlsplit
 
 from authlib.oauth2 import OAuth2Error
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import HTTPException
 
 from app import ratelimits
+from app.errors import Forbidden
 from app.models import db
-from app.services import callers, sessions
+from app.services import callers, reach, sessions
 from app.services.callers import Caller
 from app.web import bp
 
@@ -31,6 +33,21 @@ CSRF_FIELD = "csrf_token"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
        "object-src 'none'; frame-ancestors 'none'")
+
+
+def csp(form_targets=()) -> str:
+    """The policy; a page whose form ends in a redirect to an app (consent,
+    sign-out) names that app's origin, since browsers apply ``form-action``
+    to where the form's redirect goes too."""
+    if not form_targets:
+        return CSP
+    return CSP.replace("form-action 'self'", " ".join(["form-action 'self'", *form_targets]))
+
+
+def allow_form_redirect_to(uri: str) -> None:
+    """Let this page's form redirect to ``uri``'s origin (a registered redirect URI)."""
+    parts = urlsplit(uri)
+    g.form_targets = (f"{parts.scheme}://{parts.netloc}",)
 
 
 class CsrfError(HTTPException):
@@ -48,6 +65,10 @@ def csrf_token() -> str:
     return token
 
 
+#: Files, not pages: cacheable, and served without looking up a session.
+STATIC_ENDPOINTS = frozenset({"web.static", "web.favicon"})
+
+
 def current_caller() -> Caller:
     return g.caller
 
@@ -57,8 +78,8 @@ def load_session():
     """Find the signed-in person, if any (timeouts end the session here)."""
     g.web_session = g.account = g.caller = None
     g.sid = None
-    if request.endpoint == "web.static":
-        return  # stylesheets and scripts need no database read
+    if request.endpoint in STATIC_ENDPOINTS:
+        return  # stylesheets, scripts and the icon need no database read
     g.sid = session.get("sid")
     if g.sid:
         row = sessions.resume(g.sid)
@@ -85,13 +106,13 @@ def check_csrf():
 def security_headers(response):
     """Headers on every page; no caching of anything but the static assets."""
     headers = response.headers
-    headers["Content-Security-Policy"] = CSP
+    headers["Content-Security-Policy"] = csp(g.get("form_targets", ()))
     headers["X-Frame-Options"] = "DENY"
     headers["X-Content-Type-Options"] = "nosniff"
     # Setup links carry their code in the path: never leak a URL to another site.
     headers["Referrer-Policy"] = "no-referrer"
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
-    if request.endpoint != "web.static":
+    if request.endpoint not in STATIC_ENDPOINTS:
         headers["Cache-Control"] = "no-store"
         headers["Pragma"] = "no-cache"
     if request.is_secure or current_app.config["SESSION_COOKIE_SECURE"]:
@@ -113,6 +134,19 @@ def login_required(view):
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def admin_required(view):
+    """Pages that manage the organization: signed-in admins only; a member
+    gets a 403 page (the API answers a member's token the same way)."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if not reach.manages_org(g.caller):
+            raise Forbidden("Only an admin of the organization can open this page.")
+        return view(*args, **kwargs)
+
+    return login_required(wrapper)
 
 
 def _error_page(status: int, title: str, message: str, headers=None):

@@ -9,7 +9,7 @@ from app.errors import ScopegateError, Unprocessable
 from app.services import lifetimes, tokens, users
 from app.web import bp
 from app.web.helpers import show_once
-from app.web.security import current_caller, login_required
+from app.web.security import admin_required, current_caller
 from sdk.auth.scopes import CATALOG, DESCRIPTIONS, Scope
 
 #: Scoped-token lifetimes offered (days); the service enforces the 30-day maximum.
@@ -22,7 +22,7 @@ def catalog() -> list[tuple[str, str]]:
 
 
 @bp.get("/users")
-@login_required
+@admin_required
 def machine_users():
     """The organization's machine users."""
     caller = current_caller()
@@ -37,14 +37,14 @@ def _new_form(error=None, status=200):
 
 
 @bp.get("/users/new")
-@login_required
+@admin_required
 def new_user():
     """The form: a name and a scope ceiling chosen from the catalog."""
     return _new_form()
 
 
 @bp.post("/users")
-@login_required
+@admin_required
 def create_user():
     name = request.form.get("name", "").strip()
     chosen = request.form.getlist("scopes")
@@ -60,7 +60,7 @@ def create_user():
 def _detail(name: str, error=None, status=200):
     caller = current_caller()
     user = users.get(caller, name)
-    page = tokens.listing(caller, user=user, active=True, kind=tokens.SCOPED, limit=100)
+    page = tokens.listing(caller, user=user.client_id, active=True, kind=tokens.SCOPED, limit=100)
     maximum = lifetimes.max_lifetime(lifetimes.SCOPED) // 86400
     default = current_app.config["SCOPEGATE_SCOPED_TOKEN_DEFAULT_LIFETIME"] // 86400
     return render_template(
@@ -72,14 +72,14 @@ def _detail(name: str, error=None, status=200):
 
 
 @bp.get("/users/<name>")
-@login_required
+@admin_required
 def machine_user(name: str):
     """One machine user: its ceiling, live tokens, and what can be issued to it."""
     return _detail(name)
 
 
 @bp.post("/users/<name>/tokens")
-@login_required
+@admin_required
 def issue_token(name: str):
     """A scoped token for this user, shown once."""
     caller = current_caller()
@@ -98,7 +98,7 @@ def issue_token(name: str):
 
 
 @bp.post("/users/<name>/credentials")
-@login_required
+@admin_required
 def issue_credentials(name: str):
     """New client credentials (the previous secret stops working), shown once."""
     user, secret, revoked = users.create_credentials(current_caller(), name)
@@ -107,7 +107,7 @@ def issue_credentials(name: str):
 
 
 @bp.route("/users/<name>/delete", methods=["GET", "POST"])
-@login_required
+@admin_required
 def delete_user(name: str):
     """GET says how many tokens die with the user; POST deletes."""
     caller = current_caller()

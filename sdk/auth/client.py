@@ -10,18 +10,23 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import logging
+import math
 import os
+import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
+from requests.auth import AuthBase
 from urllib3.exceptions import NewConnectionError
 
 from sdk import __version__
 from sdk.auth.exceptions import (
     ConfigurationError,
+    InsecureURLWarning,
     NetworkError,
     ScopegateError,
     ServerError,
@@ -29,9 +34,12 @@ from sdk.auth.exceptions import (
     error_from_response,
     parse_retry_after,
 )
+from sdk.auth.redaction import looks_like_secret, printable, redact
 from sdk.auth.scopes import CATALOG, Scope
 
-__all__ = ["DEFAULT_URL", "TOKEN_ENV", "URL_ENV", "AuthClient", "connect_to_auth_client"]
+__all__ = [
+    "DEFAULT_URL", "TOKEN_ENV", "URL_ENV", "AuthClient", "ShownOnce", "connect_to_auth_client",
+]
 
 logger = logging.getLogger("sdk.auth")
 
@@ -49,9 +57,13 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Answers to a read worth trying again: overload and gateway hiccups. A plain
 # 500 is usually a bug that a retry would only delay.
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
-_TOKEN_KINDS = ("personal", "scoped")
+_ROLES = ("admin", "member")
+_TOKEN_KINDS = ("personal", "scoped", "app", "refresh")
 # The largest page list_activity(limit=...) asks for (the server allows up to 500).
 _MAX_PAGE = 200
+# Loopback traffic never goes through a proxy: HTTP_PROXY would otherwise see
+# the bearer token in clear on its way to http://127.0.0.1.
+_NO_PROXY = {"http": None, "https": None, "all": None}
 
 
 def connect_to_auth_client(
@@ -84,8 +96,27 @@ def connect_to_auth_client(
     return AuthClient(token, url, timeout=timeout, verify=verify, retries=retries)
 
 
+class ShownOnce(dict):
+    """An answer holding a secret shown once (``token``, ``client_secret``).
+
+    A plain ``dict``, except that printing it masks the secret: a notebook's
+    saved output, a log line or a screen share never holds a live credential.
+    Read the secret itself with ``answer["token"]`` (or ``["client_secret"]``).
+    """
+
+    _SECRETS = ("token", "client_secret", "invite_url", "reset_url")
+
+    def __repr__(self) -> str:
+        return repr({k: f"{v[:4]}… (hidden when printed: read [{k!r}])"
+                     if k in self._SECRETS and isinstance(v, str) else v
+                     for k, v in self.items()})
+
+    __str__ = __repr__
+
+
 class AuthClient:
-    """Manage machine users and their scoped tokens with an admin token.
+    """Manage machine users, their scoped tokens and the organization's people
+    with an admin token.
 
     Usually made by :func:`connect_to_auth_client`. Holds one
     :class:`requests.Session` (connection reuse); use it as a context manager
@@ -104,46 +135,57 @@ class AuthClient:
         max_backoff: float = 8.0,
         session: requests.Session | None = None,
     ) -> None:
-        token = (token or "").strip()
-        if not token or any(c.isspace() for c in token):
-            raise ConfigurationError("The Scopegate token is empty or contains whitespace.")
-        parts = urlsplit((url or "").strip())
+        token = (token or "").strip() if isinstance(token, str) else ""
+        if not token or not (token.isascii() and token.isprintable()) or " " in token:
+            raise ConfigurationError(
+                "The Scopegate token is empty or holds whitespace or invisible characters "
+                "(a byte-order mark or zero-width space copied along with it?); copy it again."
+            )
+        url = (url or "").strip() if isinstance(url, str) else ""
+        parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigurationError(
-                f"Scopegate URL must look like https://host[:port], not {url!r}."
+                f"Scopegate URL must look like https://host[:port], not {printable(redact(url))!r}."
+            )
+        if parts.username is not None or parts.password is not None:
+            # requests would send them as Basic auth instead of the bearer token.
+            raise ConfigurationError(
+                "Scopegate URL must not hold a user name or password (user:pw@host): "
+                "the SDK authenticates with the token."
             )
         #: Base URL of the server, without a trailing slash.
-        self.url = (url or "").strip().rstrip("/")
-        #: Seconds to wait for each request (or a ``(connect, read)`` pair).
-        self.timeout = timeout
+        self.url = url.rstrip("/")
+        #: Most seconds a call may take, retries included (or a ``(connect, read)``
+        #: pair bounding each socket operation; the call then ends within their sum).
+        self.timeout = _check_timeout(timeout)
+        self._deadline = sum(self.timeout) if isinstance(self.timeout, tuple) else self.timeout
         #: How many times a read, or a connection that failed, is tried again.
         self.retries = max(0, int(retries))
         #: Wait before retry n (0-based) is ``backoff_factor * 2**n`` seconds...
         self.backoff_factor = backoff_factor
         #: ... capped at this many seconds (a longer ``Retry-After`` is not waited for).
         self.max_backoff = max_backoff
-        #: The one session every request goes through.
+        #: The one session every request goes through (yours when given: the SDK
+        #: passes its headers and token per request and never writes into it).
         self.session = session or requests.Session()
+        self._own_session = session is None
         #: TLS verification: ``True``, ``False`` or a CA bundle path. Passed on
         #: every request because requests lets ``REQUESTS_CA_BUNDLE`` override
         #: a session-level setting.
         self.verify = verify
-        self.session.headers.update(
-            {
-                "User-Agent": USER_AGENT,
-                "Accept": "application/json",
-                "Authorization": f"Bearer {token}",
-            }
-        )
+        self._headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        self._auth = _Bearer(token)
+        self._proxies = _NO_PROXY if _is_loopback(parts.hostname) else None
         # The caller's identity (GET /api/v1/me), looked up once for log lines.
         self._me: dict | None = None
         # Replaced by tests so that retries take no time.
         self._sleep: Callable[[float], None] = time.sleep
         if parts.scheme == "http" and not _is_loopback(parts.hostname):
-            logger.warning(
-                "Scopegate URL %s is plain HTTP: the token travels unencrypted; "
+            warnings.warn(
+                f"Scopegate URL {self.url} is plain HTTP: the token travels unencrypted; "
                 "use https outside local development.",
-                self.url,
+                InsecureURLWarning,
+                stacklevel=3,
             )
 
     def __repr__(self) -> str:
@@ -156,8 +198,9 @@ class AuthClient:
         self.close()
 
     def close(self) -> None:
-        """Close the HTTP session."""
-        self.session.close()
+        """Close the HTTP session (a session you passed in stays yours to close)."""
+        if self._own_session:
+            self.session.close()
 
     # -- machine users ---------------------------------------------------
 
@@ -192,7 +235,7 @@ class AuthClient:
 
     def delete_user(self, name: str) -> None:
         """Delete a machine user; every token of the user is revoked with it."""
-        self._request("DELETE", f"/api/v1/users/{_seg(name, 'name')}")
+        self._request("DELETE", f"/api/v1/users/{_seg(name, 'name')}", shape=None)
         logger.info("Machine user %s deleted; its tokens are revoked.", name)
 
     def create_client_credentials(self, name: str) -> dict:
@@ -201,11 +244,132 @@ class AuthClient:
         Returns ``client_id`` and ``client_secret``, shown this once, for
         standard ``client_credentials`` requests to ``/oauth/token``.
         """
-        creds = self._request("POST", f"/api/v1/users/{_seg(name, 'name')}/credentials")
+        creds = ShownOnce(
+            self._request("POST", f"/api/v1/users/{_seg(name, 'name')}/credentials"))
         logger.info(
             "Client credentials created for machine user %s(%s).", name, creds.get("client_id")
         )
         return creds
+
+    # -- people ----------------------------------------------------------
+
+    def invite_person(self, email: str, role: str = "member") -> dict:
+        """Invite a person to the organization as ``"admin"`` or ``"member"``.
+
+        Returns the person (``email``, ``uid``: their unique ID, ``role``,
+        ``status`` ``"invited"``) and ``invite_url``: a one-time link, valid
+        24 h and shown this once, where they choose their password. Hand it
+        over yourself; it is never logged.
+        """
+        body = {"email": _text(email, "email"), "role": _role(role)}
+        person = ShownOnce(self._request("POST", "/api/v1/people", json=body))
+        logger.info("Person %s(%s) invited as %s.", person.get("email", email),
+                    person.get("uid"), person.get("role", role))
+        return person
+
+    def list_people(self) -> list[dict]:
+        """Return every person of the organization (all pages)."""
+        return list(self._pages("/api/v1/people", {}))
+
+    def get_person(self, email: str) -> dict:
+        """Return one person by email (or unique ID)."""
+        return self._request("GET", f"/api/v1/people/{_seg(email, 'email')}")
+
+    def update_person(self, email: str, role: str | None = None,
+                      disabled: bool | None = None) -> dict:
+        """Change a person's ``role`` and/or disable (``disabled=True``) or
+        enable them. Disabling ends their dashboard sessions and revokes every
+        token they hold at once; a role change revokes their personal tokens.
+        The last admin cannot be demoted or disabled (:class:`Conflict`).
+        """
+        body: dict[str, Any] = {}
+        if role is not None:
+            body["role"] = _role(role)
+        if disabled is not None:
+            if not isinstance(disabled, bool):
+                raise ValidationError(f"disabled must be True or False, not {disabled!r}.")
+            body["disabled"] = disabled
+        if not body:
+            raise ValidationError("Give role= and/or disabled=.")
+        person = self._request("PATCH", f"/api/v1/people/{_seg(email, 'email')}", json=body)
+        logger.info("Person %s updated: role %s, %s.", email, person.get("role"),
+                    "disabled" if person.get("disabled") else "enabled")
+        return person
+
+    def delete_person(self, email: str) -> None:
+        """Delete a person: their sessions and tokens end at once."""
+        self._request("DELETE", f"/api/v1/people/{_seg(email, 'email')}", shape=None)
+        logger.info("Person %s deleted; their sessions and tokens ended.", email)
+
+    def reset_password_link(self, email: str) -> dict:
+        """Issue a new one-time link for a person who forgot their password
+        (a new invitation if they never joined); their previous link dies.
+
+        Returns ``email``, ``purpose`` (``"reset"`` or ``"invite"``),
+        ``reset_url`` (shown this once, never logged) and ``expires_at``.
+        """
+        link = ShownOnce(
+            self._request("POST", f"/api/v1/people/{_seg(email, 'email')}/reset-link"))
+        logger.info("New one-time %s link issued for %s.", link.get("purpose", "reset"), email)
+        return link
+
+    def create_person_token(self, email: str, name: str | None = None,
+                            expires_in: int | dt.timedelta | None = None) -> dict:
+        """Issue a personal token to a member (or yourself): it acts as that
+        person. A member's token carries no scope and reaches only their own
+        things. Returns ``token`` (shown this once), ``token_id``, ``role``,
+        ``expires_at`` and the rest of the token's metadata.
+        """
+        body: dict[str, Any] = {}
+        if name is not None:
+            body["name"] = _text(name, "name")
+        if expires_in is not None:
+            body["expires_in"] = _seconds(expires_in)
+        token = ShownOnce(self._request(
+            "POST", f"/api/v1/people/{_seg(email, 'email')}/tokens", json=body))
+        logger.info("Personal token %s created for %s (%s), expires %s.",
+                    token.get("token_id"), email, token.get("role"), token.get("expires_at"))
+        return token
+
+    # -- apps (OpenID Connect sign-in) ------------------------------------
+
+    def create_app(self, name: str, redirect_uris: Iterable[str], public: bool = False) -> dict:
+        """Register an app people sign in to with Scopegate (OpenID Connect).
+
+        ``redirect_uris`` are matched exactly (``https``, or ``http`` to a
+        loopback address). Returns ``client_id``, ``name``, ``redirect_uris``,
+        ``public`` and, for a confidential app, ``client_secret`` (shown this once).
+        """
+        if isinstance(redirect_uris, str):
+            raise ValidationError("redirect_uris must be a list of URIs, not one string.")
+        body = {"name": _text(name, "name"),
+                "redirect_uris": [_text(u, "redirect URI") for u in redirect_uris],
+                "public": bool(public)}
+        app = ShownOnce(self._request("POST", "/api/v1/apps", json=body))
+        logger.info("App %s(%s) registered (%s).", app.get("name", name), app.get("client_id"),
+                    "public" if app.get("public") else "confidential")
+        return app
+
+    def list_apps(self) -> list[dict]:
+        """Return every app of the organization (all pages)."""
+        return list(self._pages("/api/v1/apps", {}))
+
+    def get_app(self, client_id: str) -> dict:
+        """Return one app by ``client_id`` (never its secret)."""
+        return self._request("GET", f"/api/v1/apps/{_seg(client_id, 'client_id')}")
+
+    def delete_app(self, client_id: str) -> None:
+        """Delete an app; every token issued to it is revoked with it."""
+        self._request("DELETE", f"/api/v1/apps/{_seg(client_id, 'client_id')}", shape=None)
+        logger.info("App %s deleted; its tokens are revoked.", client_id)
+
+    def rotate_app_secret(self, client_id: str) -> dict:
+        """Give a confidential app a new ``client_secret`` (shown this once);
+        the previous one stops working at once."""
+        app = ShownOnce(
+            self._request("POST", f"/api/v1/apps/{_seg(client_id, 'client_id')}/secret"))
+        logger.info("Secret of app %s rotated.", client_id)
+        return app
 
     # -- tokens ----------------------------------------------------------
 
@@ -225,7 +389,8 @@ class AuthClient:
         body: dict[str, Any] = {"scopes": _scopes(scopes)}
         if expires_in is not None:
             body["expires_in"] = _seconds(expires_in)
-        token = self._request("POST", f"/api/v1/users/{_seg(user_id, 'user_id')}/tokens", json=body)
+        token = ShownOnce(self._request(
+            "POST", f"/api/v1/users/{_seg(user_id, 'user_id')}/tokens", json=body))
         logger.info(
             "Token %s created for user %s(%s) with scopes %s, expires %s.",
             token.get("token_id"),
@@ -248,7 +413,7 @@ class AuthClient:
 
     def revoke_token(self, token_id: str) -> None:
         """Revoke a token by its ``token_id`` (idempotent)."""
-        self._request("DELETE", f"/api/v1/tokens/{_seg(token_id, 'token_id')}")
+        self._request("DELETE", f"/api/v1/tokens/{_seg(token_id, 'token_id')}", shape=None)
         logger.info("Token %s revoked.", token_id)
 
     def renew_token(self, token_id: str, expires_in: int | dt.timedelta | None = None) -> dict:
@@ -337,7 +502,7 @@ class AuthClient:
 
     def scopes(self) -> Any:
         """Return the server's scope catalog, with a description of each scope."""
-        return self._request("GET", "/api/v1/scopes")
+        return self._request("GET", "/api/v1/scopes", shape=(dict, list))
 
     def whoami(self) -> dict:
         """Return the caller's identity and the metadata of the token in use."""
@@ -372,11 +537,13 @@ class AuthClient:
         while True:
             if remaining is not None:
                 query["limit"] = min(remaining, _MAX_PAGE)
-            page = self._request("GET", path, params=query)
+            page = self._request("GET", path, params=query, shape=(dict, list))
             if isinstance(page, list):  # an unpaginated answer
                 yield from page
                 return
             items = page.get("items") or []
+            if not isinstance(items, list):
+                raise ServerError(f"GET {path} answered a page whose items are not a list.")
             yield from items
             if remaining is not None:
                 remaining -= len(items)
@@ -386,60 +553,130 @@ class AuthClient:
             if not cursor or not items:
                 return
             if cursor in seen:
-                raise ServerError(f"The server repeated page cursor {cursor!r} for {path}.")
+                raise ServerError(f"The server repeated a page cursor for {path}.")
             seen.add(cursor)
             query["cursor"] = cursor
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
-        """Send one request (retrying what is safe) and return its JSON, or None for 204."""
-        url = self.url + path
+    def _request(
+        self, method: str, path: str, *, shape: type | tuple[type, ...] | None = dict,
+        **kwargs: Any,
+    ) -> Any:
+        """Send one request (retrying what is safe) and return its JSON.
+
+        ``shape`` is what a 2xx answer must hold (``None``: no body is needed).
+        The whole call, retries included, ends within ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + self._deadline
         attempt = 0
         while True:
+            outcome = self._send(method, path, deadline, kwargs)
+            if isinstance(outcome, requests.Response):
+                response = outcome
+                status = response.status_code
+                retry = method in _SAFE_METHODS and status in _RETRY_STATUSES
+                wait = parse_retry_after(response) if retry else None
+                delay = max(self._backoff(attempt), wait or 0.0)
+                if (retry and attempt < self.retries and (wait is None or wait <= self.max_backoff)
+                        and time.monotonic() + delay < deadline):
+                    attempt += 1
+                    logger.info("%s %s answered %d; retry %d of %d in %.1f s.",
+                                method, path, status, attempt, self.retries, delay)
+                    self._sleep(delay)
+                    continue
+                break
+            exc = outcome
+            retryable = ((method in _SAFE_METHODS or _never_sent(exc)) and not _refused(exc)
+                         and not isinstance(exc, requests.exceptions.SSLError))
+            delay = self._backoff(attempt)
+            if (isinstance(exc, requests.ConnectionError | requests.Timeout) and retryable
+                    and attempt < self.retries and time.monotonic() + delay < deadline):
+                attempt += 1
+                logger.info("%s %s failed (%s); retry %d of %d in %.1f s.",
+                            method, path, type(exc).__name__, attempt, self.retries, delay)
+                self._sleep(delay)
+                continue
+            # Raised here, outside any except block: no chained traceback, and
+            # nothing of the request (its headers hold the token) rides along.
+            raise self._failure(exc, method, path)
+        return self._answer(response, method, path, shape)
+
+    def _send(
+        self, method: str, path: str, deadline: float, kwargs: Mapping[str, Any]
+    ) -> requests.Response | BaseException:
+        """One attempt, body included, cut off at ``deadline``: the response or the failure.
+
+        The attempt runs in a helper thread because socket timeouts bound each
+        read, not the whole answer (a server sending one byte at a time would
+        never time out).
+        """
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return _DeadlineExceeded()
+        result: list[requests.Response | BaseException] = []
+
+        def attempt() -> None:
             try:
-                # Redirects are not followed: requests would turn a POST into a GET
-                # and might carry the token to another address.
                 response = self.session.request(
-                    method, url, timeout=self.timeout, verify=self.verify,
-                    allow_redirects=False, **kwargs,
+                    method, self.url + path, timeout=self._socket_timeout(remaining),
+                    verify=self.verify, allow_redirects=False, headers=self._headers,
+                    auth=self._auth, proxies=self._proxies, **kwargs,
                 )
-            except requests.exceptions.SSLError as exc:
-                raise NetworkError(
-                    f"TLS verification failed for {self.url}: {_reason(exc)}"
-                ) from exc
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                retryable = method in _SAFE_METHODS or _never_sent(exc)
-                if retryable and attempt < self.retries:
-                    delay = self._backoff(attempt)
-                    attempt += 1
-                    logger.info(
-                        "%s %s failed (%s); retry %d of %d in %.1f s.",
-                        method, path, type(exc).__name__, attempt, self.retries, delay,
-                    )
-                    self._sleep(delay)
-                    continue
-                raise _network_error(exc, method, path, self.url, self.timeout) from exc
-            except requests.RequestException as exc:
-                raise NetworkError(f"{method} {path} failed: {_reason(exc)}") from exc
+                response.content  # noqa: B018 - read the body inside the deadline
+                result.append(response)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                result.append(exc)
 
-            status = response.status_code
-            if method in _SAFE_METHODS and status in _RETRY_STATUSES and attempt < self.retries:
-                delay = self._backoff(attempt)
-                wait = parse_retry_after(response)
-                if wait is None or wait <= self.max_backoff:
-                    delay = max(delay, wait or 0.0)
-                    attempt += 1
-                    logger.info(
-                        "%s %s answered %d; retry %d of %d in %.1f s.",
-                        method, path, status, attempt, self.retries, delay,
-                    )
-                    response.close()
-                    self._sleep(delay)
-                    continue
-            break
+        worker = threading.Thread(target=attempt, name="scopegate-sdk-request", daemon=True)
+        worker.start()
+        worker.join(remaining)
+        return result[0] if result else _DeadlineExceeded()
 
+    def _socket_timeout(self, remaining: float) -> float | tuple[float, float]:
+        if isinstance(self.timeout, tuple):
+            return tuple(min(t, remaining) for t in self.timeout)  # type: ignore[return-value]
+        return min(self.timeout, remaining)
+
+    def _failure(self, exc: BaseException, method: str, path: str) -> ScopegateError:
+        """The typed error for an attempt that got no answer."""
+        maybe = "" if method in _SAFE_METHODS or _never_sent(exc) else (
+            " The request may have been applied; check before repeating it.")
+        if isinstance(exc, _DeadlineExceeded | requests.Timeout):
+            return NetworkError(f"{method} {path} got no complete answer from {self.url} "
+                                f"within {self.timeout} s.{maybe}")
+        if _refused(exc):
+            return NetworkError(
+                f"Could not connect to Scopegate at {self.url}: connection refused. "
+                f"Is the server running (`make run` serves {DEFAULT_URL})? If it runs "
+                f"elsewhere, set {URL_ENV} to its address."
+            )
+        if isinstance(exc, requests.exceptions.SSLError):
+            return NetworkError(f"TLS verification failed for {self.url}: {_reason(exc)}")
+        if isinstance(exc, requests.ConnectionError):
+            if method in _SAFE_METHODS or _never_sent(exc):
+                return NetworkError(f"Could not connect to Scopegate at {self.url}: "
+                                    f"{_reason(exc)}. Is {URL_ENV} right?")
+            return NetworkError(f"The connection failed during {method} {path} "
+                                f"({_reason(exc)}).{maybe}")
+        if isinstance(exc, requests.RequestException):
+            return NetworkError(f"{method} {path} failed: {_reason(exc)}")
+        if isinstance(exc, OSError):  # e.g. REQUESTS_CA_BUNDLE names a missing file
+            return ConfigurationError(
+                f"{method} {path} could not be sent: {_reason(exc)} "
+                "(check verify= and REQUESTS_CA_BUNDLE)."
+            )
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise exc
+        # Anything else (its message may quote the request, and so the token).
+        return ScopegateError(f"{method} {path} failed before an answer arrived "
+                              f"({type(exc).__name__}).")
+
+    def _answer(self, response: requests.Response, method: str, path: str,
+                shape: type | tuple[type, ...] | None) -> Any:
+        """The JSON of a final answer, or the typed error it stands for."""
+        status = response.status_code
         logger.debug("%s %s -> %d", method, path, status)
         if 300 <= status < 400:
-            where = response.headers.get("Location", "elsewhere")
+            where = printable(redact(response.headers.get("Location", "elsewhere")))
             raise ConfigurationError(
                 f"The server redirected {method} {path} to {where}; "
                 f"set {URL_ENV} (or url=) to the address it should be reached at.",
@@ -449,17 +686,24 @@ class AuthClient:
             )
         if status >= 400:
             raise error_from_response(response)
-        if status == 204 or not response.content:
-            return None
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise ServerError(
-                f"{method} {path} answered {status} with a body that is not JSON.",
-                status_code=status,
-                error="invalid_response",
-                response=response,
-            ) from exc
+        body: Any = None
+        if response.content:
+            try:
+                body = response.json()
+            except ValueError:
+                body = _NOT_JSON
+        if shape is None or isinstance(body, shape):
+            return body
+        applied = "" if method in _SAFE_METHODS else (
+            " The server may have acted: check (e.g. with list_tokens) before repeating it.")
+        what = ("a body that is not JSON" if body is _NOT_JSON else "an empty body"
+                if body is None else f"JSON that is not an object ({type(body).__name__})")
+        raise ServerError(
+            f"{method} {path} answered {status} with {what}.{applied}",
+            status_code=status,
+            error="invalid_response",
+            response=response,
+        )
 
     def _backoff(self, attempt: int) -> float:
         return min(self.max_backoff, self.backoff_factor * (2**attempt))
@@ -476,9 +720,42 @@ def _text(value: Any, what: str) -> str:
     return value
 
 
+def _role(value: Any) -> str:
+    if value not in _ROLES:
+        raise ValidationError(f"role must be one of {', '.join(_ROLES)}, not {value!r}.")
+    return value
+
+
 def _seg(value: Any, what: str) -> str:
-    """A checked value as one URL path segment (``/`` and ``@`` escaped)."""
-    return quote(_text(value, what), safe="")
+    """A checked value as one URL path segment (``/``, ``?``, ``#``, ``@`` escaped).
+
+    A token where an id goes is refused: in a URL path it would reach access
+    logs and proxies (revoke_token wants the ``token_id``, not the token).
+    ``.`` and ``..`` are refused too: requests and urllib3 unescape ``%2E``
+    and resolve dot segments, so they would reach another path.
+    """
+    text = _text(value, what)
+    if looks_like_secret(text):
+        raise ValidationError(
+            f"{what} looks like a token or client secret, not a {what}; it was not sent. "
+            "Use the token_id that create_token returned (or token_info(token)['token_id'])."
+        )
+    if text.strip() in (".", ".."):
+        raise ValidationError(f"{what} cannot be {text.strip()!r}.")
+    return quote(text, safe="")
+
+
+def _check_timeout(value: Any) -> float | tuple[float, float]:
+    values = value if isinstance(value, tuple) else (value,)
+    ok = len(values) in (1, 2) and all(
+        isinstance(v, int | float) and not isinstance(v, bool) and 0 < v < math.inf
+        and not math.isnan(v) for v in values)
+    if not ok:
+        raise ConfigurationError(
+            f"timeout must be a finite number of seconds above 0 (or a (connect, read) pair), "
+            f"not {value!r}."
+        )
+    return value if isinstance(value, tuple) else float(value)
 
 
 def _scopes(scopes: Iterable[str | Scope]) -> list[str]:
@@ -534,7 +811,49 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _never_sent(exc: Exception) -> bool:
+class _Bearer(AuthBase):
+    """Puts the token on each request. Given to requests as ``auth=``, it also
+    keeps ``~/.netrc`` from replacing the token."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+    def __repr__(self) -> str:
+        return "_Bearer(<token>)"
+
+
+class _DeadlineExceeded(Exception):
+    """The call's deadline passed before a complete answer arrived."""
+
+
+_NOT_JSON = object()
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, what it wraps (urllib3's ``reason``) and its causes."""
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        linked = [getattr(current, "reason", None), current.__cause__, current.__context__,
+                  *getattr(current, "args", ())]
+        todo += [e for e in linked if isinstance(e, BaseException)]
+
+
+def _refused(exc: BaseException) -> bool:
+    """True when nothing listens at the address: retrying cannot help."""
+    return any(isinstance(e, ConnectionRefusedError) for e in _causes(exc))
+
+
+def _never_sent(exc: BaseException) -> bool:
     """True when the connection itself failed, so no request reached the server."""
     if isinstance(exc, requests.ConnectTimeout):
         return True
@@ -542,23 +861,7 @@ def _never_sent(exc: Exception) -> bool:
     return isinstance(getattr(inner, "reason", None), NewConnectionError)
 
 
-def _reason(exc: Exception) -> str:
+def _reason(exc: BaseException) -> str:
     inner = exc.args[0] if exc.args else exc
     reason = getattr(inner, "reason", None) or inner
-    return " ".join(str(reason).split()) or type(exc).__name__
-
-
-def _network_error(
-    exc: Exception, method: str, path: str, url: str, timeout: Any
-) -> ScopegateError:
-    if isinstance(exc, requests.Timeout):
-        maybe = "" if method in _SAFE_METHODS or _never_sent(exc) else (
-            " The request may have been applied; check before repeating it."
-        )
-        return NetworkError(f"{method} {path} timed out after {timeout} s.{maybe}")
-    if method in _SAFE_METHODS or _never_sent(exc):
-        return NetworkError(f"Could not connect to Scopegate at {url}: {_reason(exc)}")
-    return NetworkError(
-        f"The connection failed during {method} {path} ({_reason(exc)}). "
-        "The request may have been applied; check before repeating it."
-    )
+    return printable(redact(" ".join(str(reason).split()))) or type(exc).__name__

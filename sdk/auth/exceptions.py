@@ -15,10 +15,13 @@ from typing import Any
 
 import requests
 
+from sdk.auth.redaction import printable, redact
+
 __all__ = [
     "AuthenticationError",
     "ConfigurationError",
     "Conflict",
+    "InsecureURLWarning",
     "NetworkError",
     "NotFound",
     "PermissionDenied",
@@ -60,6 +63,11 @@ class ScopegateError(Exception):
         self.response = response
         super().__init__(message or self._default_message())
 
+    def __reduce__(self) -> tuple:
+        # Pickled without the response: its request carries the bearer token.
+        state = {k: v for k, v in self.__dict__.items() if k != "response"}
+        return (_rebuild, (type(self), str(self)), state)
+
     @property
     def message(self) -> str:
         """The one-line message (also ``str(exc)``)."""
@@ -68,6 +76,19 @@ class ScopegateError(Exception):
     def _default_message(self) -> str:
         status = f", HTTP {self.status_code}" if self.status_code else ""
         return f"{self.error_description} ({self.error}{status})"
+
+
+def _rebuild(cls: type[ScopegateError], message: str) -> ScopegateError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    return error
+
+
+class InsecureURLWarning(UserWarning):
+    """The client talks plain ``http://`` to a host other than this machine:
+    the admin token would cross the network unencrypted. Shown by Python's
+    default warning filters; turn it into an error with
+    ``warnings.simplefilter("error", InsecureURLWarning)``."""
 
 
 class ConfigurationError(ScopegateError, ValueError):
@@ -224,11 +245,12 @@ def error_from_response(response: requests.Response) -> ScopegateError:
     kwargs: dict[str, Any] = {}
     if cls is RateLimited:
         kwargs["retry_after"] = parse_retry_after(response)
-    # Server text goes into a one-line message (the CLI prints exactly one line).
-    description = " ".join(str(description).split())
+    # Server text goes into a one-line message (the CLI prints exactly one line),
+    # without terminal control characters, and never with a token in it.
+    description = printable(redact(" ".join(str(description).split())))
     return cls(
         status_code=status,
-        error=error if isinstance(error, str) and error else None,
+        error=printable(error) if isinstance(error, str) and error else None,
         error_description=description,
         response=response,
         **kwargs,

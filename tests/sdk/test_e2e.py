@@ -168,8 +168,11 @@ def test_users_tokens_renewal_and_activity(admin, env):
 
     admin.delete_user(name)
     assert admin.token_info(short["token"]) == {"active": False}
-    with pytest.raises(NotFound):
-        admin.list_tokens(user=user["email"])
+    # History outlives the user: its tokens are still listed, by unique ID and by name.
+    for who in (user["email"], name):
+        gone = admin.list_tokens(user=who)
+        assert {t["token_id"] for t in gone} == set(listed)
+        assert not any(t["active"] for t in gone)
 
 
 def test_client_credentials_work_with_a_stock_request(admin, env):
@@ -347,5 +350,7 @@ def test_sample_notebook_runs_against_the_server(env, tmp_path):
     assert "User activated." in everything
     assert "'active': True" in everything and "'active': False" in everything
     assert "As expected:" in everything
+    assert "'token_id':" in everything  # print(token) shows the answer...
+    assert not re.search(r"sg[pts]_[0-9A-Za-z]{8}", everything)  # ...never a live token
     with connect_to_auth_client() as client, pytest.raises(NotFound):
         client.get_user(name)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import traceback
+import warnings
 from urllib.parse import parse_qs
 
 import pytest
@@ -19,6 +21,7 @@ from sdk.auth import (
     AuthenticationError,
     ConfigurationError,
     Conflict,
+    InsecureURLWarning,
     NetworkError,
     NotFound,
     PermissionDenied,
@@ -136,7 +139,7 @@ def test_every_call_sends_one_authenticated_request(requests_mock, client, name,
     assert sent.headers["Authorization"] == f"Bearer {ADMIN_TOKEN}"
     assert sent.headers["User-Agent"] == f"scopegate-sdk/{__version__}"
     assert sent.headers["Accept"] == "application/json"
-    assert sent.timeout == 7.5
+    assert 7.0 < sent.timeout <= 7.5  # what is left of the call's 7.5 s deadline
     assert sent.verify  # True, or the CA bundle REQUESTS_CA_BUNDLE names
 
 
@@ -212,7 +215,7 @@ def test_list_users_follows_every_page(requests_mock, client):
 
 def test_a_repeated_cursor_is_a_server_error_not_a_loop(requests_mock, client):
     requests_mock.get(BASE + "/api/v1/tokens", json=page(META, cursor="9"))
-    with pytest.raises(ServerError, match="repeated page cursor"):
+    with pytest.raises(ServerError, match="repeated a page cursor"):
         client.list_tokens()
     assert requests_mock.call_count == 2
 
@@ -545,7 +548,8 @@ def test_tls_failures_are_not_retried(requests_mock, client, sleeps):
 
 def test_timeout_message_names_the_call(requests_mock, client):
     register(requests_mock, "GET", "/api/v1/me", exc=requests.ReadTimeout)
-    with pytest.raises(NetworkError, match=r"GET /api/v1/me timed out after 7.5 s\.$"):
+    with pytest.raises(NetworkError,
+                       match=r"GET /api/v1/me got no complete answer from \S+ within 7.5 s\.$"):
         client.whoami()
 
 
@@ -563,13 +567,38 @@ def test_backoff_is_capped(client):
     assert [client._backoff(n) for n in range(5)] == [0.5, 1.0, 2.0, 3, 3]
 
 
-def test_retries_use_the_real_network_stack_and_backoff():
-    """Against a closed port (no mock): a connection error, retried, then NetworkError."""
-    c = AuthClient(ADMIN_TOKEN, "http://127.0.0.1:9", retries=1, backoff_factor=0.01, timeout=2)
+def test_connection_refused_fails_at_once_and_says_what_to_check():
+    """Against a closed port (no mock): nothing listens, so no retry can help."""
+    c = AuthClient(ADMIN_TOKEN, "http://127.0.0.1:9", retries=3, timeout=2)
     waits = []
     c._sleep = waits.append
-    with pytest.raises(NetworkError, match="Could not connect"):
-        c.create_user("x")  # a write: retried, since the connection was never made
+    with pytest.raises(NetworkError) as caught:
+        c.list_users()  # a read, which other failures would retry
+    assert waits == []
+    assert str(caught.value) == (
+        "Could not connect to Scopegate at http://127.0.0.1:9: connection refused. "
+        "Is the server running (`make run` serves http://127.0.0.1:5000)? "
+        "If it runs elsewhere, set SCOPEGATE_URL to its address.")
+
+
+def test_connection_refused_raises_without_a_chained_traceback():
+    c = AuthClient(ADMIN_TOKEN, "http://127.0.0.1:9")
+    with pytest.raises(NetworkError) as caught:
+        c.whoami()
+    assert caught.value.__cause__ is None
+    assert caught.value.__context__ is None
+    assert len(traceback.format_exception(caught.value)) < 12
+
+
+def test_a_connection_never_made_is_retried_with_backoff(requests_mock):
+    requests_mock.post(BASE + "/api/v1/users", [
+        {"exc": requests.exceptions.ConnectTimeout("connect timed out")},
+        {"status_code": 201, "json": USER},
+    ])
+    c = AuthClient(ADMIN_TOKEN, BASE, retries=1, backoff_factor=0.01)
+    waits = []
+    c._sleep = waits.append
+    c.create_user("demo-user")  # a write: retried, since the connection was never made
     assert waits == [0.01]
 
 
@@ -700,7 +729,7 @@ def test_connect_arguments_win_over_the_environment(monkeypatch, requests_mock):
     c.whoami()
     sent = requests_mock.last_request
     assert sent.headers["Authorization"] == f"Bearer {ADMIN_TOKEN}"
-    assert sent.timeout == 3
+    assert 2.5 < sent.timeout <= 3
     assert sent.verify == "/etc/ssl/ca.pem"
 
 
@@ -732,14 +761,16 @@ def test_a_token_with_whitespace_inside_is_refused():
         AuthClient("sgp_abc def", BASE)
 
 
-def test_plain_http_to_a_remote_host_warns_but_not_locally(caplog):
-    caplog.set_level(logging.WARNING, logger="sdk")
-    AuthClient(ADMIN_TOKEN, "http://127.0.0.1:5000")
-    AuthClient(ADMIN_TOKEN, "http://localhost:5000")
-    AuthClient(ADMIN_TOKEN, "https://auth.example.com")
-    assert caplog.records == []
-    AuthClient(ADMIN_TOKEN, "http://auth.example.com")
-    assert "plain HTTP" in caplog.messages[0]
+def test_plain_http_to_a_remote_host_warns_visibly_but_not_locally():
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("default")  # Python's own filters: what a user sees
+        AuthClient(ADMIN_TOKEN, "http://127.0.0.1:5000")
+        AuthClient(ADMIN_TOKEN, "http://localhost:5000")
+        AuthClient(ADMIN_TOKEN, "https://auth.example.com")
+        assert shown == []
+        AuthClient(ADMIN_TOKEN, "http://auth.example.com")
+    assert [w.category for w in shown] == [InsecureURLWarning]
+    assert "plain HTTP" in str(shown[0].message)
 
 
 def test_repr_never_shows_the_token(client):

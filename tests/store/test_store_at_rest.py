@@ -76,8 +76,8 @@ def test_init_db_encrypts_keys_stored_in_clear(fresh_url):
         assert keys.signing_key().kid == "legacy"  # still readable before the migration
     result = app.test_cli_runner().invoke(args=["init-db", "--json"])
     assert json.loads(result.output)["signing_keys_encrypted"] == 1
-    [stored] = stored_jwks(app)
-    assert stored.startswith(keys.SEALED)
+    stored = stored_jwks(app)  # the legacy ES256 key and the ID-token key init-db added
+    assert len(stored) == 2 and all(s.startswith(keys.SEALED) for s in stored)
     with app.app_context():
         assert keys.signing_key().kid == "legacy"
 

@@ -182,7 +182,8 @@ def test_activity_queries_use_indexes(big_app, filters):
 
 
 @requires_pg
-@pytest.mark.parametrize("filters", [{}, {"kind": "scoped"}])
+@pytest.mark.parametrize("filters", [{}, {"kind": "scoped"}, {"user": "user350"},
+                                     {"user": "u350@x"}])  # in org 1
 def test_token_listing_uses_indexes(big_app, filters):
     plans = plans_of(big_app, lambda: tokens.listing(admin(), limit=50, **filters))
     assert_indexed(plans, "token")

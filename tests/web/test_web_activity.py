@@ -88,3 +88,27 @@ def test_other_orgs_events_are_invisible(app, signed_in, other_signed_in, other_
     with app.app_context():
         assert db.session.scalar(select(db.func.count(AuditEvent.id)).where(
             AuditEvent.org_id == other_admin.org_id, AuditEvent.action == "user.create")) == 0
+
+
+def test_chart_and_table_both_say_unknown_for_an_event_without_actor(app, client, signed_in,
+                                                                        admin):
+    # A failed client authentication by an unknown client: nobody to name.
+    client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                headers={"Authorization": "Basic bm9ib2R5Om5vdGhpbmc="})
+    with app.app_context():
+        db.session.execute(AuditEvent.__table__.update()
+                           .where(AuditEvent.action == "client.auth")
+                           .values(org_id=db.session.scalar(select(AuditEvent.org_id)
+                                                             .where(AuditEvent.org_id.is_not(None))
+                                                             .limit(1))))
+        db.session.commit()
+    page = signed_in.text("/activity?action=client.auth")
+    assert 'class="muted">unknown<' in page
+    assert '<div class="chart-label" title="unknown">unknown' in page
+    assert "(unknown)" not in page
+
+
+def test_favicon_is_served(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response.mimetype == "image/svg+xml"

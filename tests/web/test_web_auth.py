@@ -29,7 +29,10 @@ def test_setup_link_creates_org_and_first_admin_then_dies(app, browser):
     page = browser.get(f"/setup/{code}")
     assert page.status_code == 200 and "Create your organization" in page.get_data(as_text=True)
     response = browser.post(f"/setup/{code}", setup_form())
-    assert response.status_code == 303 and "/login" in response.location
+    # The admin who just chose the password is signed in, not sent to sign in again.
+    assert response.status_code == 303 and response.location.endswith("/dashboard")
+    dashboard = browser.get("/dashboard")
+    assert dashboard.status_code == 200 and "first@acme.test" in dashboard.get_data(as_text=True)
     # Dead afterwards, on GET and POST alike.
     assert browser.get(f"/setup/{code}").status_code == 404
     again = browser.post(f"/setup/{code}", setup_form(org="evil", email="evil@x.test"))
@@ -279,3 +282,13 @@ def test_activity_keeps_an_idle_session_alive(app, signed_in):
     with app.app_context():
         row = db.session.scalar(select(WebSession))
         assert row.last_seen_at >= row.created_at
+
+
+def test_setup_link_is_dead_from_its_expiry_second(app, browser, monkeypatch):
+    code = new_code(app)
+    with app.app_context():
+        expires_at = db.session.scalar(select(SetupCode.expires_at))
+    monkeypatch.setattr(setup, "now", lambda: expires_at - 1)
+    assert browser.get(f"/setup/{code}").status_code == 200
+    monkeypatch.setattr(setup, "now", lambda: expires_at)
+    assert browser.get(f"/setup/{code}").status_code == 404

@@ -5,7 +5,7 @@ starts with an empty database. A screenshot of each page goes to
 
 The journeys build on each other, as a person's first hour would (setup,
 sign in, generate a token, create machine users, manage tokens, read the
-activity), so the tests in this module run in file order and share one
+activity, invite and offboard a person), so the tests in this module run in file order and share one
 browser context. Set ``SCOPEGATE_UPDATE_DOCS_SCREENSHOT=1`` to refresh
 ``docs/dashboard.png`` for the README.
 """
@@ -106,9 +106,13 @@ def test_first_run_setup_link(page, dashboard_server):
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Password again").fill(PASSWORD)
     page.get_by_role("button", name="Create organization and admin").click()
-    page.wait_for_url("**/login**")
+    # Signed in at once: the admin who just chose the password lands on the dashboard.
+    page.wait_for_url("**/dashboard")
     assert "Organization Acme Research created" in flash(page)
-    shot(page, "03-login-after-setup")
+    assert EMAIL in page.locator("header").inner_text()
+    shot(page, "03-dashboard-after-setup")
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/login")
     # The link is dead afterwards.
     response = page.goto(dashboard_server.setup_url)
     assert response.status == 404 and "not valid" in page.inner_text("main")
@@ -170,6 +174,27 @@ def test_generate_access_token_shown_once(page, dashboard_server):
                       headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert me.status_code == 200
     dashboard_server.admin_token = token
+
+
+def bottom(locator) -> float:
+    box = locator.bounding_box()
+    return box["y"] + box["height"]
+
+
+def test_generate_button_lines_up_with_its_fields(page):
+    page.goto("/dashboard")
+    button = page.get_by_role("button", name="Generate Access Token")
+    lifetime = page.get_by_label("Lifetime")
+    assert abs(bottom(button) - bottom(lifetime)) <= 1
+    assert abs(button.bounding_box()["y"] - lifetime.bounding_box()["y"]) <= 1
+
+
+def test_every_page_has_an_icon(page, dashboard_server):
+    icon = page.request.get(f"{dashboard_server.url}/favicon.ico")
+    assert icon.status == 200 and icon.headers["content-type"].startswith("image/")
+    page.goto("/dashboard")
+    href = page.locator("link[rel=icon]").get_attribute("href")
+    assert page.request.get(f"{dashboard_server.url}{href}").status == 200
 
 
 def test_personal_tokens_listed_and_revoked(page, dashboard_server):
@@ -250,8 +275,9 @@ def test_machine_users(page, dashboard_server):
     headers = {"Authorization": f"Bearer {dashboard_server.admin_token}"}
     requests.post(f"{dashboard_server.url}/api/v1/users", json={"name": "sdk-user"},
                   headers=headers, timeout=10)
-    requests.post(f"{dashboard_server.url}/api/v1/users/sdk-user/tokens", timeout=10,
-                  json={"scopes": ["cli"]}, headers=headers)
+    sdk_token = requests.post(f"{dashboard_server.url}/api/v1/users/sdk-user/tokens",
+                              timeout=10, json={"scopes": ["cli"]}, headers=headers).json()
+    dashboard_server.sdk_token_id = sdk_token["token_id"]
     page.goto("/users")
     assert page.locator("tbody tr").count() == 3
     shot(page, "16-machine-users")
@@ -260,7 +286,7 @@ def test_machine_users(page, dashboard_server):
 # --- 4. Token Management → User Scoped Tokens --------------------------------------
 
 
-def test_token_management_user_scoped_tokens(page):
+def test_token_management_user_scoped_tokens(page, dashboard_server):
     page.goto("/dashboard")
     page.get_by_role("link", name="Token Management").click()
     assert page.get_by_role("heading", name="User Scoped Tokens").is_visible()
@@ -269,6 +295,13 @@ def test_token_management_user_scoped_tokens(page):
         assert text in table
     assert page.locator("tbody tr").count() == 4, table  # demo-user x2 (one via credentials)
     shot(page, "17-user-scoped-tokens")
+    # A token_id from the SDK can be found in the Token ID column.
+    headers = page.locator("thead th").all_inner_texts()
+    column = headers.index("Token ID") + 1
+    ids = page.locator(f"tbody tr td:nth-child({column})").all_inner_texts()
+    assert dashboard_server.sdk_token_id in ids
+    button, user = page.get_by_role("button", name="Filter"), page.get_by_label("User")
+    assert abs(bottom(button) - bottom(user)) <= 1  # the button lines up with the fields
 
     page.get_by_label("User").select_option("analytics-bot")
     page.get_by_role("button", name="Filter").click()
@@ -286,6 +319,16 @@ def test_token_management_user_scoped_tokens(page):
     shot(page, "20-user-scoped-tokens-revoked")
 
 
+def test_delete_confirmation_mentions_credentials_only_when_there_are_some(page):
+    page.goto("/users/sdk-user")
+    page.get_by_role("link", name="Delete sdk-user…").click()
+    warning = page.inner_text("[role=alert]")
+    assert "1 live token" in warning and "client credentials" not in warning
+    page.goto("/users/demo-user")
+    page.get_by_role("link", name="Delete demo-user…").click()
+    assert "its client credentials stop working" in page.inner_text("[role=alert]")
+
+
 def test_delete_machine_user_says_how_many_tokens_die(page, dashboard_server):
     page.goto("/users/demo-user")
     page.get_by_role("link", name="Delete demo-user…").click()
@@ -300,10 +343,22 @@ def test_delete_machine_user_says_how_many_tokens_die(page, dashboard_server):
 # --- 6. Activity --------------------------------------------------------------------
 
 
-def test_activity_filtered_with_chart(page):
+def test_activity_filtered_with_chart(page, dashboard_server):
+    # Enough events for a full page, as a busy organization has.
+    headers = {"Authorization": f"Bearer {dashboard_server.admin_token}"}
+    for _ in range(12):
+        requests.post(f"{dashboard_server.url}/api/v1/users/sdk-user/tokens", timeout=10,
+                      json={"scopes": ["cli"]}, headers=headers)
     page.get_by_role("link", name="Activity").click()
     assert page.locator("svg.spark").count() >= 2
-    assert page.locator("tbody tr").count() > 5
+    rows = page.locator("tbody tr")
+    assert rows.count() > 20
+    # One line per event (two with a detail): the table does not wrap.
+    heights = [rows.nth(i).bounding_box()["height"] for i in range(rows.count())]
+    assert max(heights) < 64, heights
+    # The Users box shows every entry whole (no scrolling, nothing cut in half).
+    users = page.get_by_label("Users")
+    assert users.evaluate("el => el.scrollHeight <= el.clientHeight")
     shot(page, "22-activity")
     page.get_by_label("Users").select_option(["analytics-bot", "sdk-user"])
     page.get_by_label("Action").select_option("token.create")
@@ -315,6 +370,65 @@ def test_activity_filtered_with_chart(page):
     assert actions and set(actions) == {"token.create"}
     assert "user=analytics-bot" in page.url and "user=sdk-user" in page.url
     shot(page, "23-activity-filtered")
+
+
+# --- 7. People -----------------------------------------------------------------------
+
+
+def test_people_invite_member_and_offboard(page, browser, dashboard_server):
+    page.get_by_role("link", name="People").click()
+    assert EMAIL in page.locator("table").inner_text()
+    page.get_by_label("Email", exact=True).fill("grace@example.com")
+    page.get_by_label("Role", exact=True).select_option("member")
+    page.get_by_role("button", name="Invite").click()
+    page.wait_for_url("**/once")
+    link = page.get_by_label("One-time link").input_value()
+    assert "/invite/" in link and "cannot be retrieved again" in page.inner_text("main")
+    shot(page, "25-invitation-link-shown-once")
+
+    # Grace opens the link in her own browser, chooses a password, is signed in.
+    context = browser.new_context(base_url=dashboard_server.url)
+    grace = context.new_page()
+    grace.goto(link)
+    assert grace.inner_text("h1") == "Join Acme Research"
+    shot(grace, "26-invitation-page")
+    grace.get_by_label("Password", exact=True).fill(PASSWORD)
+    grace.get_by_label("Password again").fill(PASSWORD)
+    grace.get_by_role("button", name="Set password and sign in").click()
+    grace.wait_for_url("**/dashboard")
+    nav = grace.get_by_role("navigation", name="Main").inner_text()
+    assert "People" not in nav and "Machine Users" not in nav  # a member's own things only
+    assert "Generate Access Token" not in grace.inner_text("main")
+    shot(grace, "27-member-dashboard")
+    assert grace.goto("/people").status == 403
+
+    page.goto("/people")
+    assert "active" in page.locator("tbody").inner_text()
+    shot(page, "28-people")
+    page.get_by_role("button", name="Disable grace@example.com").click()
+    assert "sessions and tokens ended" in flash(page)
+    grace.goto("/dashboard")
+    assert "/login" in grace.url  # her session ended at once
+    context.close()
+
+    page.get_by_role("link", name="Delete grace@example.com").click()
+    assert "Delete grace@example.com?" in page.inner_text("h1")
+    shot(page, "29-delete-person-confirm")
+    page.get_by_role("button", name="Delete grace@example.com").click()
+    assert "grace@example.com deleted" in flash(page)
+def test_activity_marks_a_name_several_users_had(page, dashboard_server):
+    headers = {"Authorization": f"Bearer {dashboard_server.admin_token}"}
+    api = f"{dashboard_server.url}/api/v1/users"
+    first = requests.post(api, json={"name": "twice"}, headers=headers, timeout=10).json()
+    requests.delete(f"{api}/twice", headers=headers, timeout=10)
+    second = requests.post(api, json={"name": "twice"}, headers=headers, timeout=10).json()
+    page.goto("/activity?user=twice")
+    notice = page.locator(".warning").inner_text()
+    assert "twice has been the name of 2 users" in notice
+    assert first["email"] in notice and second["email"] in notice
+    table = page.locator("tbody").inner_text()
+    assert "reused name" in table and first["email"] in table and second["email"] in table
+    shot(page, "24-activity-reused-name")
 
 
 def test_keyboard_navigation_and_no_console_errors(page):
@@ -338,5 +452,5 @@ def test_pages_work_without_javascript(browser, dashboard_server):
     assert token.startswith("sgp_")
     assert not page.get_by_role("button", name="Copy").is_visible()  # the one JS feature
     assert "UTC" in page.locator("time").first.inner_text()  # times stay readable, in UTC
-    shot(page, "24-no-javascript-token")
+    shot(page, "25-no-javascript-token")
     context.close()

@@ -1,0 +1,1 @@
+"""Example services built on Scopegate (``flask --app examples.<name> run``)."""

@@ -1,0 +1,20 @@
+"""The dashboard's pickers list the caller's organization only, in order."""
+
+from sqlalchemy import select
+
+from app.models import Account, db
+from app.services import callers, directory, orgs
+from tests.conftest import Api
+
+
+def test_pickers_list_only_the_callers_organization_sorted(app, client, org, other_org):
+    for name in ("zeta", "alpha"):
+        Api(client, org.admin_token).post("/users", {"name": name})
+    Api(client, other_org.admin_token).post("/users", {"name": "beta"})
+    with app.app_context():
+        account = db.session.scalar(select(Account).where(Account.email == org.admin_email))
+        orgs.create_admin(callers.operator(org.id), account.org, "aaron@acme.test")
+        caller = callers.from_account(account)
+        assert [u.name for u in directory.machine_users(caller)] == ["alpha", "zeta"]
+        assert [a.email for a in directory.accounts(caller)] == [
+            "aaron@acme.test", org.admin_email]

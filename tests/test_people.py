@@ -1,0 +1,388 @@
+"""People: invitations by one-time link, roles, disabling, deleting, the
+last-admin rule, members' reach, offboarding, tenant isolation (admin API
+and services)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import select
+
+from app.errors import Forbidden, Unprocessable
+from app.models import Account, Token, db, now
+from app.services import callers, links, logins, orgs, people, sessions, tokens
+from tests.conftest import Api
+from tests.web.conftest import fast_argon2  # noqa: F401  (cheap argon2 for these tests)
+
+PASSWORD = "a long enough passphrase"
+
+
+def code_of(url: str) -> str:
+    return url.rsplit("/", 1)[1]
+
+
+def invite(api, email="ann@acme.test", role="member") -> dict:
+    response = api.post("/people", {"email": email, "role": role})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+@dataclass
+class Joined:
+    id: int
+    uid: str
+    joined_at: int
+
+
+def join(app, invitation: dict, password=PASSWORD) -> Joined:
+    """The invited person opens the link and chooses a password."""
+    with app.app_context():
+        account = links.use(code_of(invitation["invite_url"]), links.INVITE, password, password)
+        return Joined(account.id, account.uid, account.joined_at)
+
+
+def member_token(api, email="ann@acme.test") -> dict:
+    response = api.post(f"/people/{email}/tokens", {"name": "laptop"})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def events(api, action: str) -> list[dict]:
+    return api.get(f"/activity?action={action}").get_json()["items"]
+
+
+# -- invitations -------------------------------------------------------------
+
+
+def test_invite_answers_the_person_and_a_one_time_link(api, org):
+    body = invite(api)
+    assert body["email"] == "ann@acme.test" and body["role"] == "member"
+    assert body["invite_url"].startswith("http://localhost/invite/")
+    assert body["status"] == "invited" and body["joined_at"] is None
+    assert body["created_by"] == org.admin_uid
+    [event] = events(api, "person.invite")
+    assert event["subject"] == body["uid"] and event["actor"] == org.admin_uid
+
+
+def test_the_link_is_shown_once_and_stored_only_as_a_digest(app, api):
+    url = invite(api)["invite_url"]
+    assert "invite_url" not in api.get("/people/ann@acme.test").get_json()
+    with app.app_context():
+        stored = db.session.execute(db.text("SELECT code_hash FROM setup_code")).scalars().all()
+    assert code_of(url) not in stored
+
+
+def test_invited_person_chooses_a_password_once_and_joins(app, api):
+    invitation = invite(api)
+    account = join(app, invitation)
+    assert account.joined_at is not None
+    assert api.get("/people/ann@acme.test").get_json()["status"] == "active"
+    with app.app_context():
+        assert logins.authenticate("ann@acme.test", PASSWORD, None).uid == invitation["uid"]
+        with pytest.raises(links.DeadLink):
+            links.use(code_of(invitation["invite_url"]), links.INVITE, PASSWORD, PASSWORD)
+    [event] = events(api, "person.join")
+    assert event["actor"] == invitation["uid"]
+
+
+def test_invitation_password_follows_the_password_rule(app, api):
+    invitation = invite(api)
+    with app.app_context(), pytest.raises(Unprocessable, match="at least 12 characters"):
+        links.use(code_of(invitation["invite_url"]), links.INVITE, "short", "short")
+    join(app, invitation)  # a refused password does not burn the link
+
+
+def test_an_expired_invitation_is_dead(app, api):
+    invitation = invite(api)
+    with app.app_context():
+        db.session.execute(db.text("UPDATE setup_code SET expires_at = :t"), {"t": now() - 1})
+        db.session.commit()
+        with pytest.raises(links.DeadLink):
+            links.person_of(code_of(invitation["invite_url"]), links.INVITE)
+
+
+def test_an_invitation_code_is_not_a_reset_code(app, api):
+    invitation = invite(api)
+    with app.app_context(), pytest.raises(links.DeadLink):
+        links.person_of(code_of(invitation["invite_url"]), links.RESET)
+
+
+@pytest.mark.parametrize("body", [
+    {"email": "ann@acme.test"},
+    {"role": "member"},
+    {"email": "ann@acme.test", "role": "owner"},
+    {"email": "not-an-email", "role": "member"},
+    {"email": 5, "role": "member"},
+    {"email": {"a": 1}, "role": ["member"]},
+    {"email": "a" * 64 + "@" + "b" * 190, "role": "member"},
+    {"email": "ann\u00e9@acme.test", "role": "member"},
+    {"email": 'a"b\\c@acme.test', "role": "member"},
+    {"email": "ann@acme.test", "role": "member", "extra": 1},
+])
+def test_invite_refuses_bad_input_with_422(api, body):
+    response = api.post("/people", body)
+    assert response.status_code == 422
+    assert response.get_json()["error"] == "invalid_request"
+
+
+def test_inviting_an_existing_email_is_409(api, org):
+    response = api.post("/people", {"email": org.admin_email.upper(), "role": "member"})
+    assert response.status_code == 409
+
+
+def test_people_list_pages_like_the_other_lists(api, org):
+    invite(api, "b@acme.test")
+    invite(api, "c@acme.test")
+    first = api.get("/people?limit=2").get_json()
+    assert [p["email"] for p in first["items"]] == ["c@acme.test", "b@acme.test"]
+    rest = api.get(f"/people?limit=2&cursor={first['next_cursor']}").get_json()
+    assert [p["email"] for p in rest["items"]] == [org.admin_email]
+    assert rest["next_cursor"] is None
+
+
+def test_a_person_is_found_by_email_or_unique_id(api):
+    uid = invite(api)["uid"]
+    assert api.get(f"/people/{uid}").get_json()["email"] == "ann@acme.test"
+    assert api.get("/people/nobody@acme.test").status_code == 404
+
+
+# -- members ------------------------------------------------------------------
+
+
+def test_member_token_introspects_as_member_without_admin_scope(app, api):
+    invitation = invite(api)
+    token = member_token(api)
+    assert token["role"] == "member" and token["scopes"] == []
+    info = api.introspect(token["token"]).get_json()
+    assert info["active"] is True and info["role"] == "member"
+    assert info["user_type"] == "human" and info["sub"] == invitation["uid"]
+    assert "admin" not in info["scope"].split()
+
+
+def test_member_token_is_403_on_the_admin_api(client, api):
+    invite(api)
+    member = Api(client, member_token(api)["token"])
+    for path in ("/users", "/people", "/tokens", "/activity"):
+        response = member.get(path)
+        assert response.status_code == 403, path
+        assert response.get_json()["error"] == "insufficient_scope"
+    assert member.post("/people", {"email": "x@acme.test", "role": "admin"}).status_code == 403
+    me = member.get("/me").get_json()
+    assert me["role"] == "member" and me["scopes"] == []
+
+
+def test_member_token_introspects_only_its_own_tokens(client, api, org):
+    invite(api)
+    token = member_token(api)["token"]
+    member = Api(client, token)
+    assert member.introspect(org.admin_token).get_json() == {"active": False}
+    assert member.introspect(token).get_json()["active"] is True
+
+
+def test_admin_cannot_issue_a_token_acting_as_another_admin(app, api):
+    join(app, invite(api, "boss@acme.test", "admin"))
+    response = api.post("/people/boss@acme.test/tokens", {})
+    assert response.status_code == 403
+
+
+def test_members_do_not_issue_their_own_personal_tokens(app, api):
+    account = join(app, invite(api))
+    with app.app_context(), pytest.raises(Forbidden, match="Only an admin"):
+        account = db.session.get(Account, account.id)
+        tokens.create_personal(account, callers.from_account(account), name="mine")
+
+
+def test_role_change_revokes_personal_tokens(api):
+    invite(api)
+    token = member_token(api)
+    response = api.patch("/people/ann@acme.test", {"role": "admin"})
+    assert response.status_code == 200 and response.get_json()["role"] == "admin"
+    assert api.introspect(token["token"]).get_json() == {"active": False}
+    [event] = events(api, "person.update")
+    assert "member -> admin" in event["detail"]
+
+
+@pytest.mark.parametrize("body", [{}, {"role": "root"}, {"disabled": "yes"}, {"name": "x"},
+                                  {"role": None}, {"role": ["admin"]}, {"disabled": 1}])
+def test_update_refuses_bad_input_with_422(api, body):
+    invite(api)
+    assert api.patch("/people/ann@acme.test", body).status_code == 422
+
+
+# -- the last admin -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("change", ["demote", "disable", "delete"])
+def test_the_last_admin_cannot_be_removed(api, org, change):
+    path = f"/people/{org.admin_email}"
+    response = {"demote": lambda: api.patch(path, {"role": "member"}),
+                "disable": lambda: api.patch(path, {"disabled": True}),
+                "delete": lambda: api.delete(path)}[change]()
+    assert response.status_code == 409
+    assert "last admin of the organization" in response.get_json()["error_description"]
+    assert api.get("/me").status_code == 200  # nothing happened to the admin
+
+
+def test_an_invited_admin_who_has_not_joined_does_not_count(app, api, org):
+    invitation = invite(api, "boss@acme.test", "admin")
+    assert api.patch(f"/people/{org.admin_email}", {"role": "member"}).status_code == 409
+    join(app, invitation)
+    assert api.patch(f"/people/{org.admin_email}", {"role": "member"}).status_code == 200
+
+
+# -- offboarding ----------------------------------------------------------------
+
+
+@pytest.fixture
+def ann(app, api):
+    """A member who joined, is signed in to the dashboard and holds a personal token."""
+    account = join(app, invite(api))
+    token = member_token(api)
+    with app.app_context():
+        sid = sessions.start(db.session.get(Account, account.id), "127.0.0.1")
+    return {"uid": account.uid, "sid": sid, "token": token}
+
+
+def assert_everything_ended(app, api, ann):
+    assert api.introspect(ann["token"]["token"]).get_json() == {"active": False}
+    with app.app_context():
+        assert sessions.resume(ann["sid"]) is None
+        with pytest.raises(logins.LoginFailed):
+            logins.authenticate("ann@acme.test", PASSWORD, None)
+
+
+def test_disabling_ends_sessions_tokens_and_sign_in_at_once(app, api, ann):
+    body = api.patch("/people/ann@acme.test", {"disabled": True}).get_json()
+    assert body["status"] == "disabled" and body["disabled"] is True
+    assert_everything_ended(app, api, ann)
+    [event] = events(api, "person.disable")
+    assert event["subject"] == ann["uid"]
+    assert event["detail"] == "1 session(s) ended, 1 token(s) revoked"
+
+
+def test_deleting_ends_everything_and_keeps_history(app, api, ann):
+    assert api.delete("/people/ann@acme.test").status_code == 204
+    assert_everything_ended(app, api, ann)
+    assert api.get("/people/ann@acme.test").status_code == 404
+    history = api.get(f"/activity?user={ann['uid']}").get_json()["items"]
+    assert {"person.delete", "person.join", "person.invite"} <= {e["action"] for e in history}
+    revoked = api.get(f"/tokens/{ann['token']['token_id']}").get_json()
+    assert revoked["active"] is False and revoked["email"] == "ann@acme.test"
+
+
+def test_enabling_again_restores_sign_in_but_not_tokens(app, api, ann):
+    api.patch("/people/ann@acme.test", {"disabled": True})
+    assert api.patch("/people/ann@acme.test", {"disabled": False}).get_json()["status"] == "active"
+    with app.app_context():
+        assert logins.authenticate("ann@acme.test", PASSWORD, None).uid == ann["uid"]
+    assert api.introspect(ann["token"]["token"]).get_json() == {"active": False}
+    assert events(api, "person.enable")[0]["subject"] == ann["uid"]
+
+
+def test_offboarding_revokes_every_token_of_the_account_whatever_its_kind(app, api, ann):
+    """Apps' tokens for a person (another kind, same table) die with the person too."""
+    with app.app_context():
+        account = db.session.scalar(select(Account).where(Account.uid == ann["uid"]))
+        value, _ = tokens._new(kind="app", org_id=account.org_id, subject_uid=account.uid,
+                               subject_name=account.email, scope=[], lifetime=3600,
+                               created_by=account.uid, account_id=account.id,
+                               client_id="app-notebooks")
+        db.session.commit()
+        ended = people.offboard(account)
+        db.session.commit()
+        assert ended.tokens == 2 and ended.sessions == 1
+        live = db.session.scalars(select(Token).where(Token.subject_uid == ann["uid"],
+                                                      Token.revoked_at.is_(None))).all()
+        assert live == []
+
+
+def test_a_disabled_person_gets_no_new_token(api, ann):
+    api.patch("/people/ann@acme.test", {"disabled": True})
+    assert api.post("/people/ann@acme.test/tokens", {}).status_code == 409
+
+
+def test_tokens_a_person_created_for_machine_users_stay(app, client, api):
+    """They belong to the machine users; offboarding the person does not stop the programs."""
+    account = join(app, invite(api, "boss@acme.test", "admin"))
+    with app.app_context():
+        boss = db.session.get(Account, account.id)
+        value, _ = tokens.create_personal(boss, callers.from_account(boss))
+    boss_api = Api(client, value)
+    boss_api.post("/users", {"name": "bot"})
+    scoped = boss_api.post("/users/bot/tokens", {"scopes": ["cli"]}).get_json()
+    assert api.delete("/people/boss@acme.test").status_code == 204
+    assert boss_api.get("/me").status_code == 401
+    assert api.introspect(scoped["token"]).get_json()["active"] is True
+
+
+# -- forgotten passwords ----------------------------------------------------------
+
+
+def test_reset_link_sets_a_new_password_and_ends_other_sessions(app, api, ann):
+    first = api.post("/people/ann@acme.test/reset-link").get_json()
+    second = api.post("/people/ann@acme.test/reset-link")
+    assert second.status_code == 201
+    link = second.get_json()
+    assert link["purpose"] == "reset" and link["reset_url"].startswith("http://localhost/reset/")
+    with app.app_context():
+        # Until the link is used, the current password still works.
+        assert logins.authenticate("ann@acme.test", PASSWORD, None)
+        with pytest.raises(links.DeadLink):  # the newer link killed the first one
+            links.person_of(code_of(first["reset_url"]), links.RESET)
+        links.use(code_of(link["reset_url"]), links.RESET, "a brand new passphrase",
+                  "a brand new passphrase")
+        assert sessions.resume(ann["sid"]) is None
+        with pytest.raises(logins.LoginFailed):
+            logins.authenticate("ann@acme.test", PASSWORD, None)
+        assert logins.authenticate("ann@acme.test", "a brand new passphrase", None)
+    assert {e["action"] for e in events(api, "person.reset_link")} == {"person.reset_link"}
+    assert events(api, "person.password")[0]["subject"] == ann["uid"]
+
+
+def test_a_new_link_for_a_person_who_never_joined_is_a_new_invitation(app, api):
+    invitation = invite(api)
+    link = api.post("/people/ann@acme.test/reset-link").get_json()
+    assert link["purpose"] == "invite" and "/invite/" in link["reset_url"]
+    with app.app_context(), pytest.raises(links.DeadLink):
+        links.person_of(code_of(invitation["invite_url"]), links.INVITE)
+
+
+def test_disabling_kills_the_person_s_links(app, api, ann):
+    link = api.post("/people/ann@acme.test/reset-link").get_json()
+    api.patch("/people/ann@acme.test", {"disabled": True})
+    with app.app_context(), pytest.raises(links.DeadLink):
+        links.person_of(code_of(link["reset_url"]), links.RESET)
+    assert api.post("/people/ann@acme.test/reset-link").status_code == 409
+
+
+# -- tenant isolation ---------------------------------------------------------------
+
+
+def test_another_organization_s_people_are_not_found(client, api, other_org):
+    uid = invite(api)["uid"]
+    other = Api(client, other_org.admin_token)
+    for key in ("ann@acme.test", uid):
+        assert other.get(f"/people/{key}").status_code == 404
+        assert other.patch(f"/people/{key}", {"disabled": True}).status_code == 404
+        assert other.delete(f"/people/{key}").status_code == 404
+        assert other.post(f"/people/{key}/reset-link").status_code == 404
+        assert other.post(f"/people/{key}/tokens", {}).status_code == 404
+    emails = [p["email"] for p in other.get("/people").get_json()["items"]]
+    assert emails == [other_org.admin_email]
+    assert api.get("/people/ann@acme.test").get_json()["status"] == "invited"
+
+
+def test_operator_invites_into_any_organization(app, org):
+    with app.app_context():
+        acme = orgs.get_org("acme")
+        account, link = people.invite(callers.operator(acme.id), "ops@acme.test", "admin")
+        assert account.created_by == "operator" and link.purpose == links.INVITE
+
+
+@pytest.mark.parametrize("path", ["/people/a%00b", "/people/" + "x" * 5000,
+                                  "/people/%E2%80%AE@acme.test"])
+def test_hostile_people_paths_are_clear_4xx(api, path):
+    for response in (api.get(path), api.patch(path, {"disabled": True}), api.delete(path),
+                     api.post(path + "/reset-link"), api.post(path + "/tokens", {})):
+        assert 400 <= response.status_code < 500 and response.is_json

@@ -1,0 +1,225 @@
+"""GET /oauth/revocations: the feed resource servers poll so that a cached or
+locally validated token is refused soon after it is revoked."""
+
+import json
+
+import pytest
+from sqlalchemy import update
+
+from app.models import Token, db, now
+from tests.conftest import Api, basic, issue
+
+
+def create_resource_server(runner, name="sessions-service", *options):
+    out = runner.invoke(args=["create-resource-server", name, *options, "--json"])
+    return json.loads(out.output.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def rs(runner):
+    server = create_resource_server(runner)
+    return basic(server["client_id"], server["client_secret"])
+
+
+def feed(client, headers, since=None, limit=None):
+    query = {k: v for k, v in (("since", since), ("limit", limit)) if v is not None}
+    return client.get("/oauth/revocations", query_string=query, headers=headers)
+
+
+def revoked_ids(client, headers, since=None) -> set[str]:
+    return {item["token_id"] for item in feed(client, headers, since).get_json()["items"]}
+
+
+def new_token(api, user="demo-user", scopes=("cli",)) -> dict:
+    return api.post(f"/users/{user}/tokens", {"scopes": list(scopes)}).get_json()
+
+
+def test_feed_lists_a_token_revoked_by_id(client, api, rs, scoped_token):
+    api.delete(f"/tokens/{scoped_token['token_id']}")
+    body = feed(client, rs).get_json()
+    assert [i["token_id"] for i in body["items"]] == [scoped_token["token_id"]]
+    item = body["items"][0]
+    assert abs(item["revoked_at"] - now()) <= 2 and item["exp"] > now()
+    assert isinstance(body["next_cursor"], str)
+
+
+def test_feed_lists_a_token_revoked_by_value(client, api, rs, machine_user):
+    value = issue(client, machine_user).get_json()["access_token"]
+    token_id = api.introspect(value).get_json()["token_id"]
+    client.post("/oauth/revoke", data={"token": value},
+                headers=basic(machine_user.client_id, machine_user.client_secret))
+    assert revoked_ids(client, rs) == {token_id}
+
+
+def test_feed_lists_every_token_of_a_deleted_user(client, api, rs, machine_user):
+    ids = {new_token(api)["token_id"] for _ in range(3)}
+    api.delete("/users/demo-user")
+    assert revoked_ids(client, rs) == ids
+
+
+def test_feed_lists_a_token_revoked_by_its_machine_user(client, api, rs, machine_user):
+    own = issue(client, machine_user, scope="revoke_user_token cli").get_json()["access_token"]
+    victim = issue(client, machine_user, scope="cli").get_json()["access_token"]
+    victim_id = api.introspect(victim).get_json()["token_id"]
+    Api(client, own).delete(f"/tokens/{victim_id}")
+    assert revoked_ids(client, rs) == {victim_id}
+
+
+def test_feed_lists_any_row_whose_revoked_at_is_set(client, app, api, rs, scoped_token):
+    """Revocation paths added later (offboarding, refresh families, app
+    deletion) set ``revoked_at`` on the same table: the feed needs no change."""
+    with app.app_context():
+        db.session.execute(update(Token).where(Token.token_id == scoped_token["token_id"])
+                           .values(revoked_at=now()))
+        db.session.commit()
+    assert revoked_ids(client, rs) == {scoped_token["token_id"]}
+
+
+def test_feed_leaves_out_expired_and_live_tokens(client, app, api, rs, machine_user):
+    live, expired = new_token(api), new_token(api)
+    with app.app_context():
+        db.session.execute(update(Token).where(Token.token_id == expired["token_id"])
+                           .values(revoked_at=now() - 100, expires_at=now() - 1))
+        db.session.commit()
+    assert revoked_ids(client, rs) == set()
+    assert live["token_id"]
+
+
+def test_cursor_pages_through_every_revocation_once(client, app, api, rs, machine_user):
+    ids = [new_token(api)["token_id"] for _ in range(5)]
+    with app.app_context():  # revoked long enough ago to be settled
+        for age, token_id in enumerate(reversed(ids), start=100):
+            db.session.execute(update(Token).where(Token.token_id == token_id)
+                               .values(revoked_at=now() - age))
+        db.session.commit()
+    seen, cursor, pages = [], None, 0
+    while True:
+        body = feed(client, rs, since=cursor, limit="2").get_json()
+        seen += [i["token_id"] for i in body["items"]]
+        cursor, pages = body["next_cursor"], pages + 1
+        if len(body["items"]) < 2:
+            break
+    assert seen == ids and pages == 3
+    assert feed(client, rs, since=cursor).get_json()["items"] == []
+
+
+def test_caught_up_cursor_re_serves_recent_revocations(client, api, rs, scoped_token):
+    """A row stamped before the reader caught up but committed after it is
+    not skipped: the caught-up cursor steps back by the feed's lag."""
+    api.delete(f"/tokens/{scoped_token['token_id']}")
+    cursor = feed(client, rs).get_json()["next_cursor"]
+    assert revoked_ids(client, rs, since=cursor) == {scoped_token["token_id"]}
+
+
+def test_revocation_committed_late_is_not_skipped(client, app, api, rs, machine_user):
+    early = new_token(api)
+    api.delete(f"/tokens/{new_token(api)['token_id']}")
+    cursor = feed(client, rs).get_json()["next_cursor"]
+    with app.app_context():  # stamped 3 s ago, visible only now
+        db.session.execute(update(Token).where(Token.token_id == early["token_id"])
+                           .values(revoked_at=now() - 3))
+        db.session.commit()
+    assert early["token_id"] in revoked_ids(client, rs, since=cursor)
+
+
+@pytest.mark.parametrize("since", ["abc", "1", "1.2.3", "-1.0", "9" * 30 + ".1"])
+def test_malformed_cursor_is_invalid_request(client, rs, since):
+    response = feed(client, rs, since=since)
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize("limit", ["0", "1001", "x"])
+def test_limit_out_of_range_is_invalid_request(client, rs, limit):
+    assert feed(client, rs, limit=limit).status_code == 400
+
+
+def test_feed_requires_client_credentials(client):
+    response = feed(client, {})
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "invalid_client"
+    assert response.headers["WWW-Authenticate"].startswith("Basic")
+
+
+def test_wrong_secret_is_refused(client, runner):
+    server = create_resource_server(runner)
+    response = feed(client, basic(server["client_id"], "sgs_wrong"))
+    assert response.status_code == 401
+
+
+def test_admin_token_is_refused(client, api):
+    assert feed(client, api._headers()).status_code == 401
+
+
+def test_machine_user_credentials_are_refused(client, api, machine_user):
+    response = feed(client, basic(machine_user.client_id, machine_user.client_secret))
+    assert response.status_code == 403
+    assert response.get_json()["error"] == "unauthorized_client"
+    denied = api.get("/activity?action=revocations.read").get_json()["items"]
+    assert [e["outcome"] for e in denied] == ["denied"]
+
+
+def test_machine_user_token_is_refused(client, scoped_token):
+    headers = {"Authorization": f"Bearer {scoped_token['token']}"}
+    assert feed(client, headers).status_code == 401
+
+
+def test_feed_spans_every_organization(client, api, other_org, rs, scoped_token):
+    other = Api(client, other_org.admin_token)
+    other.post("/users", {"name": "their-user"})
+    theirs = new_token(other, "their-user")
+    api.delete(f"/tokens/{scoped_token['token_id']}")
+    other.delete(f"/tokens/{theirs['token_id']}")
+    assert revoked_ids(client, rs) == {scoped_token["token_id"], theirs["token_id"]}
+
+
+# --- people's revocations: offboarding, app deletion, refresh families ------------
+
+
+def person_tokens(app, org, *, refresh: bool = True) -> tuple[str, dict]:
+    """An app of the organization and its admin's access (+ refresh) token for it,
+    as a sign-in leaves them. Returns (app client_id, {kind: token_id})."""
+    from app.models import Account, Token
+    from app.services import apps, callers, orgs, tokens
+
+    with app.app_context():
+        account = orgs.get_account(org.admin_email)
+        registered, _ = apps.create(callers.from_account(account), "Notebook hub",
+                                    ["https://hub.acme.test/callback"])
+        _, access, refresh_value = tokens.issue_to_app(
+            registered, account, ["openid"], family_id="f" * 32, auth_time=now(),
+            refresh=refresh, family_end=now() + 3600)
+        db.session.commit()
+        ids = {"app": access.token_id}
+        if refresh_value:
+            ids["refresh"] = db.session.query(Token.token_id).filter_by(
+                kind="refresh", account_id=db.session.get(Account, account.id).id).scalar()
+        return registered.client_id, ids
+
+
+def test_feed_lists_the_tokens_of_a_deleted_app(client, app, api, org, rs):
+    client_id, ids = person_tokens(app, org)
+    assert api.delete(f"/apps/{client_id}").status_code == 204
+    assert revoked_ids(client, rs) == set(ids.values())
+
+
+def test_feed_lists_a_revoked_refresh_family(client, app, org, rs):
+    from app.services import tokens
+
+    _, ids = person_tokens(app, org)
+    with app.app_context():
+        tokens.revoke_family("f" * 32)
+        db.session.commit()
+    assert revoked_ids(client, rs) == set(ids.values())
+
+
+def test_feed_lists_every_token_of_an_offboarded_person(client, app, api, rs):
+    from app.services import links
+
+    invited = api.post("/people", {"email": "ann@acme.test", "role": "member"}).get_json()
+    with app.app_context():
+        links.use(invited["invite_url"].rsplit("/", 1)[1], links.INVITE,
+                  "a long enough passphrase", "a long enough passphrase")
+    token = api.post("/people/ann@acme.test/tokens", {"name": "laptop"}).get_json()
+    assert api.patch("/people/ann@acme.test", {"disabled": True}).status_code == 200
+    assert token["token_id"] in revoked_ids(client, rs)

@@ -1,0 +1,730 @@
+"""Signing people in to apps (OpenID Connect), one behaviour per test, with
+Flask's test client as the browser and the app. The same journeys run end to
+end in Chromium with a stock client library in test_oidc_browser.py."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from joserfc import jwt
+from joserfc.jwk import KeySet
+from sqlalchemy import update
+
+from app.models import AuditEvent, AuthorizationCode, Consent, Token, WebSession, db
+from app.services import apps, callers, consents, links, orgs, people
+from tests.conftest import basic
+from tests.web.conftest import Browser
+from tests.web.oidc_helpers import REDIRECT, authorize_url, base_of, params_of, pkce
+
+
+def register(app, admin, *, public=False, uris=(REDIRECT,)) -> dict:
+    """An app of ``admin``'s organization, as the API returns it."""
+    with app.app_context():
+        account = orgs.get_account(admin.email)
+        created, secret = apps.create(callers.from_account(account), "Notebook hub",
+                                      list(uris), public)
+        return {"client_id": created.client_id, "client_secret": secret}
+
+
+@pytest.fixture
+def rp(app, admin) -> dict:
+    """A confidential app of acme."""
+    return register(app, admin)
+
+
+@pytest.fixture
+def public_rp(app, admin) -> dict:
+    return register(app, admin, public=True)
+
+
+def login_at(browser: Browser, location: str, admin):
+    """Sign in on the login page the authorization endpoint sent us to."""
+    browser.get(location)
+    return browser.post(location, {"email": admin.email, "password": admin.password})
+
+
+def sign_in_to_app(browser: Browser, rp: dict, scope="openid email profile",
+                   **extra) -> tuple[str, str]:
+    """The whole front channel: authorize, consent (allow) if asked; returns
+    (code, verifier)."""
+    verifier, challenge = pkce()
+    url = authorize_url(rp["client_id"], challenge, scope=scope, **extra)
+    response = browser.get(url)
+    if response.status_code == 200:  # the consent screen
+        response = browser.post(url, {"decision": "allow"})
+    assert response.status_code in (302, 303), response.get_data(as_text=True)[:500]
+    params = params_of(response.headers["Location"])
+    assert "code" in params, params
+    return params["code"], verifier
+
+
+def redeem(client, rp: dict, code: str, verifier: str | None, redirect_uri=REDIRECT):
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+    if verifier is not None:
+        form["code_verifier"] = verifier
+    if rp["client_secret"]:
+        return client.post("/oauth/token", data=form,
+                           headers=basic(rp["client_id"], rp["client_secret"]))
+    return client.post("/oauth/token", data={**form, "client_id": rp["client_id"]})
+
+
+def refresh(client, rp: dict, refresh_token: str):
+    return client.post("/oauth/token",
+                       data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+                       headers=basic(rp["client_id"], rp["client_secret"]))
+
+
+def tokens_for(client, rp, browser, scope="openid email profile offline_access", **extra):
+    code, verifier = sign_in_to_app(browser, rp, scope=scope, **extra)
+    response = redeem(client, rp, code, verifier)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def introspect(client, admin_token: str, token: str) -> dict:
+    return client.post("/oauth/introspect", data={"token": token},
+                       headers={"Authorization": f"Bearer {admin_token}"}).get_json()
+
+
+# --- the front channel ----------------------------------------------------------
+
+
+def test_a_signed_out_person_is_sent_to_login_and_back(app, rp, admin):
+    browser = Browser(app.test_client())
+    verifier, challenge = pkce()
+    url = authorize_url(rp["client_id"], challenge)
+    response = browser.get(url)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=")
+    back = login_at(browser, response.headers["Location"], admin)
+    assert back.status_code == 303 and back.headers["Location"].startswith("/oauth/authorize?")
+    assert "Sign in to Notebook hub" in browser.text(back.headers["Location"])
+
+
+def test_the_consent_screen_lists_the_scopes_in_words_and_cannot_be_framed(signed_in, rp):
+    verifier, challenge = pkce()
+    response = signed_in.get(authorize_url(rp["client_id"], challenge,
+                                           scope="openid email offline_access cli"))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "See your email address." in page
+    assert "Stay signed in for you when you are away" in page
+    assert "Act for you to list versions and install the SDK" in page
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_allowing_answers_303_with_the_code_the_state_and_the_issuer(signed_in, rp):
+    verifier, challenge = pkce()
+    url = authorize_url(rp["client_id"], challenge, state="xyz/=+ 1")
+    response = signed_in.post(url, {"decision": "allow"})
+    assert response.status_code == 303
+    params = params_of(response.headers["Location"])
+    assert base_of(response.headers["Location"]) == REDIRECT
+    assert params["state"] == "xyz/=+ 1" and params["iss"] == "http://localhost"
+    assert len(params["code"]) >= 40
+
+
+def test_the_consent_form_needs_its_csrf_token(signed_in, rp):
+    verifier, challenge = pkce()
+    response = signed_in.post(authorize_url(rp["client_id"], challenge),
+                              {"decision": "allow", "csrf_token": "forged"})
+    assert response.status_code == 400 and "Location" not in response.headers
+
+
+def test_denying_sends_access_denied_to_the_app(app, signed_in, rp, admin):
+    verifier, challenge = pkce()
+    response = signed_in.post(authorize_url(rp["client_id"], challenge), {"decision": "deny"})
+    assert response.status_code == 303
+    params = params_of(response.headers["Location"])
+    assert params["error"] == "access_denied" and params["state"] == "st-123"
+    assert params["iss"] == "http://localhost"
+
+
+def test_consent_is_remembered_per_person_and_app(signed_in, rp):
+    sign_in_to_app(signed_in, rp)
+    verifier, challenge = pkce()
+    response = signed_in.get(authorize_url(rp["client_id"], challenge))
+    assert response.status_code == 302 and "code" in params_of(response.headers["Location"])
+
+
+def test_asking_for_more_scopes_asks_again(signed_in, rp):
+    sign_in_to_app(signed_in, rp, scope="openid")
+    verifier, challenge = pkce()
+    response = signed_in.get(authorize_url(rp["client_id"], challenge, scope="openid email"))
+    assert response.status_code == 200 and "See your email address." in response.get_data(
+        as_text=True)
+
+
+def test_scope_order_does_not_matter(signed_in, rp):
+    sign_in_to_app(signed_in, rp, scope="openid email profile")
+    verifier, challenge = pkce()
+    response = signed_in.get(authorize_url(rp["client_id"], challenge,
+                                           scope="profile openid email"))
+    assert response.status_code == 302
+
+
+def test_prompt_consent_asks_even_when_remembered(signed_in, rp):
+    sign_in_to_app(signed_in, rp)
+    verifier, challenge = pkce()
+    response = signed_in.get(authorize_url(rp["client_id"], challenge, prompt="consent"))
+    assert response.status_code == 200
+
+
+def test_prompt_none_without_a_session_is_login_required(app, rp):
+    browser = Browser(app.test_client())
+    verifier, challenge = pkce()
+    response = browser.get(authorize_url(rp["client_id"], challenge, prompt="none"))
+    assert response.status_code == 302
+    params = params_of(response.headers["Location"])
+    assert params["error"] == "login_required" and params["state"] == "st-123"
+    assert params["iss"] == "http://localhost"
+
+
+def test_prompt_none_without_consent_is_consent_required(signed_in, rp):
+    verifier, challenge = pkce()
+    response = signed_in.get(authorize_url(rp["client_id"], challenge, prompt="none"))
+    assert params_of(response.headers["Location"])["error"] == "consent_required"
+
+
+def test_prompt_none_with_a_session_and_consent_gives_a_code_without_a_page(signed_in, rp):
+    sign_in_to_app(signed_in, rp)
+    verifier, challenge = pkce()
+    response = signed_in.get(authorize_url(rp["client_id"], challenge, prompt="none"))
+    assert response.status_code == 302 and "code" in params_of(response.headers["Location"])
+
+
+def test_prompt_none_with_another_value_is_invalid_request(signed_in, rp):
+    verifier, challenge = pkce()
+    response = signed_in.get(authorize_url(rp["client_id"], challenge, prompt="none login"))
+    assert params_of(response.headers["Location"])["error"] == "invalid_request"
+
+
+def test_prompt_login_forces_a_fresh_sign_in_and_auth_time_moves(app, client, signed_in, rp,
+                                                                 admin):
+    with app.app_context():  # the session started a while ago
+        db.session.execute(update(WebSession).values(created_at=WebSession.created_at - 100))
+        db.session.commit()
+    first = tokens_for(client, rp, signed_in)
+    verifier, challenge = pkce()
+    url = authorize_url(rp["client_id"], challenge, prompt="login", scope="openid email profile")
+    response = signed_in.get(url)
+    assert response.headers["Location"].startswith("/login?next=")
+    assert signed_in.client.get("/dashboard").status_code == 302  # that session ended
+    back = login_at(signed_in, response.headers["Location"], admin)
+    assert "prompt" not in back.headers["Location"]
+    response = signed_in.get(back.headers["Location"])
+    code = params_of(response.headers["Location"])["code"]
+    second = redeem(client, rp, code, verifier).get_json()
+    claims = [jwt.decode(t["id_token"], KeySet.import_key_set(
+        client.get("/oauth/jwks").get_json())).claims for t in (first, second)]
+    assert claims[1]["auth_time"] >= claims[0]["auth_time"] + 100
+
+
+def test_max_age_older_than_the_sign_in_forces_a_fresh_one(app, signed_in, rp):
+    sign_in_to_app(signed_in, rp)
+    with app.app_context():
+        db.session.execute(update(WebSession).values(created_at=WebSession.created_at - 50))
+        db.session.commit()
+    verifier, challenge = pkce()
+    fresh_enough = signed_in.get(authorize_url(rp["client_id"], challenge, max_age="10000"))
+    assert "code" in params_of(fresh_enough.headers["Location"])
+    too_old = signed_in.get(authorize_url(rp["client_id"], challenge, max_age="10"))
+    assert too_old.headers["Location"].startswith("/login?next=")
+    assert "max_age" not in too_old.headers["Location"]
+
+
+@pytest.mark.parametrize("redirect_uri", [
+    "https://evil.example.com/callback",
+    REDIRECT + "/more",
+    REDIRECT + "?x=1",
+    "https://rp.example.com/CALLBACK",
+    "",
+])
+def test_an_unregistered_redirect_uri_gets_an_error_page_never_a_redirect(signed_in, rp,
+                                                                          redirect_uri):
+    verifier, challenge = pkce()
+    response = signed_in.get(authorize_url(rp["client_id"], challenge, redirect_uri=redirect_uri))
+    assert response.status_code == 400 and "Location" not in response.headers
+    assert "<h1>" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("client_id", ["app-0000000000000000", "", "x" * 300, "demo\x00"])
+def test_an_unknown_client_gets_an_error_page(signed_in, client_id):
+    verifier, challenge = pkce()
+    response = signed_in.get(authorize_url(client_id, challenge))
+    assert 400 <= response.status_code < 500 and "Location" not in response.headers
+
+
+def test_a_machine_user_cannot_be_used_as_an_app(signed_in, app, admin):
+    from app.services import users
+
+    with app.app_context():
+        user = users.create(callers.from_account(orgs.get_account(admin.email)), "bot")
+        client_id = user.client_id
+    verifier, challenge = pkce()
+    response = signed_in.get(authorize_url(client_id, challenge))
+    assert response.status_code == 400 and "Location" not in response.headers
+
+
+@pytest.mark.parametrize("challenge, method", [(None, None), ("x" * 43, "plain"),
+                                               ("x" * 43, None)])
+def test_missing_or_plain_pkce_is_invalid_request_sent_to_the_app(signed_in, rp, challenge,
+                                                                   method):
+    url = authorize_url(rp["client_id"], challenge, method=method)
+    response = signed_in.get(url)
+    assert response.status_code == 302
+    params = params_of(response.headers["Location"])
+    assert params["error"] == "invalid_request" and params["state"] == "st-123"
+    assert params["iss"] == "http://localhost"
+
+
+@pytest.mark.parametrize("response_type", ["token", "id_token", "code id_token", ""])
+def test_only_the_code_response_type_is_served(signed_in, rp, response_type):
+    verifier, challenge = pkce()
+    url = authorize_url(rp["client_id"], challenge).replace(
+        "response_type=code", f"response_type={response_type}")
+    response = signed_in.get(url)
+    assert response.status_code == 302
+    assert params_of(response.headers["Location"])["error"] == "unsupported_response_type"
+
+
+@pytest.mark.parametrize("scope", ["openid admin", "openid nonsense"])
+def test_a_scope_outside_the_app_scopes_is_invalid_scope(signed_in, rp, scope):
+    verifier, challenge = pkce()
+    response = signed_in.get(authorize_url(rp["client_id"], challenge, scope=scope))
+    assert params_of(response.headers["Location"])["error"] == "invalid_scope"
+
+
+def test_unknown_parameters_and_display_and_hints_are_accepted(signed_in, rp):
+    code, verifier = sign_in_to_app(signed_in, rp, display="popup", ui_locales="fr",
+                                    claims_locales="de", login_hint="x@y", acr_values="1",
+                                    claims='{"id_token":{"email":{"essential":true}}}',
+                                    id_token_hint="e30.e30.", wat="ever")
+    assert code
+
+
+def test_address_and_phone_are_accepted_and_not_granted(client, signed_in, rp):
+    tokens = tokens_for(client, rp, signed_in, scope="openid address phone email")
+    assert tokens["scope"] == "openid email"
+
+
+@pytest.mark.parametrize("name, error", [("request", "request_not_supported"),
+                                         ("request_uri", "request_uri_not_supported")])
+def test_request_objects_are_refused_as_unsupported(signed_in, rp, name, error):
+    verifier, challenge = pkce()
+    response = signed_in.get(authorize_url(rp["client_id"], challenge,
+                                           **{name: "eyJhbGciOiJub25lIn0.e30."}))
+    params = params_of(response.headers["Location"])
+    assert params["error"] == error and params["state"] == "st-123"
+
+
+def test_a_repeated_parameter_is_refused(signed_in, rp):
+    verifier, challenge = pkce()
+    response = signed_in.get(authorize_url(rp["client_id"], challenge) + "&state=again")
+    assert response.status_code in (302, 400)
+    if response.status_code == 302:
+        assert params_of(response.headers["Location"])["error"] == "invalid_request"
+
+
+def test_an_overlong_nonce_is_invalid_request(signed_in, rp):
+    verifier, challenge = pkce()
+    response = signed_in.get(authorize_url(rp["client_id"], challenge, nonce="n" * 256))
+    assert params_of(response.headers["Location"])["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize("max_age", ["-1", "abc", "1" * 20])
+def test_a_bad_max_age_is_invalid_request(signed_in, rp, max_age):
+    verifier, challenge = pkce()
+    response = signed_in.get(authorize_url(rp["client_id"], challenge, max_age=max_age))
+    assert params_of(response.headers["Location"])["error"] == "invalid_request"
+
+
+def test_another_organizations_app_is_refused_with_access_denied(app, signed_in, other_admin):
+    theirs = register(app, other_admin)
+    verifier, challenge = pkce()
+    response = signed_in.get(authorize_url(theirs["client_id"], challenge))
+    assert response.status_code == 302
+    params = params_of(response.headers["Location"])
+    assert params["error"] == "access_denied" and params["iss"] == "http://localhost"
+    with app.app_context():
+        event = db.session.query(AuditEvent).filter_by(action="oidc.authorize").one()
+        assert event.outcome == "denied" and event.target == theirs["client_id"]
+
+
+# --- the back channel -----------------------------------------------------------
+
+
+def test_a_code_with_the_wrong_verifier_is_invalid_grant(client, signed_in, rp):
+    code, _ = sign_in_to_app(signed_in, rp)
+    other_verifier, _ = pkce()
+    response = redeem(client, rp, code, other_verifier)
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_grant"
+
+
+def test_a_code_without_its_verifier_is_refused(client, signed_in, rp):
+    code, _ = sign_in_to_app(signed_in, rp)
+    response = redeem(client, rp, code, None)
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_request"
+
+
+def test_a_code_is_bound_to_its_redirect_uri(app, client, signed_in, admin):
+    both = register(app, admin, uris=(REDIRECT, "http://127.0.0.1:8765/cb"))
+    code, verifier = sign_in_to_app(signed_in, both)
+    response = redeem(client, both, code, verifier, redirect_uri="http://127.0.0.1:8765/cb")
+    assert response.get_json()["error"] == "invalid_grant"
+
+
+def test_a_code_is_bound_to_its_app(app, client, signed_in, rp, admin):
+    other = register(app, admin)
+    code, verifier = sign_in_to_app(signed_in, rp)
+    assert redeem(client, other, code, verifier).get_json()["error"] == "invalid_grant"
+    assert redeem(client, rp, code, verifier).status_code == 200
+
+
+def test_a_code_expires_after_60_seconds(app, client, signed_in, rp):
+    code, verifier = sign_in_to_app(signed_in, rp)
+    with app.app_context():
+        row = db.session.query(AuthorizationCode).one()
+        assert row.expires_at - row.issued_at <= 60
+        row.expires_at = int(time.time()) - 1
+        db.session.commit()
+    assert redeem(client, rp, code, verifier).get_json()["error"] == "invalid_grant"
+
+
+def test_a_second_redemption_fails_and_revokes_what_the_first_issued(app, client, signed_in,
+                                                                      rp, api_token):
+    code, verifier = sign_in_to_app(signed_in, rp, scope="openid offline_access")
+    first = redeem(client, rp, code, verifier).get_json()
+    again = redeem(client, rp, code, verifier)
+    assert again.status_code == 400 and again.get_json()["error"] == "invalid_grant"
+    assert introspect(client, api_token, first["access_token"]) == {"active": False}
+    assert refresh(client, rp, first["refresh_token"]).get_json()["error"] == "invalid_grant"
+    with app.app_context():
+        event = db.session.query(AuditEvent).filter_by(action="code.reuse").one()
+        assert event.outcome == "denied" and event.subject
+
+
+def test_codes_are_stored_only_as_digests(app, signed_in, rp):
+    code, _ = sign_in_to_app(signed_in, rp)
+    with app.app_context():
+        row = db.session.query(AuthorizationCode).one()
+        assert code not in json.dumps({c.name: getattr(row, c.name)
+                                       for c in AuthorizationCode.__table__.columns})
+
+
+def test_a_public_app_signs_in_with_pkce_only(client, signed_in, public_rp):
+    assert public_rp["client_secret"] is None
+    tokens = tokens_for(client, public_rp, signed_in)
+    assert tokens["access_token"].startswith("sga_") and tokens["id_token"]
+
+
+def test_a_public_app_cannot_skip_the_verifier(client, signed_in, public_rp):
+    code, _ = sign_in_to_app(signed_in, public_rp)
+    assert redeem(client, public_rp, code, None).status_code == 400
+
+
+def test_a_confidential_app_must_authenticate(client, signed_in, rp):
+    code, verifier = sign_in_to_app(signed_in, rp)
+    response = client.post("/oauth/token", data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+        "code_verifier": verifier, "client_id": rp["client_id"]})
+    assert response.status_code == 401 and response.get_json()["error"] == "invalid_client"
+
+
+def test_a_confidential_app_may_send_its_secret_in_the_form(client, signed_in, rp):
+    code, verifier = sign_in_to_app(signed_in, rp)
+    response = client.post("/oauth/token", data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+        "code_verifier": verifier, "client_id": rp["client_id"],
+        "client_secret": rp["client_secret"]})
+    assert response.status_code == 200
+
+
+def test_refresh_tokens_rotate_and_reuse_revokes_the_family(app, client, signed_in, rp,
+                                                             api_token):
+    first = tokens_for(client, rp, signed_in)
+    second = refresh(client, rp, first["refresh_token"]).get_json()
+    assert second["refresh_token"] != first["refresh_token"]
+    assert second["access_token"] != first["access_token"]
+    third = refresh(client, rp, second["refresh_token"]).get_json()
+    # The first refresh token comes back: the whole family dies.
+    reused = refresh(client, rp, first["refresh_token"])
+    assert reused.status_code == 400 and reused.get_json()["error"] == "invalid_grant"
+    for token in (second["access_token"], third["access_token"], third["refresh_token"]):
+        assert introspect(client, api_token, token) == {"active": False}
+    with app.app_context():
+        assert db.session.query(AuditEvent).filter_by(action="refresh.reuse").count() == 1
+
+
+def test_a_refresh_returns_a_new_id_token_for_the_same_person(client, signed_in, rp):
+    first = tokens_for(client, rp, signed_in)
+    second = refresh(client, rp, first["refresh_token"]).get_json()
+    keyset = KeySet.import_key_set(client.get("/oauth/jwks").get_json())
+    before, after = (jwt.decode(t["id_token"], keyset).claims for t in (first, second))
+    assert after["sub"] == before["sub"] and after["auth_time"] == before["auth_time"]
+
+
+def test_refresh_tokens_die_30_days_after_sign_in_however_often_rotated(app, client,
+                                                                         signed_in, rp):
+    first = tokens_for(client, rp, signed_in)
+    with app.app_context():
+        row = db.session.query(Token).filter_by(kind="refresh").one()
+        end = row.expires_at
+        assert end - row.issued_at == 30 * 86400
+    refresh(client, rp, first["refresh_token"])
+    with app.app_context():
+        rotated = db.session.query(Token).filter_by(kind="refresh", revoked_at=None).one()
+        assert rotated.expires_at == end and rotated.parent_token_id == row.token_id
+
+
+def test_another_apps_refresh_token_is_invalid_grant(app, client, signed_in, rp, admin):
+    other = register(app, admin)
+    first = tokens_for(client, rp, signed_in)
+    assert refresh(client, other, first["refresh_token"]).get_json()["error"] == "invalid_grant"
+    assert refresh(client, rp, first["refresh_token"]).status_code == 200
+
+
+def test_no_refresh_token_without_offline_access(client, signed_in, rp):
+    tokens = tokens_for(client, rp, signed_in, scope="openid email")
+    assert "refresh_token" not in tokens
+
+
+def test_the_id_token_carries_the_documented_claims(client, signed_in, rp, admin):
+    tokens = tokens_for(client, rp, signed_in, nonce="n-0S6_WzA2Mj")
+    keyset = KeySet.import_key_set(client.get("/oauth/jwks").get_json())
+    decoded = jwt.decode(tokens["id_token"], keyset, algorithms=["RS256"])
+    claims = decoded.claims
+    assert decoded.header["alg"] == "RS256" and decoded.header["kid"]
+    assert claims["iss"] == "http://localhost" and claims["aud"] == rp["client_id"]
+    assert claims["sub"] == admin.uid and claims["nonce"] == "n-0S6_WzA2Mj"
+    assert claims["email"] == admin.email and claims["email_verified"] is False
+    assert claims["name"] == admin.email and claims["org"] == "acme"
+    assert claims["iat"] <= claims["auth_time"] + 5 and claims["exp"] > claims["iat"]
+    assert claims["at_hash"]
+
+
+def test_without_email_and_profile_the_id_token_names_only_the_person(client, signed_in, rp):
+    tokens = tokens_for(client, rp, signed_in, scope="openid")
+    keyset = KeySet.import_key_set(client.get("/oauth/jwks").get_json())
+    claims = jwt.decode(tokens["id_token"], keyset).claims
+    assert not {"email", "name", "org"} & set(claims)
+
+
+def test_no_id_token_without_openid(client, signed_in, rp):
+    tokens = tokens_for(client, rp, signed_in, scope="email")
+    assert "id_token" not in tokens
+
+
+# --- userinfo, introspection, revocation ------------------------------------------
+
+
+def test_userinfo_answers_get_and_post_with_a_header_or_the_form(client, signed_in, rp, admin):
+    access = tokens_for(client, rp, signed_in)["access_token"]
+    header = {"Authorization": f"Bearer {access}"}
+    answers = [client.get("/oauth/userinfo", headers=header),
+               client.post("/oauth/userinfo", headers=header),
+               client.post("/oauth/userinfo", data={"access_token": access})]
+    for response in answers:
+        assert response.status_code == 200, response.get_json()
+        assert response.get_json() == {"sub": admin.uid, "email": admin.email,
+                                       "email_verified": False, "name": admin.email,
+                                       "org": "acme"}
+        assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_userinfo_refuses_anything_but_a_persons_access_token(client, signed_in, rp,
+                                                              api_token):
+    tokens = tokens_for(client, rp, signed_in)
+    for value in (tokens["refresh_token"], api_token, "sga_nonsense", ""):
+        response = client.get("/oauth/userinfo", headers={"Authorization": f"Bearer {value}"})
+        assert response.status_code == 401, value
+        assert "WWW-Authenticate" in response.headers
+    assert client.get("/oauth/userinfo").status_code == 401
+
+
+def test_userinfo_needs_the_openid_scope(client, signed_in, rp):
+    access = tokens_for(client, rp, signed_in, scope="email")["access_token"]
+    response = client.get("/oauth/userinfo", headers={"Authorization": f"Bearer {access}"})
+    assert response.status_code == 403 and response.get_json()["error"] == "insufficient_scope"
+
+
+def test_a_persons_tokens_introspect_as_human_with_their_role(client, signed_in, rp, admin,
+                                                              api_token):
+    tokens = tokens_for(client, rp, signed_in)
+    claims = introspect(client, api_token, tokens["access_token"])
+    assert claims["active"] is True and claims["user_type"] == "human"
+    assert claims["role"] == "admin" and claims["sub"] == admin.uid
+    assert claims["client_id"] == rp["client_id"] and claims["email"] == admin.email
+    assert claims["token_type"] == "Bearer" and claims["renewable"] is False
+    assert introspect(client, api_token, tokens["refresh_token"])["token_type"] == \
+        "refresh_token"
+
+
+def test_an_app_introspects_and_revokes_only_its_own_tokens(app, client, signed_in, rp, admin,
+                                                            api_token):
+    other = register(app, admin)
+    mine = tokens_for(client, rp, signed_in)
+    theirs = tokens_for(client, other, signed_in)
+    auth = basic(rp["client_id"], rp["client_secret"])
+    seen = client.post("/oauth/introspect", data={"token": mine["access_token"]}, headers=auth)
+    assert seen.get_json()["active"] is True
+    hidden = client.post("/oauth/introspect", data={"token": theirs["access_token"]},
+                         headers=auth)
+    assert hidden.get_json() == {"active": False}
+    # Revoking the refresh token ends the sign-in's access tokens too (RFC 7009 §2.1).
+    assert client.post("/oauth/revoke", data={"token": mine["refresh_token"]},
+                       headers=auth).status_code == 200
+    assert introspect(client, api_token, mine["access_token"]) == {"active": False}
+    assert introspect(client, api_token, theirs["access_token"])["active"] is True
+
+
+def test_an_admin_revokes_a_persons_app_token_by_id(client, signed_in, rp, api_token):
+    access = tokens_for(client, rp, signed_in)["access_token"]
+    token_id = introspect(client, api_token, access)["token_id"]
+    assert client.delete(f"/api/v1/tokens/{token_id}",
+                         headers={"Authorization": f"Bearer {api_token}"}).status_code == 204
+    assert client.get("/oauth/userinfo",
+                      headers={"Authorization": f"Bearer {access}"}).status_code == 401
+
+
+def test_a_persons_app_token_does_not_open_the_admin_api(client, signed_in, rp):
+    access = tokens_for(client, rp, signed_in)["access_token"]
+    response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {access}"})
+    assert response.status_code == 401
+
+
+def test_revoking_by_account_covers_a_persons_app_tokens(app, client, signed_in, rp, admin,
+                                                         api_token):
+    tokens = tokens_for(client, rp, signed_in)
+    with app.app_context():  # what offboarding does: every token tied to the account
+        account = orgs.get_account(admin.email)
+        db.session.execute(update(Token).where(Token.account_id == account.id,
+                                               Token.kind.in_(["app", "refresh"]))
+                           .values(revoked_at=int(time.time())))
+        db.session.commit()
+    assert introspect(client, api_token, tokens["access_token"]) == {"active": False}
+    assert refresh(client, rp, tokens["refresh_token"]).get_json()["error"] == "invalid_grant"
+
+
+# --- connected apps, offboarding, sign-out ------------------------------------------
+
+
+def test_connected_apps_lists_what_was_shared_and_disconnecting_revokes(client, signed_in, rp,
+                                                                        api_token):
+    tokens = tokens_for(client, rp, signed_in)
+    page = signed_in.text("/connected-apps")
+    assert "Notebook hub" in page and "See your email address." in page
+    response = signed_in.post(f"/connected-apps/{rp['client_id']}/revoke")
+    assert response.status_code == 303
+    assert "Notebook hub" not in signed_in.text("/connected-apps")
+    assert introspect(client, api_token, tokens["access_token"]) == {"active": False}
+    verifier, challenge = pkce()  # and the next sign-in asks again
+    assert signed_in.get(authorize_url(rp["client_id"], challenge)).status_code == 200
+
+
+def test_forget_all_forgets_every_consent_of_a_person(app, signed_in, rp, admin):
+    sign_in_to_app(signed_in, rp)
+    with app.app_context():
+        account = orgs.get_account(admin.email)
+        assert consents.forget_all(account) == 1
+        db.session.commit()
+        assert consents.connected(account) == []
+
+
+def test_rp_initiated_logout_asks_then_ends_the_session_and_returns_with_state(
+        client, signed_in, rp):
+    id_token = tokens_for(client, rp, signed_in)["id_token"]
+    url = (f"/oauth/logout?id_token_hint={id_token}&post_logout_redirect_uri={REDIRECT}"
+           "&state=bye")
+    asked = signed_in.get(url)
+    assert asked.status_code == 200 and "Sign out of Scopegate?" in asked.get_data(as_text=True)
+    assert signed_in.client.get("/dashboard").status_code == 200  # GET changed nothing
+    done = signed_in.post("/oauth/logout", {"id_token_hint": id_token,
+                                            "post_logout_redirect_uri": REDIRECT,
+                                            "state": "bye"})
+    assert done.status_code == 303 and done.headers["Location"] == REDIRECT + "?state=bye"
+    assert signed_in.client.get("/dashboard").status_code == 302
+
+
+@pytest.mark.parametrize("target", ["https://evil.example.com/", REDIRECT + "x"])
+def test_logout_never_redirects_to_an_unregistered_uri(client, signed_in, rp, target):
+    id_token = tokens_for(client, rp, signed_in)["id_token"]
+    response = signed_in.get(f"/oauth/logout?id_token_hint={id_token}"
+                             f"&post_logout_redirect_uri={target}")
+    assert response.status_code == 400 and "Location" not in response.headers
+
+
+def test_logout_needs_an_id_token_hint_to_redirect(signed_in):
+    response = signed_in.get(f"/oauth/logout?post_logout_redirect_uri={REDIRECT}")
+    assert response.status_code == 400
+    forged = signed_in.get(f"/oauth/logout?id_token_hint=e30.e30.x&post_logout_redirect_uri="
+                           f"{REDIRECT}")
+    assert forged.status_code == 400
+
+
+def test_every_step_is_audited_with_the_persons_unique_id(app, client, signed_in, rp, admin):
+    first = tokens_for(client, rp, signed_in)
+    refresh(client, rp, first["refresh_token"])
+    refresh(client, rp, first["refresh_token"])
+    signed_in.post(f"/connected-apps/{rp['client_id']}/revoke")
+    with app.app_context():
+        events = db.session.query(AuditEvent).filter(AuditEvent.subject == admin.uid).all()
+        actions = {e.action for e in events}
+    assert {"oidc.authorize", "consent.grant", "code.redeem", "token.refresh",
+            "refresh.reuse", "consent.revoke"} <= actions
+
+
+# --- people: members and offboarding ----------------------------------------------
+
+
+MEMBER_PASSWORD = "a long enough passphrase"
+
+
+def joined_member(app, admin, email="mia@acme.test") -> Browser:
+    """A member invited by the admin, who chose a password and is signed in."""
+    with app.app_context():
+        caller = callers.from_account(orgs.get_account(admin.email))
+        _, link = people.invite(caller, email, "member")
+        links.use(link.url.rsplit("/", 1)[1], links.INVITE, MEMBER_PASSWORD, MEMBER_PASSWORD)
+    browser = Browser(app.test_client())
+    browser.get("/login")
+    assert browser.post("/login", {"email": email, "password": MEMBER_PASSWORD}).status_code == 303
+    browser.get("/dashboard")
+    return browser
+
+
+def test_a_member_signs_in_to_an_app_and_their_tokens_say_member(app, client, rp, admin,
+                                                                  api_token):
+    member = joined_member(app, admin)
+    issued = tokens_for(client, rp, member)
+    claims = introspect(client, api_token, issued["access_token"])
+    assert claims["active"] is True
+    assert (claims["user_type"], claims["role"], claims["email"]) == ("human", "member",
+                                                                     "mia@acme.test")
+
+
+@pytest.mark.parametrize("offboarding", ["disable", "delete"])
+def test_offboarding_ends_a_persons_app_tokens_refresh_tokens_and_consents_at_once(
+        app, client, rp, admin, api_token, offboarding):
+    member = joined_member(app, admin)
+    issued = tokens_for(client, rp, member)
+    with app.app_context():
+        caller = callers.from_account(orgs.get_account(admin.email))
+        if offboarding == "disable":
+            people.update(caller, "mia@acme.test", disabled=True)
+        else:
+            people.delete_person(caller, "mia@acme.test")
+        assert db.session.query(Consent).count() == 0
+    assert introspect(client, api_token, issued["access_token"]) == {"active": False}
+    assert introspect(client, api_token, issued["refresh_token"]) == {"active": False}
+    assert refresh(client, rp, issued["refresh_token"]).get_json()["error"] == "invalid_grant"
+    userinfo = client.get("/oauth/userinfo",
+                          headers={"Authorization": f"Bearer {issued['access_token']}"})
+    assert userinfo.status_code == 401
+    # Their browser session at Scopegate is gone too: the app sends them to sign in.
+    verifier, challenge = pkce()
+    response = member.get(authorize_url(rp["client_id"], challenge, prompt="none"))
+    assert params_of(response.headers["Location"])["error"] == "login_required"
