@@ -58,9 +58,20 @@ def _private_sqlite_file(path: str) -> None:
                 os.chmod(path + suffix, 0o600)
 
 
+def _absolute_sqlite_url(url: str) -> str:
+    """A relative SQLite path is relative to the working directory, as the
+    README's commands read it (Flask-SQLAlchemy would otherwise resolve it
+    against the instance folder: ``instance/instance/scopegate.db``)."""
+    path, _, query = url[len("sqlite:///"):].partition("?")
+    if os.path.isabs(path):
+        return url
+    return "sqlite:///" + os.path.abspath(path) + (f"?{query}" if query else "")
+
+
 def init_app(app: Flask) -> None:
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        url = app.config["SQLALCHEMY_DATABASE_URI"] = _absolute_sqlite_url(url)
         _private_sqlite_file(url[len("sqlite:///"):].split("?", 1)[0])
     if not url.startswith("sqlite"):
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})

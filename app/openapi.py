@@ -24,10 +24,15 @@ How to document a new endpoint (``tests/test_openapi.py`` fails until you do):
    created, so the stateful phase can chain them.
 
 400 (a NUL byte or a form that is not UTF-8 is refused before any route
-runs) and, for operations with a body, 413 are added to every operation here.
+runs) and, for operations with a body, 413 are added to every operation here,
+as JSON errors unless the operation documents them itself: the sign-in
+endpoints (``/oauth/authorize``, ``/oauth/logout``) answer a person's browser
+with pages (:func:`page`, :func:`page_errors`, :func:`redirection`).
 """
 
 from __future__ import annotations
+
+import re
 
 _PATHS: dict[str, dict] = {}
 _SCHEMAS: dict[str, dict] = {}
@@ -92,6 +97,23 @@ def errors(*statuses: int) -> dict:
     return out
 
 
+def page(description: str) -> dict:
+    """An HTML page for a person's browser (the sign-in endpoints)."""
+    return {"description": description,
+            "content": {"text/html": {"schema": {"type": "string"}}}}
+
+
+def page_errors(*statuses: int) -> dict:
+    """The error statuses of an endpoint that answers a browser: HTML pages."""
+    return {str(status): page(_ERRORS[status]) for status in statuses}
+
+
+def redirection(description: str) -> dict:
+    """A redirect; where to is in ``Location``."""
+    return {"description": description,
+            "headers": {"Location": {"schema": {"type": "string"}, "required": True}}}
+
+
 def json_body(schema: str, required: bool = True) -> dict:
     return {"required": required, "content": {"application/json": {"schema": ref(schema)}}}
 
@@ -117,16 +139,35 @@ def query_parameter(name: str, schema: dict | None = None, description: str = ""
     return parameter
 
 
-def _with_common_errors(operation: dict) -> dict:
+def _with_common_errors(operation: dict, limited: str | None = None) -> dict:
     common = {400} | ({413} if "requestBody" in operation else set())
     responses = {**errors(*sorted(common)), **operation["responses"]}
+    if limited is not None and "429" not in responses:
+        responses.update(page_errors(429) if limited == "html" else errors(429))
     return {**operation, "responses": dict(sorted(responses.items()))}
+
+
+def _rate_limited() -> dict[str, str]:
+    """OpenAPI path -> "json" or "html" for every route ``app.ratelimits`` limits
+    (it alone decides which), so each of them documents its 429."""
+    from flask import current_app
+
+    from app import ratelimits
+
+    limited: dict[str, str] = {}
+    for rule in current_app.url_map.iter_rules():
+        if ratelimits.rules_for(rule.endpoint):
+            path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+            html = rule.endpoint in ratelimits.BROWSER_ENDPOINTS
+            limited[path] = "html" if html else "json"
+    return limited
 
 
 def document() -> dict:
     """The whole document, as served."""
-    paths = {path: {key: _with_common_errors(value) if key in METHODS else value
-                    for key, value in item.items()}
+    limited = _rate_limited()
+    paths = {path: {key: _with_common_errors(value, limited.get(path)) if key in METHODS
+                    else value for key, value in item.items()}
              for path, item in sorted(_PATHS.items())}
     return {
         "openapi": "3.1.0",

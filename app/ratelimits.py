@@ -22,13 +22,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from flask import Flask, g, request
 from flask_limiter import Limiter, RequestLimit
 from limits import parse
 
 from app import metrics
 from app.errors import RateLimited, error_response
+from app.oauth.client_auth import basic_credentials
 from app.services import throttle
 
 log = logging.getLogger(__name__)
@@ -65,12 +65,7 @@ def caller_key(ip: str, authorization: str) -> str:
     (Bearer); empty (the limit is skipped) when it claims nobody."""
     scheme, _, value = authorization.partition(" ")
     if scheme.lower() == "basic":
-        try:
-            client_id, _secret = extract_basic_authorization({"Authorization": authorization})
-        except UnicodeDecodeError:
-            # RFC 7617 credentials are UTF-8: these authenticate no one (a 401), and
-            # still count, as the caller this header names.
-            return f"client:{_digest(value.strip())}"
+        client_id, _secret = basic_credentials({"Authorization": authorization})
         return f"client:{_digest(client_id)}" if client_id else ""
     if scheme.lower() == "bearer" and value.strip():
         return f"token:{_digest(value.strip())}"

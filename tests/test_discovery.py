@@ -12,6 +12,10 @@ from app.services import keys
 from sdk.auth.scopes import CATALOG
 
 
+def authorization_server(app):
+    return app.extensions["scopegate.authorization"]
+
+
 def test_both_discovery_documents_agree(client):
     oidc = client.get("/.well-known/openid-configuration").get_json()
     oauth = client.get("/.well-known/oauth-authorization-server").get_json()
@@ -87,16 +91,29 @@ def test_every_advertised_endpoint_is_served_and_documented(client):
         assert url.removeprefix(meta["issuer"]) in documented, name
 
 
-def test_discovery_advertises_the_client_authentication_that_is_served(client):
+def test_discovery_advertises_the_client_authentication_that_is_served(app, client):
     meta = client.get("/.well-known/openid-configuration").get_json()
-    assert meta["grant_types_supported"] == ["client_credentials"]
-    assert meta["token_endpoint_auth_methods_supported"] == ["client_secret_basic"]
+    # Machine users: HTTP Basic; apps: HTTP Basic, the form, or (public apps) nothing.
+    assert meta["token_endpoint_auth_methods_supported"] == [
+        "client_secret_basic", "client_secret_post", "none"]
+    served = {method for grant, _ in authorization_server(app)._token_grants
+              for method in grant.TOKEN_ENDPOINT_AUTH_METHODS}
+    assert served == set(meta["token_endpoint_auth_methods_supported"])
+    assert {grant.GRANT_TYPE for grant, _ in authorization_server(app)._token_grants} == set(
+        meta["grant_types_supported"])
     for endpoint in ("introspection", "revocation"):
         assert meta[f"{endpoint}_endpoint_auth_methods_supported"] == [
             "client_secret_basic", "bearer"]
     assert meta["subject_types_supported"] == ["public"]
-    algs = {key["alg"] for key in client.get("/oauth/jwks").get_json()["keys"]}
-    assert meta["id_token_signing_alg_values_supported"] == sorted(algs)
+
+
+def test_discovery_advertises_the_id_token_algorithm_and_the_jwks_publishes_its_key(app, client):
+    meta = client.get("/.well-known/openid-configuration").get_json()
+    assert meta["id_token_signing_alg_values_supported"] == [keys.ID_TOKEN_ALG] == ["RS256"]
+    with app.app_context():
+        kid = keys.signing_key(keys.ID_TOKEN_ALG).kid  # what signs the next ID token
+    published = {key["kid"]: key["alg"] for key in client.get("/oauth/jwks").get_json()["keys"]}
+    assert published[kid] == "RS256"
 
 
 def test_an_issuer_with_a_trailing_slash_gives_clean_endpoint_urls(app, client):

@@ -53,4 +53,5 @@ def test_schemathesis_finds_no_failure(target, tmp_path):
     print(result.stdout[-3000:])
     assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
     assert "passed" in result.stdout
-    assert "unexpected" not in target.log_path.read_text()  # app.errors' one-line report
+    # app.errors' one-line report of a failure (generated query values can say "unexpected")
+    assert "unexpected request_id=" not in target.log_path.read_text()

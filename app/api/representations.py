@@ -149,30 +149,53 @@ def _page_of(schema: str) -> dict:
         "items": {"type": "array", "items": ref(schema)}, "next_cursor": _MAYBE}}
 
 
+_SHARED = {"type": "boolean", "description": "the name has belonged to several users"}
+_NAMED = {"type": ["string", "null"], "description": "readable name of the unique ID beside it"}
+TOKEN_KINDS = ["personal", "scoped", "app", "refresh"]
+
 describe({}, schemas={
     "Scope": {"type": "string", "enum": list(CATALOG)},
     "User": {"type": "object", "required": ["name", "email", "user_type", "scopes"],
              "properties": {
-                 "name": _TEXT, "email": _TEXT, "user_type": _TEXT,
+                 "name": _TEXT, "name_shared": _SHARED, "email": _TEXT, "user_type": _TEXT,
                  "scopes": {"type": "array", "items": ref("Scope")},
-                 "created_by": _MAYBE, "created_at": _MAYBE,
+                 "created_by": _MAYBE, "created_by_name": _NAMED, "created_at": _MAYBE,
                  "active": {"type": "boolean"}, "has_credentials": {"type": "boolean"}}},
     "Token": {"type": "object", "required": ["token_id", "kind", "scopes", "active"],
               "properties": {
-                  **{k: _MAYBE for k in ("name", "user_id", "email", "created_by",
+                  **{k: _MAYBE for k in ("name", "user_id", "email", "client_id", "created_by",
                                          "created_at", "expires_at", "revoked_at",
                                          "last_used_at")},
-                  "token_id": _TEXT, "kind": {"type": "string", "enum": ["personal", "scoped"]},
+                  "token_id": _TEXT, "kind": {"type": "string", "enum": TOKEN_KINDS},
+                  "user_name_shared": _SHARED, "created_by_name": _NAMED,
                   "scopes": {"type": "array", "items": _TEXT},
                   "active": {"type": "boolean"}}},
+    "Person": {"type": "object",
+               "required": ["email", "uid", "user_type", "role", "status", "disabled"],
+               "properties": {
+                   "email": _TEXT, "uid": _TEXT, "user_type": _TEXT,
+                   "role": {"type": "string", "enum": ["admin", "member"]},
+                   "status": {"type": "string", "enum": ["active", "invited", "disabled"]},
+                   "disabled": {"type": "boolean"},
+                   **{k: _MAYBE for k in ("created_by", "created_at", "joined_at",
+                                          "disabled_at")}}},
+    "App": {"type": "object", "required": ["client_id", "name", "redirect_uris", "public"],
+            "properties": {
+                "client_id": _TEXT, "name": _TEXT,
+                "redirect_uris": {"type": "array", "items": _TEXT},
+                "public": {"type": "boolean"},
+                **{k: _MAYBE for k in ("created_by", "created_at", "secret_rotated_at")}}},
     "Event": {"type": "object", "required": ["id", "at", "action", "outcome"], "properties": {
         "id": {"type": "integer"}, "at": _TEXT, "action": _TEXT,
         "outcome": {"type": "string", "enum": ["success", "denied", "error"]},
         "count": {"type": "integer", "minimum": 1,
                   "description": "identical refusals from one source within a minute"},
+        "actor_name_shared": _SHARED, "subject_name_shared": _SHARED,
         **{k: _MAYBE for k in ("actor", "actor_name", "subject", "subject_name", "target",
                                "ip", "request_id", "detail", "last_at")}}},
     "UserPage": _page_of("User"),
     "TokenPage": _page_of("Token"),
+    "PersonPage": _page_of("Person"),
+    "AppPage": _page_of("App"),
     "EventPage": _page_of("Event"),
 })

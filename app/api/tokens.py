@@ -7,7 +7,7 @@ from flask import jsonify, request
 from app.api import bp, representations
 from app.api.auth import admin_only, authenticated, current_caller
 from app.api.body import json_object, only, query_bool, query_int
-from app.api.representations import PAGE_PARAMETERS
+from app.api.representations import PAGE_PARAMETERS, TOKEN_KINDS
 from app.openapi import answer, describe, errors, json_body, path_parameter, query_parameter, ref
 from app.services import tokens
 from sdk.auth.scopes import ADMIN_SCOPE, Scope
@@ -64,7 +64,7 @@ describe({
                 "parameters": [
                     query_parameter("user", description="a user's name or unique ID"),
                     query_parameter("active", {"type": "string", "enum": ["true", "false"]}),
-                    query_parameter("kind", {"type": "string", "enum": ["personal", "scoped"]}),
+                    query_parameter("kind", {"type": "string", "enum": TOKEN_KINDS}),
                     *PAGE_PARAMETERS],
                 "responses": {"200": answer("a page of tokens", "TokenPage"),
                               **errors(401, 403, 404, 422)}},

@@ -37,12 +37,22 @@ def caller_of(client) -> Caller:
     return callers.from_client(client)
 
 
-def client_secret_basic(query_client, request):
+#: Stands for a Basic client id that is not UTF-8 (never a real client id).
+NOT_UTF8 = "(not UTF-8)"
+
+
+def basic_credentials(headers) -> tuple[str | None, str | None]:
+    """(client_id, secret) of an HTTP Basic header. RFC 7617 §2.1 credentials
+    are UTF-8; Authlib lets the decoding error escape (a 500), so a header that
+    is not UTF-8 names the client :data:`NOT_UTF8` with no secret."""
     try:
-        client_id, secret = extract_basic_authorization(request.headers)
+        return extract_basic_authorization(headers)
     except UnicodeDecodeError:
-        # RFC 7617 §2.1 credentials are UTF-8; Authlib lets the error escape.
-        client_id, secret = "(not UTF-8)", None
+        return NOT_UTF8, None
+
+
+def client_secret_basic(query_client, request):
+    client_id, secret = basic_credentials(request.headers)
     if not client_id:
         return None
     client = query_client(client_id)

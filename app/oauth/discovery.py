@@ -2,14 +2,15 @@
 
 Only what is implemented is advertised: the authorization code flow with
 PKCE ``S256`` for people's apps, refresh tokens, ``client_credentials`` for
-machine users; no ``password`` or ``implicit`` grants ever.
+machine users; no ``password`` or ``implicit`` grants ever; ID tokens are
+signed with ``RS256`` alone (the ES256 key signs access tokens, not ID tokens).
 """
 
 from __future__ import annotations
 
 from flask import current_app
 
-from app.services.keys import ALGS
+from app.services.keys import ID_TOKEN_ALG
 from app.services.scopes import APP_SCOPES
 
 #: Claims an ID token or userinfo answer may carry.
@@ -38,7 +39,7 @@ def metadata() -> dict:
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "bearer"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "bearer"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": list(ALGS),
+        "id_token_signing_alg_values_supported": [ID_TOKEN_ALG],
         "claims_supported": CLAIMS,
         "prompt_values_supported": ["none", "login", "consent"],
         "authorization_response_iss_parameter_supported": True,

@@ -11,7 +11,7 @@ from app.errors import InvalidRequest
 from app.oauth import client_auth
 from app.oauth.discovery import metadata
 from app.oauth.server import authorization, query_client
-from app.openapi import answer, describe, errors, form_body
+from app.openapi import answer, describe, errors, form_body, query_parameter
 from app.services import keys, revocations
 
 bp = Blueprint("oauth", __name__)
@@ -88,12 +88,37 @@ _TOKEN_PARAMS = {"token": {"type": "string"},
                  "token_type_hint": {"type": "string",
                                      "enum": ["access_token", "refresh_token"]}}
 
+_APP_OR_CLIENT = [{"basic": []}, {}]  # an app may send client_secret_post, or (public) nothing
+_USERINFO = {"summary": "OpenID Connect userinfo: the claims an app's access token "
+                        "was granted (scope openid)",
+             "security": [{"bearer": []}],
+             "responses": {"200": answer("the person's claims", "UserInfo"),
+                           **errors(400, 401, 403)}}
+
 describe({
     "/oauth/token": {"post": {
-        "operationId": "token", "summary": "RFC 6749 token endpoint (client_credentials)",
-        "security": _CLIENT, "requestBody": form_body("TokenRequest"),
+        "operationId": "token",
+        "summary": "RFC 6749 token endpoint: client_credentials (machine users, HTTP Basic); "
+                   "authorization_code with PKCE and refresh_token (apps: HTTP Basic, "
+                   "client_secret_post, or a public app's client_id alone)",
+        "security": _APP_OR_CLIENT, "requestBody": form_body("TokenRequest"),
         "responses": {"200": answer("an access token", "TokenResponse"),
                       **errors(400, 401)}}},
+    "/oauth/userinfo": {
+        "get": {"operationId": "userinfo", **_USERINFO},
+        "post": {"operationId": "userinfo_post", **_USERINFO,
+                 "requestBody": {**form_body("UserInfoRequest"), "required": False}},
+    },
+    "/oauth/revocations": {"get": {
+        "operationId": "revocation_feed",
+        "summary": "Revoked, not yet expired tokens since a cursor, for resource servers "
+                   "that cache introspection (resource-server credentials, HTTP Basic)",
+        "security": _CLIENT,
+        "parameters": [query_parameter("since", description="next_cursor of the previous page"),
+                       query_parameter("limit", {"type": "integer", "minimum": 1,
+                                                  "maximum": revocations.MAX_PAGE})],
+        "responses": {"200": answer("a page of the feed", "RevocationFeed"),
+                      **errors(400, 401, 403)}}},
     "/oauth/introspect": {"post": {
         "operationId": "introspect",
         "summary": "RFC 7662 introspection; {\"active\": false} for anything not live "
@@ -117,14 +142,32 @@ describe({
                                 "oauth_authorization_server"))},
 }, schemas={
     "TokenRequest": {"type": "object", "required": ["grant_type"], "properties": {
-        "grant_type": {"type": "string", "enum": ["client_credentials"]},
-        "scope": {"type": "string", "description": "space-separated; none: the whole ceiling"}}},
+        "grant_type": {"type": "string",
+                       "enum": ["client_credentials", "authorization_code", "refresh_token"]},
+        "scope": {"type": "string", "description": "space-separated; none: the whole ceiling"},
+        **{k: {"type": "string"} for k in ("code", "redirect_uri", "code_verifier",
+                                           "refresh_token", "client_id", "client_secret")}}},
     "TokenResponse": {"type": "object",
                       "required": ["access_token", "token_type", "expires_in", "scope"],
                       "properties": {"access_token": {"type": "string"},
                                      "token_type": {"type": "string", "enum": ["Bearer"]},
                                      "expires_in": {"type": "integer"},
-                                     "scope": {"type": "string"}}},
+                                     "scope": {"type": "string"},
+                                     "refresh_token": {"type": "string"},
+                                     "id_token": {"type": "string"}}},
+    "UserInfoRequest": {"type": "object", "properties": {
+        "access_token": {"type": "string", "description": "RFC 6750 §2.2, instead of the "
+                                                          "Authorization header"}}},
+    "UserInfo": {"type": "object", "required": ["sub"], "properties": {
+        "sub": {"type": "string"}, "email": {"type": "string"},
+        "email_verified": {"type": "boolean"}, "name": {"type": ["string", "null"]},
+        "org": {"type": "string"}}},
+    "RevocationFeed": {"type": "object", "required": ["items", "next_cursor"], "properties": {
+        "items": {"type": "array", "items": {
+            "type": "object", "required": ["token_id", "revoked_at", "exp"],
+            "properties": {"token_id": {"type": "string"}, "revoked_at": {"type": "integer"},
+                           "exp": {"type": "integer"}}}},
+        "next_cursor": {"type": "string"}}},
     "TokenParameter": {"type": "object", "required": ["token"], "properties": _TOKEN_PARAMS},
     "Introspection": {"type": "object", "required": ["active"], "properties": {
         "active": {"type": "boolean"},

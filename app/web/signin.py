@@ -17,10 +17,11 @@ from flask import flash, g, redirect, render_template, request, session, url_for
 from app.errors import InvalidRequest
 from app.oauth.oidc import Issuer
 from app.oauth.server import authorization
+from app.openapi import describe, page, page_errors, query_parameter, redirection
 from app.services import consents, scopes, sessions, signin
 from app.services.signin import Grantee, Next
 from app.web import bp
-from app.web.security import allow_form_redirect_to, login_required
+from app.web.security import CSRF_FIELD, allow_form_redirect_to, login_required
 
 _REFUSALS = {Next.LOGIN_REQUIRED: LoginRequiredError, Next.ACCESS_DENIED: AccessDeniedError,
              Next.CONSENT_REQUIRED: ConsentRequiredError}
@@ -144,3 +145,73 @@ def disconnect_app(client_id: str):
     flash(f"Disconnected; {revoked} token(s) the app held for you were revoked.", "success")
     return redirect(url_for("web.connected_apps"), code=303)
 
+
+
+# The two protocol endpoints apps send people to are documented (discovery
+# advertises them); they answer the person's browser, so with pages and
+# redirects, and a form POST needs the page's CSRF token. The other pages
+# here are the dashboard's and stay out of the document.
+_AUTHORIZE_PARAMETERS = [
+    query_parameter("response_type", {"type": "string", "enum": ["code"]}),
+    query_parameter("client_id", description="the app's client_id (app-...)"),
+    *(query_parameter(name) for name in ("redirect_uri", "scope", "state", "nonce",
+                                         "code_challenge")),
+    query_parameter("code_challenge_method", {"type": "string", "enum": ["S256"]}),
+    query_parameter("prompt", description="none, login and/or consent, space-separated"),
+    query_parameter("max_age", {"type": "integer", "minimum": 0}),
+]
+_LOGOUT_PARAMETERS = [query_parameter(name) for name in
+                      ("id_token_hint", "post_logout_redirect_uri", "state")]
+_SIGNED_IN = "the person's dashboard session cookie, when they have one"
+
+
+def _form(**fields: dict) -> dict:
+    return {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+        "type": "object", "required": [CSRF_FIELD],
+        "properties": {CSRF_FIELD: {"type": "string"}, **fields}}}}}
+
+
+describe({
+    "/oauth/authorize": {
+        "parameters": _AUTHORIZE_PARAMETERS,
+        "get": {"operationId": "authorize",
+                "summary": "OpenID Connect authorization endpoint (code flow, PKCE S256): "
+                           "sign-in, consent, then a code for the app",
+                "description": f"Authentication: {_SIGNED_IN}.", "security": [],
+                "responses": {
+                    "200": page("the consent page"),
+                    "302": redirection("to the sign-in page, or to the app's redirect URI with "
+                                    "a code or an error (and iss, state)"),
+                    **page_errors(400)}},
+        "post": {"operationId": "authorize_consent",
+                 "summary": "The person's answer on the consent page; back to the app "
+                            "either way",
+                 "description": f"Authentication: {_SIGNED_IN}.", "security": [],
+                 "requestBody": _form(decision={"type": "string", "enum": ["allow", "deny"]}),
+                 "responses": {
+                     "302": redirection("to the sign-in page, or to the app with an error"),
+                     "303": redirection("to the app's redirect URI with a code or an error"),
+                     **page_errors(400, 413)}},
+    },
+    "/oauth/logout": {
+        "parameters": _LOGOUT_PARAMETERS,
+        "get": {"operationId": "oidc_logout",
+                "summary": "RP-initiated logout: asks the person to confirm (a link never "
+                           "signs anyone out)",
+                "description": f"Authentication: {_SIGNED_IN}.", "security": [],
+                "responses": {
+                    "200": page("the confirmation page, or 'signed out' with no session"),
+                    "302": redirection("no session: straight back to the app's registered URI"),
+                    **page_errors(400)}},
+        "post": {"operationId": "oidc_logout_confirm",
+                 "summary": "End the session and return to the app's registered URI",
+                 "description": f"Authentication: {_SIGNED_IN}.", "security": [],
+                 "requestBody": _form(**{name: {"type": "string"} for name in
+                                         ("id_token_hint", "post_logout_redirect_uri",
+                                          "state")}),
+                 "responses": {
+                     "200": page("'signed out' (there was no session)"),
+                     "303": redirection("to the app's registered URI, or the sign-in page"),
+                     **page_errors(400, 413)}},
+    },
+})

@@ -134,3 +134,18 @@ def run_flask(url: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(VENV_BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120, check=False,
                           stdin=subprocess.DEVNULL)
+
+
+def test_a_relative_sqlite_path_is_relative_to_the_working_directory(tmp_path, monkeypatch):
+    """The README's operator commands, run in the checkout without
+    SCOPEGATE_DATABASE_URL, open ./instance/scopegate.db (not
+    instance/instance/...: 'unable to open database file')."""
+    from app import create_app
+
+    monkeypatch.chdir(tmp_path)
+    app = create_app({"SCOPEGATE_DATABASE_URL": "sqlite:///instance/scopegate.db"})
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == (
+        f"sqlite:///{tmp_path}/instance/scopegate.db")
+    with app.app_context():
+        upgrade()
+    assert (tmp_path / "instance" / "scopegate.db").stat().st_size > 0

@@ -137,7 +137,11 @@ def scoped_token_value(client, api_token) -> str:
 
 def test_the_openapi_document_describes_the_apps_api(client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
-    assert {"/apps", "/apps/{client_id}", "/apps/{client_id}/secret"} <= set(paths)
+    assert set(paths["/api/v1/apps"]) == {"get", "post"}
+    assert set(paths["/api/v1/apps/{client_id}"]) == {"parameters", "get", "delete"}
+    assert set(paths["/api/v1/apps/{client_id}/secret"]) == {"parameters", "post"}
+    created = paths["/api/v1/apps"]["post"]["responses"]["201"]
+    assert created["content"]["application/json"]["schema"]["$ref"].endswith("/NewAppResult")
 
 
 # --- the dashboard ----------------------------------------------------------------

@@ -257,3 +257,51 @@ def test_the_documented_relying_party_signs_a_person_in(page, world, tmp_path, m
         assert page.inner_text("body") == "Hello ada@acme.example of acme"
     finally:
         serving.shutdown()
+
+
+def test_a_member_signs_in_and_offboarding_ends_everything_at_once(browser, world):  # noqa: F811
+    """Member vs admin rights, then offboarding: the app's tokens, the refresh
+    token, the Scopegate session and the remembered consent die together."""
+    from requests_oauthlib import OAuth2Session
+
+    server, rp = world
+    admin = {"Authorization": f"Bearer {server.admin_token}"}
+    invited = requests.post(f"{server.url}/api/v1/people", headers=admin, timeout=10,
+                            json={"email": "mia@acme.example", "role": "member"}).json()
+    context = browser.new_context()
+    mia = context.new_page()
+    mia.goto(invited["invite_url"])
+    mia.get_by_label("Password", exact=True).fill(PASSWORD)
+    mia.get_by_label("Password again").fill(PASSWORD)
+    mia.get_by_role("button", name="Set password and sign in").click()
+    mia.wait_for_url("**/dashboard")
+    assert "People" not in mia.get_by_role("navigation", name="Main").inner_text()
+    assert mia.goto(f"{server.url}/people").status == 403  # a member manages nothing
+
+    mia.goto(f"{rp.url}/login")
+    mia.get_by_role("button", name="Allow").click()
+    mia.wait_for_url(f"{rp.url}/callback**")
+    got = answer(mia)
+    assert got["claims"]["email"] == "mia@acme.example"
+    token = got["token"]
+    info = introspect(server, token["access_token"])
+    assert (info["active"], info["role"]) == (True, "member")
+    # An app's token for a person never opens the admin API.
+    assert requests.get(f"{server.url}/api/v1/users", timeout=10, headers={
+        "Authorization": f"Bearer {token['access_token']}"}).status_code in (401, 403)
+
+    disabled = requests.patch(f"{server.url}/api/v1/people/mia@acme.example", headers=admin,
+                              json={"disabled": True}, timeout=10)
+    assert disabled.status_code == 200
+    for value in (token["access_token"], token["refresh_token"]):
+        assert introspect(server, value) == {"active": False}
+    reg = rp.apps["confidential"]
+    with pytest.raises(Exception, match="invalid_grant"):
+        OAuth2Session(reg.client_id, token=token).refresh_token(
+            f"{server.url}/oauth/token", auth=(reg.client_id, reg.client_secret))
+    mia.goto(f"{server.url}/dashboard")
+    assert "/login" in mia.url  # her Scopegate session ended too
+    mia.goto(f"{rp.url}/login?prompt=none")
+    mia.wait_for_url(f"{rp.url}/callback**")
+    assert answer(mia)["error"] == "login_required"
+    context.close()
