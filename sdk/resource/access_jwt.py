@@ -11,7 +11,7 @@ ES256's, bench/RESULTS.md section 12); ``ES256`` is still accepted for
 tokens issued before the switch, as long as their key is published.
 
 The signature is checked with ``cryptography`` directly: faster than PyJWT
-and joserfc (bench/resource.py), and the only dependency of the
+and joserfc (bench/resource_side.py), and the only dependency of the
 ``scopegate[resource]`` extra.
 
 Keys follow rotation by ``kid``: an unknown ``kid`` refetches the JWKS, at

@@ -100,7 +100,7 @@ class TokenVerifier:
         (``insufficient_scope``), or another ``ScopegateError`` when Scopegate
         cannot be asked (the caller should answer 503).
         """
-        # The hit path, kept to a few dict lookups (bench/resource.py measures it).
+        # The hit path, kept to a few dict lookups (bench/resource_side.py measures it).
         feed = self.feed
         if time.monotonic() - feed.checked_at >= feed.poll:
             feed.ensure_fresh()

@@ -2,7 +2,7 @@
 on one core, side by side with peers in the same run, and the measured
 staleness after a revocation. Not a test: it asserts nothing.
 
-    .venv/bin/python bench/resource.py [--seconds 1.0] [--rounds 5]
+    .venv/bin/python bench/resource_side.py [--seconds 1.0] [--rounds 5]
 
 It starts two throwaway Scopegate servers (gunicorn, SQLite in a temporary
 directory): one issuing opaque tokens, one issuing RFC 9068 JWTs. The
