@@ -214,7 +214,7 @@ def enabled(config: dict) -> bool:
 def init_app(app: Flask) -> Limiter:
     limiter = Limiter(
         client_ip, app=app, storage_uri=throttle.storage_uri(app.config),
-        strategy=throttle.STRATEGY, on_breach=_count_breach, enabled=enabled(app.config),
+        strategy=throttle.REQUEST_STRATEGY, on_breach=_count_breach, enabled=enabled(app.config),
         key_prefix=KEY_PREFIX, headers_enabled=False,
         # A limit store that is down must not take the service down with it.
         swallow_errors=False, in_memory_fallback_enabled=True,

@@ -19,10 +19,34 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
 
 from app.models.base import db
+
+#: Where a session keeps (dialect, DBAPI connection) of its current transaction.
+_CONNECTION = "scopegate.prepared.connection"
+
+
+def _connection() -> tuple[Any, Any]:
+    """The dialect and DBAPI connection holding the session's transaction (begun if
+    none), looked up through the session once per transaction, not per statement:
+    ``Session.connection()`` costs more than a one-row SQLite read."""
+    session = db.session()
+    cached = session.info.get(_CONNECTION)
+    if cached is None:
+        connection = session.connection()
+        cached = session.info[_CONNECTION] = (connection.dialect,
+                                              connection.connection.driver_connection)
+    return cached
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_connection(session: Session, _transaction) -> None:
+    # Commit, rollback or close: the next statement asks the session again.
+    session.info.pop(_CONNECTION, None)
 
 
 class Prepared:
@@ -30,6 +54,7 @@ class Prepared:
         """``keys``: for an INSERT, the columns every execution supplies."""
         self.statement, self.keys = statement, keys
         self._compiled: dict[str, tuple[str, tuple[str, ...] | None]] = {}
+        self._columns: dict[str, list[str]] = {}
 
     def _sql(self, dialect) -> tuple[str, tuple[str, ...] | None]:
         compiled = self._compiled.get(dialect.name)
@@ -40,12 +65,12 @@ class Prepared:
             self._compiled[dialect.name] = compiled
         return compiled
 
-    def _cursor(self, params: Mapping[str, Any]):
-        connection = db.session.connection()
-        dialect = connection.dialect
+    def _cursor(self, params: Mapping[str, Any]) -> tuple[Any, str]:
+        """The executed cursor and the dialect's name."""
+        dialect, connection = _connection()
         sql, order = self._sql(dialect)
         values = tuple(params[k] for k in order) if order is not None else params
-        cursor = connection.connection.driver_connection.cursor()
+        cursor = connection.cursor()
         try:
             cursor.execute(sql, values)
         except dialect.loaded_dbapi.Error as error:
@@ -53,11 +78,11 @@ class Prepared:
             # The same exception classes db.session.execute raises (IntegrityError, ...).
             raise DBAPIError.instance(sql, values, error, dialect.loaded_dbapi.Error,
                                       dialect=dialect) from error
-        return cursor
+        return cursor, dialect.name
 
     def execute(self, params: Mapping[str, Any]) -> int:
         """Run it; the number of rows it changed."""
-        cursor = self._cursor(params)
+        cursor, _ = self._cursor(params)
         try:
             return cursor.rowcount
         finally:
@@ -65,10 +90,14 @@ class Prepared:
 
     def first(self, params: Mapping[str, Any]) -> dict[str, Any] | None:
         """The first row as a dict of column name -> value, or None."""
-        cursor = self._cursor(params)
+        cursor, dialect = self._cursor(params)
         try:
             row = cursor.fetchone()
-            return None if row is None else dict(zip(
-                [d[0] for d in cursor.description], row, strict=True))
+            if row is None:
+                return None
+            columns = self._columns.get(dialect)
+            if columns is None:  # the same statement always has the same columns
+                columns = self._columns[dialect] = [d[0] for d in cursor.description]
+            return dict(zip(columns, row, strict=True))
         finally:
             cursor.close()

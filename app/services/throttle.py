@@ -19,8 +19,16 @@ from limits import RateLimitItemPerSecond, storage, strategies
 
 log = logging.getLogger(__name__)
 
-#: The moving window: a limit of 5 per 15 minutes is never 10 across a boundary.
+#: Sign-in: the moving window, exact: 5 per 15 minutes is never 10 across a boundary.
 STRATEGY = "moving-window"
+#: Request rate limits: the sliding window counter (two counters per key, weighted
+#: by how much of the previous window still overlaps). A moving window keeps one
+#: entry per request and inserts at the front of a list, so its cost grew with the
+#: allowance (3000/minute: thousands of entries per key) and was about 20 % of an
+#: introspection (bench/RESULTS.md §14); the counter's cost is constant. It errs by
+#: at most the previous window's share, only when traffic bunches at a boundary:
+#: fine for abuse limits in the thousands, not for the five guesses of a password.
+REQUEST_STRATEGY = "sliding-window-counter"
 
 
 class MemoryCounters(storage.MemoryStorage):
