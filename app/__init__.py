@@ -48,10 +48,13 @@ def create_app(test_config: dict | None = None) -> Flask:
         ratelimits,
         web,
     )
+    from app.oauth import fastpath
     from app.services import throttle
 
     database.init_app(app)
     throttle.init_app(app)
+    # Before observability: its ProxyFix (trusted proxies) then runs in front of the fast path.
+    fastpath.init_app(app)
     observability.init_app(app)
     metrics.init_app(app)
     errors.init_app(app)

@@ -138,18 +138,30 @@ class RateLimited(ScopegateError):
         return [*super().get_headers(), ("Retry-After", str(self.retry_after))]
 
 
-def error_response(error: OAuth2Error):
-    """The one JSON rendering of an error."""
+def error_parts(error: OAuth2Error) -> tuple[int, dict, list[tuple[str, str]]]:
+    """The one rendering of an error: status, JSON body and extra headers."""
     body = {"error": error.error}
     description = error.get_error_description()
     if description:
         # Never echo a token, wherever a message quoted its input from.
         body["error_description"] = redact(description)
+    headers = [(name, value) for name, value in error.get_headers()
+               if name.lower() != "content-type"]
+    return error.status_code or 400, body, headers
+
+
+#: What a client sees of an unexpected failure (the details go to the log only).
+SERVER_ERROR = {"error": "server_error",
+                "error_description": "The server could not complete the request."}
+
+
+def error_response(error: OAuth2Error):
+    """The JSON error response, for Flask's views."""
+    status, body, headers = error_parts(error)
     response = jsonify(body)
-    response.status_code = error.status_code or 400
-    for name, value in error.get_headers():
-        if name.lower() != "content-type":
-            response.headers[name] = value
+    response.status_code = status
+    for name, value in headers:
+        response.headers[name] = value
     return response
 
 
@@ -183,14 +195,18 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
-        log.error("unexpected %s", one_line_report(error))
-        response = jsonify({"error": "server_error",
-                            "error_description": "The server could not complete the request."})
+        log_unexpected(error, request.method, request.path)
+        response = jsonify(SERVER_ERROR)
         response.status_code = 500
         return response
 
 
-def one_line_report(error: Exception) -> str:
+def log_unexpected(error: Exception, method: str, path: str) -> None:
+    """The one log line of an unexpected failure (Flask's views and the fast path)."""
+    log.error("unexpected %s", one_line_report(error, method, path))
+
+
+def one_line_report(error: Exception, method: str, path: str) -> str:
     """What operators need to find an unexpected failure, on one line: the
     request id (it joins the access log and the audit log), the route, the
     exception's type and where it was raised.
@@ -201,7 +217,7 @@ def one_line_report(error: Exception) -> str:
     frames = traceback.extract_tb(error.__traceback__)
     where = " < ".join(f"{_short(f.filename)}:{f.lineno} {f.name}"
                        for f in reversed(frames[-4:]))
-    return (f"request_id={getattr(g, 'request_id', '-')} {request.method} {request.path} "
+    return (f"request_id={getattr(g, 'request_id', '-')} {method} {path} "
             f"exception={type(error).__module__}.{type(error).__qualname__} at {where}")
 
 

@@ -92,6 +92,19 @@ def _pool_status(app: Flask) -> None:
     DB_POOL.labels("idle").set(idle)
 
 
+def enabled(config) -> bool:
+    return bool(int(config["SCOPEGATE_METRICS"] or 0))
+
+
+def answered(app: Flask, rule: str, method: str, status: int, started: float | None) -> None:
+    """Count one answered request (Flask's views and ``app.oauth.fastpath`` alike)."""
+    if rule == "/metrics":
+        return
+    REQUESTS.labels(rule, method, str(status)).inc()
+    LATENCY.labels(rule).observe(time.perf_counter() - (started or time.perf_counter()))
+    _pool_status(app)
+
+
 def render() -> bytes:
     """The exposition: this process's registry, or every process's files."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -109,7 +122,7 @@ def _allowed(app: Flask) -> bool:
 
 
 def init_app(app: Flask) -> None:
-    if not int(app.config["SCOPEGATE_METRICS"] or 0):
+    if not enabled(app.config):
         return
 
     @app.before_request
@@ -118,12 +131,7 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _count(response):
-        rule = _rule()
-        if rule != "/metrics":
-            REQUESTS.labels(rule, request.method, str(response.status_code)).inc()
-            LATENCY.labels(rule).observe(time.perf_counter() - g.get("metrics_started",
-                                                                     time.perf_counter()))
-            _pool_status(app)
+        answered(app, _rule(), request.method, response.status_code, g.get("metrics_started"))
         return response
 
     @app.get("/metrics")

@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import sys
+import threading
 import time
 import uuid
 from urllib.parse import unquote_to_bytes
@@ -49,31 +50,99 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class FlushedSoonHandler(logging.StreamHandler):
+    """A stream handler that writes each line at once and flushes within
+    ``FLUSH_EVERY`` seconds, not after every line (nginx's ``access_log ...
+    buffer= flush=``): a flushed write per request was a third of the access
+    log's cost on the hot paths (bench/RESULTS.md §14). At exit logging's
+    shutdown flushes what is left; only a killed process loses up to that
+    much of its access log (the audit trail is in the database)."""
+
+    FLUSH_EVERY = 0.2
+
+    def __init__(self, stream) -> None:
+        super().__init__(stream)
+        self._flusher_pid: int | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.stream.write(self.format(record) + self.terminator)
+        except Exception:  # noqa: BLE001 - as StreamHandler: report, never raise
+            self.handleError(record)
+        if self._flusher_pid != os.getpid():  # started lazily: threads do not survive a fork
+            self._flusher_pid = os.getpid()
+            threading.Thread(target=self._flush_forever, daemon=True,
+                             name="scopegate-access-log-flush").start()
+
+    def _flush_forever(self) -> None:
+        while True:
+            time.sleep(self.FLUSH_EVERY)
+            self.flush()
+
+
 def _enable_access_log() -> None:
     """One JSON line per request on stdout (what `make serve` turns on)."""
     if not access_log.handlers:
-        handler = logging.StreamHandler(sys.stdout)
+        handler = FlushedSoonHandler(sys.stdout)
         handler.setFormatter(logging.Formatter("%(message)s"))
         access_log.addHandler(handler)
         access_log.setLevel(logging.INFO)
         access_log.propagate = False
 
 
-def _log_access(response) -> None:
-    started = g.get("access_started")
-    access_log.info(json.dumps({
-        "ts": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "request_id": g.get("request_id", ""),
-        "remote_addr": request.remote_addr,
-        "method": request.method,
-        "path": redact(request.path),
-        "query": redact(request.query_string.decode("latin-1")),
-        "status": response.status_code,
-        "bytes": response.calculate_content_length(),
+_clock: tuple[int, str] = (0, "")
+
+
+def _timestamp() -> str:
+    """The local time to the second, formatted once per second, not per line."""
+    global _clock
+    second = int(time.time())
+    if _clock[0] != second:
+        _clock = (second, time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(second)))
+    return _clock[1]
+
+
+def log_access(*, request_id: str, remote_addr: str | None, method: str, path: str,
+               query: str, status: int, size: int | None, started: float | None,
+               user_agent: str) -> None:
+    """The one access-log line (Flask's views and ``app.oauth.fastpath`` alike)."""
+    line = json.dumps({
+        "ts": _timestamp(),
+        "request_id": request_id,
+        "remote_addr": remote_addr,
+        "method": method,
+        "path": redact(path),
+        "query": redact(query) if query else query,
+        "status": status,
+        "bytes": size,
         "duration_ms": round((time.perf_counter() - started) * 1000, 3) if started else None,
-        "user_agent": request.user_agent.string,
+        "user_agent": user_agent,
         "pid": os.getpid(),
-    }))
+    })
+    # Logger.info without its caller lookup (a stack walk per line): the record says
+    # where it came from by its logger's name.
+    access_log.handle(access_log.makeRecord(access_log.name, logging.INFO, __file__, 0,
+                                            line, None, None))
+
+
+def request_id(incoming: str) -> str:
+    """A proxy's request id when it looks sane (so logs join across hops), else a new one."""
+    return incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+
+
+def reject_nul_bytes_in(values) -> None:
+    """PostgreSQL text cannot hold NUL: refuse it once, as bad input, instead of
+    letting it reach a query as a server error."""
+    if any("\x00" in v for v in values):
+        raise BadRequest("NUL bytes are not accepted.")
+
+
+def _log_access(response) -> None:
+    log_access(request_id=g.get("request_id", ""), remote_addr=request.remote_addr,
+               method=request.method, path=request.path,
+               query=request.query_string.decode("latin-1"), status=response.status_code,
+               size=response.calculate_content_length(), started=g.get("access_started"),
+               user_agent=request.user_agent.string)
 
 
 #: The environ keys access logs read the URL from (gunicorn: RAW_URI, PATH_INFO, QUERY_STRING).
@@ -112,8 +181,7 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def assign_request_id():
         # Keep a proxy's id when it looks sane, so logs join across hops.
-        incoming = request.headers.get("X-Request-Id", "")
-        g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.request_id = request_id(request.headers.get("X-Request-Id", ""))
         g.access_started = time.perf_counter()
 
     @app.before_request
@@ -121,19 +189,15 @@ def init_app(app: Flask) -> None:
         # Werkzeug decodes a form leniently (a bad byte becomes U+FFFD), so a
         # Latin-1 form would reach the rules as some other value: refuse it.
         # Read before anything parses the form; Werkzeug parses the cached body.
-        if (request.mimetype == "application/x-www-form-urlencoded"
-                and not _is_utf8_form(request.get_data(cache=True))):
-            raise BadRequest("The form is not UTF-8 (application/x-www-form-urlencoded).")
+        if request.mimetype == "application/x-www-form-urlencoded":
+            require_utf8_form(request.get_data(cache=True))
 
     @app.before_request
     def reject_nul_bytes():
-        # PostgreSQL text cannot hold NUL: refuse it here, once, as bad input,
-        # instead of letting it reach a query as a server error.
         values = [request.path, *request.args.keys(), *request.args.values()]
         if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
             values += [*request.form.keys(), *request.form.values()]
-        if any("\x00" in v for v in values):
-            raise BadRequest("NUL bytes are not accepted.")
+        reject_nul_bytes_in(values)
 
     @app.after_request
     def echo_request_id(response):
@@ -141,6 +205,12 @@ def init_app(app: Flask) -> None:
         if access_log.isEnabledFor(logging.INFO):
             _log_access(response)
         return response
+
+
+def require_utf8_form(body: bytes) -> None:
+    """A urlencoded body whose names and values are not all UTF-8 is bad input."""
+    if not _is_utf8_form(body):
+        raise BadRequest("The form is not UTF-8 (application/x-www-form-urlencoded).")
 
 
 def _is_utf8_form(body: bytes) -> bool:

@@ -17,18 +17,24 @@ Redis when ``SCOPEGATE_REDIS_URL`` is set, so every host shares them.
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import Flask, Response, g, request
+from flask import Flask, g, request
 from flask_limiter import Limiter, RequestLimit
+from limits import parse
 
 from app import metrics
 from app.errors import RateLimited, error_response
 from app.oauth.client_auth import basic_credentials
 from app.services import throttle
 
+log = logging.getLogger(__name__)
+
+#: Flask-Limiter's key prefix: every counter key starts with it.
+KEY_PREFIX = "scopegate"
 #: Endpoints whose callers authenticate as a client (Basic) or with a bearer token.
 CLIENT_ENDPOINTS = ("oauth.token", "oauth.introspect", "oauth.revoke", "oauth.userinfo",
                     "oauth.revocation_feed")
@@ -50,32 +56,35 @@ def _digest(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()[:32]
 
 
-def caller_key() -> str:
+def ip_key(ip: str, authorization: str) -> str:
+    return ip
+
+
+def caller_key(ip: str, authorization: str) -> str:
     """Who the request claims to be: ``client:<id>`` (Basic) or ``token:<digest>``
     (Bearer); empty (the limit is skipped) when it claims nobody."""
-    header = request.headers.get("Authorization") or ""
-    scheme, _, value = header.partition(" ")
+    scheme, _, value = authorization.partition(" ")
     if scheme.lower() == "basic":
-        client_id, _secret = basic_credentials(request.headers)
+        client_id, _secret = basic_credentials({"Authorization": authorization})
         return f"client:{_digest(client_id)}" if client_id else ""
     if scheme.lower() == "bearer" and value.strip():
         return f"token:{_digest(value.strip())}"
     return ""
 
 
-def caller_at_ip_key() -> str:
-    caller = caller_key()
-    return f"{caller}@{client_ip()}" if caller else ""
+def caller_at_ip_key(ip: str, authorization: str) -> str:
+    caller = caller_key(ip, authorization)
+    return f"{caller}@{ip}" if caller else ""
 
 
-def _authenticated(response) -> bool:
+def _authenticated(status: int) -> bool:
     """Counted against the caller: it proved who it is (a 401 did not; a 429 was
     refused before anyone checked)."""
-    return response.status_code not in (401, 429)
+    return status not in (401, 429)
 
 
-def _failed(response) -> bool:
-    return response.status_code == 401
+def _failed(status: int) -> bool:
+    return status == 401
 
 
 @dataclass(frozen=True)
@@ -83,19 +92,21 @@ class Rule:
     """One limit: its setting, whom it counts, which responses count, which methods."""
 
     setting: str
-    key: Callable[[], str]
-    deduct_when: Callable[[Response], bool] | None = None
+    #: (client IP, Authorization header) -> counter key; "" skips the limit.
+    key: Callable[[str, str], str]
+    #: Counted after the answer, only when this holds for its status (else before, always).
+    deduct_when: Callable[[int], bool] | None = None
     methods: tuple[str, ...] | None = None
 
 
-PER_IP = Rule("SCOPEGATE_RATE_LIMIT_PER_IP", client_ip)
+PER_IP = Rule("SCOPEGATE_RATE_LIMIT_PER_IP", ip_key)
 CALLER_RULES = (
     PER_IP,
     Rule("SCOPEGATE_RATE_LIMIT_PER_CLIENT", caller_key, _authenticated),
     Rule("SCOPEGATE_RATE_LIMIT_FAILED_AUTH", caller_at_ip_key, _failed),
-    Rule("SCOPEGATE_RATE_LIMIT_FAILED_AUTH_PER_IP", client_ip, _failed),
+    Rule("SCOPEGATE_RATE_LIMIT_FAILED_AUTH_PER_IP", ip_key, _failed),
 )
-LOGIN_RULES = (Rule("SCOPEGATE_RATE_LIMIT_LOGIN", client_ip, methods=("POST",)),)
+LOGIN_RULES = (Rule("SCOPEGATE_RATE_LIMIT_LOGIN", ip_key, methods=("POST",)),)
 
 
 def rules_for(endpoint: str) -> tuple[Rule, ...]:
@@ -108,11 +119,25 @@ def rules_for(endpoint: str) -> tuple[Rule, ...]:
     return ()
 
 
+def _scope(endpoint: str, rule: Rule) -> str:
+    return f"{endpoint}:{rule.setting}"
+
+
+def retry_after(reset_at: float) -> int:
+    return max(1, int(reset_at - time.time()))
+
+
+def refusal(url_rule: str, reset_at: float) -> RateLimited:
+    """A breach seen by ``EndpointLimits``: counted, and answered like every other error."""
+    metrics.rate_limited(url_rule)
+    return RateLimited(retry_after(reset_at))
+
+
 def _count_breach(limit: RequestLimit) -> None:
     """Flask-Limiter calls this on a breach (then raises its 429): count it and
     remember when the caller may come back."""
     metrics.rate_limited(request.url_rule.rule if request.url_rule else "(unmatched)")
-    wait = max(1, int(limit.reset_at - time.time()))
+    wait = retry_after(limit.reset_at)
     g.rate_limit_retry_after = max(wait, g.get("rate_limit_retry_after", 0))
 
 
@@ -122,6 +147,66 @@ def as_error(_exc: Exception | None = None) -> RateLimited:
     return RateLimited(g.get("rate_limit_retry_after", 60))
 
 
+class Pending:
+    """The limits one request was checked against: the refusal, if any, and the
+    counts that wait for the answer's status."""
+
+    def __init__(self, limiter, refused: RateLimited | None, deferred: list):
+        self.limiter, self.refused, self.deferred = limiter, refused, deferred
+
+    def settle(self, status: int) -> None:
+        for rule, item, args in self.deferred:
+            if rule.deduct_when(status):
+                self.limiter.hit(item, *args)
+
+
+class EndpointLimits:
+    """One endpoint's limits checked without Flask's request (``app.oauth.fastpath``):
+    the same rules, on Flask-Limiter's own storage, keys and order, so a caller's
+    allowance is one count whichever way its requests are served."""
+
+    def __init__(self, app: Flask, endpoint: str, url_rule: str):
+        self.extension: Limiter = app.extensions["scopegate.limiter"]
+        self.url_rule = url_rule
+        # Flask-Limiter puts the endpoint in front of a view limit's own scope.
+        checks = [(parse(app.config[rule.setting]), rule, f"{endpoint}:{_scope(endpoint, rule)}")
+                  for rule in rules_for(endpoint) if rule.methods is None or "POST" in rule.methods]
+        # Flask-Limiter evaluates a view's limits in this order and stops at the first breach.
+        self.checks = sorted(checks, key=lambda check: check[0])
+
+    def check(self, ip: str, authorization: str) -> Pending:
+        if not self.extension.enabled:
+            return Pending(None, None, [])
+        try:
+            return self._check(ip, authorization)
+        except Exception:
+            # As Flask-Limiter does for the views: a limit store that is down must not
+            # take the service down with it; count in this process's memory instead.
+            if not self.extension._in_memory_fallback_enabled or self.extension._storage_dead:
+                raise
+            log.warning("Rate limit storage unreachable - falling back to in-memory storage")
+            self.extension._storage_dead = True
+            return self._check(ip, authorization)
+
+    def _check(self, ip: str, authorization: str) -> Pending:
+        limiter = self.extension.limiter
+        deferred = []
+        for item, rule, scope in self.checks:
+            key = rule.key(ip, authorization)
+            if not key:
+                continue
+            args = (KEY_PREFIX, key, scope)
+            if rule.deduct_when is not None:
+                deferred.append((rule, item, args))
+                allowed = limiter.test(item, *args)
+            else:
+                allowed = limiter.hit(item, *args)
+            if not allowed:
+                reset = limiter.get_window_stats(item, *args).reset_time
+                return Pending(limiter, refusal(self.url_rule, int(reset + 1)), deferred)
+        return Pending(limiter, None, deferred)
+
+
 def enabled(config: dict) -> bool:
     return str(config["SCOPEGATE_RATE_LIMITS"]).strip().lower() not in ("off", "0", "false", "no")
 
@@ -129,8 +214,8 @@ def enabled(config: dict) -> bool:
 def init_app(app: Flask) -> Limiter:
     limiter = Limiter(
         client_ip, app=app, storage_uri=throttle.storage_uri(app.config),
-        strategy=throttle.STRATEGY, on_breach=_count_breach, enabled=enabled(app.config),
-        key_prefix="scopegate", headers_enabled=False,
+        strategy=throttle.REQUEST_STRATEGY, on_breach=_count_breach, enabled=enabled(app.config),
+        key_prefix=KEY_PREFIX, headers_enabled=False,
         # A limit store that is down must not take the service down with it.
         swallow_errors=False, in_memory_fallback_enabled=True,
     )
@@ -150,7 +235,17 @@ def limit_views(app: Flask) -> None:
             continue
         done.add(endpoint)
         for rule in rules_for(endpoint):
-            view = limiter.limit(app.config[rule.setting], key_func=rule.key,
-                                 deduct_when=rule.deduct_when, scope=f"{endpoint}:{rule.setting}",
+            view = limiter.limit(app.config[rule.setting], key_func=_flask_key(rule),
+                                 deduct_when=_flask_deduct_when(rule), scope=_scope(endpoint, rule),
                                  methods=list(rule.methods) if rule.methods else None)(view)
         app.view_functions[endpoint] = view
+
+
+def _flask_key(rule: Rule):
+    return lambda: rule.key(client_ip(), request.headers.get("Authorization") or "")
+
+
+def _flask_deduct_when(rule: Rule):
+    if rule.deduct_when is None:
+        return None
+    return lambda response: rule.deduct_when(response.status_code)

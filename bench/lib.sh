@@ -17,11 +17,12 @@ fi
 : "${SHARED_BENCH:?shared bench harness not found; set SHARED_BENCH=/path/to/shared/bench}"
 export PEERS_HOME="${PEERS_HOME:-$HOME/.cache/scopegate-peers}"
 
-# Process model. Default: production's own gunicorn settings (`-c config/gunicorn.py`: its
-# workers, worker class, threads and JSON access log), when the file exists. Setting any of
-# BENCH_WORKERS / BENCH_WORKER_CLASS / BENCH_THREADS (or BENCH_PROCESS=custom) uses those instead.
+# Process model. Default: exactly what `make serve` runs (`python -m config.serve`: granian,
+# its worker count per store, the JSON access log), when that file exists. Setting any of
+# BENCH_WORKERS / BENCH_WORKER_CLASS / BENCH_THREADS (or BENCH_PROCESS=custom) uses those instead,
+# on BENCH_SERVER (gunicorn or granian).
 if [ -z "${BENCH_PROCESS:-}" ]; then
-  if [ -f "$ROOT/config/gunicorn.py" ] && [ -z "${BENCH_WORKERS:-}${BENCH_WORKER_CLASS:-}${BENCH_THREADS:-}" ]; then
+  if [ -f "$ROOT/config/serve.py" ] && [ -z "${BENCH_WORKERS:-}${BENCH_WORKER_CLASS:-}${BENCH_THREADS:-}" ]; then
     BENCH_PROCESS=prod
   else
     BENCH_PROCESS=custom
@@ -91,7 +92,16 @@ wait_ready() {  # url
 }
 
 process_desc() {
-  if [ "$BENCH_SERVER" = gunicorn ] && [ "$BENCH_PROCESS" = prod ]; then
+  if [ "$BENCH_PROCESS" = prod ]; then
+    local url="${SCOPEGATE_DATABASE_URL:-}"
+    if [ -z "$url" ] && [ "$BENCH_DB" = postgres ]; then url="postgresql+psycopg://bench@localhost/bench"; fi
+    echo "make serve (config/serve.py): $(cd "$ROOT" && SCOPEGATE_BIND="127.0.0.1:$BENCH_PORT" SCOPEGATE_DATABASE_URL="${url:-sqlite:///x}" "$PY" - 2>/dev/null <<'PYEOF'
+from config.serve import command
+argv, _ = command()
+print(" ".join(a for a in argv[1:] if not a.startswith("/")))
+PYEOF
+)"
+  elif [ "$BENCH_SERVER" = gunicorn ] && [ "$BENCH_PROCESS" = gunicorn-prod ]; then
     # the worker count depends on the store; before a start the URL may not be set yet
     local url="${SCOPEGATE_DATABASE_URL:-}"
     if [ -z "$url" ] && [ "$BENCH_DB" = postgres ]; then url="postgresql+psycopg://bench@localhost/bench"; fi
@@ -107,14 +117,19 @@ PYEOF
 }
 
 start_server() {  # dir app -> SG_PID (the server's master process)
-  if [ "$BENCH_SERVER" = granian ]; then
+  if [ "$BENCH_PROCESS" = prod ] && [ "$2" = wsgi:app ]; then
+    # exactly `make serve` (config/serve.py execs granian, so this pid is granian's master);
+    # only the address differs, and the access log (stdout) goes to a file
+    (cd "$ROOT" && SCOPEGATE_BIND="127.0.0.1:$BENCH_PORT" SCOPEGATE_LOG_LEVEL=warning \
+      exec "$PY" -m config.serve >"$SG_LOGDIR/access.log" 2>"$SG_LOGDIR/granian.log") &
+  elif [ "$BENCH_SERVER" = granian ] || [ "$BENCH_PROCESS" = prod ]; then
     (cd "$1" && exec "$VENV/bin/granian" --interface wsgi --workers "$BENCH_WORKERS" \
       --blocking-threads "$BENCH_THREADS" --host 127.0.0.1 --port "$BENCH_PORT" \
       --log-level warning "$2" >"$SG_LOGDIR/granian.log" 2>&1) &
   else
     local gargs
-    if [ "$BENCH_PROCESS" = prod ]; then
-      # exactly production's settings; only the address and the log destinations differ
+    if [ "$BENCH_PROCESS" = gunicorn-prod ]; then
+      # the former production settings (config/gunicorn.py); only address and logs differ
       gargs=(-c "$ROOT/config/gunicorn.py" -b "127.0.0.1:$BENCH_PORT" --chdir "$1"
              --access-logfile "$SG_LOGDIR/access.log" --error-logfile "$SG_LOGDIR/gunicorn.log")
     else
@@ -140,8 +155,13 @@ start_scopegate() {
     export SCOPEGATE_DATABASE_URL="sqlite:///$SG_DBDIR/bench.db"   # absolute path -> sqlite:////tmp/...
   fi
   export SCOPEGATE_SECRET_KEY=bench
-  # Load benchmarks drive thousands of requests from one address (the documented use of the switch).
-  export SCOPEGATE_RATE_LIMITS=off
+  # Rate limits stay on, as in production; one client at full speed would be refused by the
+  # per-minute defaults, so the allowances are per second and above any run's rate: the
+  # counters then hold about as many entries as production's per-minute ones.
+  # (BENCH_RATE_LIMITS=off measures without them.)
+  export SCOPEGATE_RATE_LIMITS="${BENCH_RATE_LIMITS:-on}"
+  export SCOPEGATE_RATE_LIMIT_PER_IP="${BENCH_RATE_LIMIT:-100000/second}"
+  export SCOPEGATE_RATE_LIMIT_PER_CLIENT="${BENCH_RATE_LIMIT:-100000/second}"
   export SCOPEGATE_ISSUER="$BENCH_URL"
   (cd "$ROOT" && "$VENV/bin/flask" --app wsgi init-db) >>"$SG_LOGDIR/seed.log" 2>&1
   flask_json create-org bench --json >/dev/null
@@ -161,7 +181,7 @@ start_scopegate() {
         --client-id "$SG_CLIENT_ID") | tee -a "$SG_LOGDIR/seed.log" >&2
   fi
   log "Scopegate up: pid=$SG_PID client_id=$SG_CLIENT_ID db=$SCOPEGATE_DATABASE_URL" \
-      "($BENCH_SERVER $(process_desc))"
+      "($([ "$BENCH_PROCESS" = prod ] || echo "$BENCH_SERVER ")$(process_desc))"
 }
 
 worker_pids() {  # children of the gunicorn master
@@ -184,6 +204,11 @@ stop_scopegate() {
 pg_helper() {  # function url -> tests/pg.py's create_database / drop_database
   "$PY" -c 'import sys; sys.path.insert(0, sys.argv[1]); import pg; r = getattr(pg, sys.argv[2])(sys.argv[3]); print(r or "")' \
     "$ROOT/tests" "$@"
+}
+
+pg_server_pid() {  # the PostgreSQL postmaster serving SCOPEGATE_TEST_PG_URL (its CPU is the store's)
+  "$PY" -c 'import sys, psycopg; c = psycopg.connect(sys.argv[1].replace("+psycopg", "")); b = c.execute("select pg_backend_pid()").fetchone()[0]; print(open(f"/proc/{b}/stat").read().rsplit(")", 1)[1].split()[1])' \
+    "$SCOPEGATE_TEST_PG_URL"
 }
 
 pg_version() {

@@ -7,6 +7,7 @@ requests and N introspections straight into the WSGI callable, with ``time.proce
 Optionally cProfiles them.
 
     .venv/bin/python bench/micro.py [-n 3000] [--profile token|introspect] [--floor]
+        [--limits] [--flask]
     python tests/pg.py --durable -- sh -c \
         '.venv/bin/python bench/micro.py --database-url "$SCOPEGATE_TEST_DATABASE_URL"'
 
@@ -43,6 +44,8 @@ def basic(cid: str, secret: str) -> str:
 
 SEED_TOKENS = 0
 DATABASE_URL = ""
+LIMITS = False
+FLASK_VIEWS = False
 PRAGMAS: list[str] = []
 
 
@@ -50,6 +53,11 @@ def scopegate_app():
     tmp = tempfile.mkdtemp(prefix="scopegate-micro.")
     os.environ["SCOPEGATE_DATABASE_URL"] = DATABASE_URL or f"sqlite:///{tmp}/bench.db"
     os.environ["SCOPEGATE_SECRET_KEY"] = "bench"
+    # Rate limits: off like the HTTP runs (one client at full speed would be refused), or
+    # on with allowances no run reaches, so their per-request cost is counted (--limits).
+    os.environ["SCOPEGATE_RATE_LIMITS"] = "on" if LIMITS else "off"
+    for setting in ("PER_IP", "PER_CLIENT"):
+        os.environ[f"SCOPEGATE_RATE_LIMIT_{setting}"] = "1000000/second"
     from app import create_app
 
     app = create_app()
@@ -93,8 +101,9 @@ def scopegate_app():
             user = db.session.execute(select(MachineUser).where(
                 MachineUser.client_id == creds["client_id"])).scalar_one()
             seed_tokens.seed_tokens(user, SEED_TOKENS)
-    return app, "/oauth/token", "/oauth/introspect", basic(creds["client_id"],
-                                                           creds["client_secret"])
+    wsgi = app.wsgi_app.flask_wsgi if FLASK_VIEWS else app
+    return wsgi, "/oauth/token", "/oauth/introspect", basic(creds["client_id"],
+                                                            creds["client_secret"])
 
 
 def floor_app(kind: str):
@@ -179,9 +188,14 @@ def main() -> None:
     ap.add_argument("--database-url", default="",
                     help="an empty database to use instead of a temporary SQLite file "
                          "(e.g. from `python tests/pg.py --durable -- ...`)")
+    ap.add_argument("--limits", action="store_true",
+                    help="rate limits on (allowances no run reaches), to count their cost")
+    ap.add_argument("--flask", action="store_true",
+                    help="the Flask views, without the fast path in front (A/B)")
     args = ap.parse_args()
-    global SEED_TOKENS, DATABASE_URL
+    global SEED_TOKENS, DATABASE_URL, LIMITS, FLASK_VIEWS
     SEED_TOKENS, DATABASE_URL = args.tokens, args.database_url
+    LIMITS, FLASK_VIEWS = args.limits, args.flask
     PRAGMAS.extend(args.pragma)
     rows = [("scopegate", measure(*scopegate_app(), args.n, args.profile))]
     if args.floor:

@@ -36,6 +36,7 @@ SCALE_LEVELS="${SCALE_LEVELS:-1000 100000 1000000}"
 SCALE_AUDIT="${SCALE_AUDIT:-0}"
 OUT="${OUT:-$BENCH_DIR/results/$(date +%Y%m%d-%H%M%S)$([ -n "${BENCH_SCALE:-}" ] && echo -scale || true)}"
 mkdir -p "$OUT/logs"
+OUT="$(cd "$OUT" && pwd)"   # the peers' script runs elsewhere: give it an absolute path
 trap stop_scopegate EXIT
 
 ensure_tools
@@ -60,11 +61,14 @@ mode_args() {
 
 bench_scopegate() {  # out tag mode [ops] [name] [token path] [introspect path]
   local out="$1" tag="$2" mode="$3" ops="${4:-token,introspect}" name="${5:-$TARGET_NAME}"
+  local pids="$SG_PID"
+  # On PostgreSQL the store's CPU is part of the cost: count the database server's processes too.
+  if [ "$BENCH_DB" = postgres ] && [ "$name" = "$TARGET_NAME" ]; then pids="$SG_PID,$(pg_server_pid)"; fi
   # shellcheck disable=SC2046
   python3 "$SHARED_BENCH/harness/bench.py" --name "$name" --tag "$tag" \
     --base-url "$BENCH_URL" --token-path "${6:-/oauth/token}" \
     --introspect-path "${7:-/oauth/introspect}" --scope cli --client-id "$SG_CLIENT_ID" --client-secret "$SG_CLIENT_SECRET" \
-    --server-pid "$SG_PID" --connections "$CONN" --duration "$DUR" --warmup "$WARM" \
+    --server-pid "$pids" --connections "$CONN" --duration "$DUR" --warmup "$WARM" \
     --ops "$ops" --out "$out" $(mode_args "$mode") | tee -a "$OUT/logs/bench.log"
 }
 
@@ -75,7 +79,7 @@ bench_scopegate() {  # out tag mode [ops] [name] [token path] [introspect path]
   "$VENV/bin/pip" list 2>/dev/null | grep -iE "^(flask|authlib|sqlalchemy|flask-sqlalchemy|gunicorn|werkzeug) " || true
   echo "sqlite: $("$PY" -c 'import sqlite3; print(sqlite3.sqlite_version)')"
   echo "database: $BENCH_DB$([ "$BENCH_DB" = postgres ] && echo " $(pg_version)")"
-  echo "process model: $BENCH_SERVER $(cd "$ROOT" && process_desc)"
+  echo "process model: $([ "$BENCH_PROCESS" = prod ] || echo "$BENCH_SERVER ")$(cd "$ROOT" && process_desc)"
   echo "git: $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null)$(cd "$ROOT" && git diff --quiet 2>/dev/null || echo ' (dirty)')"
   wrk -v 2>&1 | head -1 || true
 } > "$OUT/versions.txt"

@@ -29,17 +29,19 @@ from app.models import (
     ResourceServerSnapshot,
     db,
 )
+from app.models.prepared import Prepared
 from app.oauth import client_auth, oidc
 from app.oauth.endpoints import Introspection, Revocation
 from app.services import audit, callers, scopes, tokens
 from app.services.apps import APP_PREFIX
 from app.services.orgs import RESOURCE_SERVER_PREFIX
+from sdk.auth.redaction import redact
 from sdk.auth.scopes import CATALOG
 
 
-def _by_client_id(model):
+def _by_client_id(model) -> Prepared:
     table = model.__table__
-    return select(table).where(table.c.client_id == bindparam("client_id"))
+    return Prepared(select(table).where(table.c.client_id == bindparam("client_id")))
 
 
 _USER_BY_ID, _SERVER_BY_ID = _by_client_id(MachineUser), _by_client_id(ResourceServer)
@@ -62,7 +64,7 @@ def query_client(client_id: str
         statement, snapshot = _APP_BY_ID, AppSnapshot
     else:
         statement, snapshot = _USER_BY_ID, MachineUserSnapshot
-    row = db.session.execute(statement, {"client_id": client_id}).mappings().first()
+    row = statement.first({"client_id": client_id})
     return None if row is None else snapshot(row)
 
 
@@ -153,12 +155,21 @@ require_oauth = ResourceProtector()
 require_oauth.register_token_validator(ActiveTokenValidator(realm="scopegate"))
 
 
-class ScopegateAuthorizationServer(AuthorizationServer):
-    """Authlib's server, with a client-authentication failure that says what
-    to fix instead of listing the methods tried (a Python list), and token
-    requests read from the form body only."""
+class ClearErrors:
+    """Error answers that say what to fix and never echo a token. Mixed into
+    both of our Authlib servers (Flask's, and the fast path's in
+    ``app.oauth.fastpath``), so both answer alike."""
+
+    def handle_error_response(self, request, error):
+        """Authlib renders its own errors (not ``errors.error_parts``); a
+        description quoting the request (an unknown scope) keeps no token."""
+        if error.description:
+            error.description = redact(error.description)
+        return super().handle_error_response(request, error)
 
     def authenticate_client(self, request, methods, endpoint="token"):
+        """A client-authentication failure says what to fix instead of listing
+        the methods tried (a Python list)."""
         try:
             return super().authenticate_client(request, methods, endpoint)
         except InvalidClientError as error:
@@ -170,6 +181,11 @@ class ScopegateAuthorizationServer(AuthorizationServer):
                 "authentication).")
             raise
 
+
+class ScopegateAuthorizationServer(ClearErrors, AuthorizationServer):
+    """Authlib's Flask server, with our error answers, and token requests read
+    from the form body only."""
+
     def create_oauth2_request(self, request):
         """Token requests read their parameters from the form body only."""
         oauth_request = super().create_oauth2_request(request)
@@ -178,11 +194,10 @@ class ScopegateAuthorizationServer(AuthorizationServer):
         return oauth_request
 
 
-def init_app(app: Flask) -> AuthorizationServer:
-    """One authorization server per app (tests build many apps)."""
-    app.config.setdefault("OAUTH2_SCOPES_SUPPORTED", list(CATALOG))
-    server = ScopegateAuthorizationServer(app, query_client=query_client,
-                                          save_token=save_token)
+def configure(server) -> None:
+    """Grants, client authentication, token generators and endpoints. Register them
+    here (on the Flask server): the WSGI server answering the hot paths
+    (``app.oauth.fastpath``) shares this registry."""
     server.register_client_auth_method("client_secret_basic", client_auth.client_secret_basic)
     server.register_client_auth_method("bearer", client_auth.bearer)
     server.register_grant(ScopedTokenGrant)
@@ -190,6 +205,14 @@ def init_app(app: Flask) -> AuthorizationServer:
     server.register_endpoint(Introspection)
     server.register_endpoint(Revocation)
     oidc.register(server)
+
+
+def init_app(app: Flask) -> AuthorizationServer:
+    """One authorization server per app (tests build many apps)."""
+    app.config.setdefault("OAUTH2_SCOPES_SUPPORTED", list(CATALOG))
+    server = ScopegateAuthorizationServer(app, query_client=query_client,
+                                          save_token=save_token)
+    configure(server)
     app.extensions["scopegate.authorization"] = server
     return server
 

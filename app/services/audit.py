@@ -18,11 +18,12 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from flask import current_app, g, has_request_context, request
+from flask import current_app, g, has_app_context, has_request_context, request
 from sqlalchemy import delete, func, insert, select, update
 
 from app import metrics
 from app.models import AuditEvent, db, now
+from app.models.prepared import Prepared
 from app.services.callers import Caller
 from sdk.auth.redaction import redact
 
@@ -74,13 +75,19 @@ ACTIONS = {
 
 
 def _origin() -> tuple[str | None, str | None]:
+    """Address and request id of the request being served, if any. A request
+    answered without Flask's request object (``app.oauth.fastpath``) puts both in ``g``."""
+    if not has_app_context():
+        return None, None
+    if "client_ip" in g:
+        return g.client_ip, g.get("request_id")
     if not has_request_context():
         return None, None
     return request.remote_addr, getattr(g, "request_id", None)
 
 
-_INSERT = insert(AuditEvent.__table__)
 _TABLE = AuditEvent.__table__
+_INSERT = Prepared(insert(_TABLE), keys=tuple(c.name for c in _TABLE.c if c.name != "id"))
 
 
 def _source(event: dict) -> str:
@@ -122,12 +129,12 @@ def record(action: str, outcome: str = SUCCESS, *, actor: Caller | None = None,
         # A target or detail quoting the request (a path) never keeps a token.
         target=redact(target) if target else None,
         outcome=outcome, ip=ip, request_id=request_id,
-        detail=redact(detail)[:500] if detail else None,
+        detail=redact(detail)[:500] if detail else None, count=1, last_at=None, source=None,
     )
     if outcome != SUCCESS:
         event["source"] = _source(event)
     if outcome == SUCCESS or not _add_to_open_aggregate(event):
-        db.session.execute(_INSERT, event)
+        _INSERT.execute(event)
     metrics.audited(action, outcome)
     if commit:
         db.session.commit()

@@ -11,6 +11,7 @@ race past a limit the way counting rows after the fact could.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 from flask import Flask, current_app
@@ -18,13 +19,52 @@ from limits import RateLimitItemPerSecond, storage, strategies
 
 log = logging.getLogger(__name__)
 
-#: The moving window: a limit of 5 per 15 minutes is never 10 across a boundary.
+#: Sign-in: the moving window, exact: 5 per 15 minutes is never 10 across a boundary.
 STRATEGY = "moving-window"
+#: Request rate limits: the sliding window counter (two counters per key, weighted
+#: by how much of the previous window still overlaps). A moving window keeps one
+#: entry per request and inserts at the front of a list, so its cost grew with the
+#: allowance (3000/minute: thousands of entries per key) and was about 20 % of an
+#: introspection (bench/RESULTS.md §14); the counter's cost is constant. It errs by
+#: at most the previous window's share, only when traffic bunches at a boundary:
+#: fine for abuse limits in the thousands, not for the five guesses of a password.
+REQUEST_STRATEGY = "sliding-window-counter"
+
+
+class MemoryCounters(storage.MemoryStorage):
+    """``limits``' in-memory storage, with one long-lived thread to expire old entries.
+
+    The stock storage starts a new ``threading.Timer`` every 10 ms while counters are
+    hit, and the request that starts it waits until the thread runs: measured at about
+    150 µs per request on the OAuth hot paths (bench/RESULTS.md §14). Expiry only frees
+    memory -- a moving window never counts entries older than itself -- so one daemon
+    thread expiring once a second keeps memory bounded at no cost per request.
+    """
+
+    STORAGE_SCHEME = ["scopegate-memory"]
+    EXPIRE_EVERY = 1.0
+    _expirer: threading.Thread | None = None
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # noqa: N802 - overrides the stock one
+        # (Re)started lazily: a thread does not survive a fork into a server's workers.
+        if self._expirer is None or not self._expirer.is_alive():
+            self._expirer = threading.Thread(target=self._expire_forever, daemon=True,
+                                             name="scopegate-counter-expiry")
+            self._expirer.start()
+
+    def _expire_forever(self) -> None:
+        while True:
+            time.sleep(self.EXPIRE_EVERY)
+            self._MemoryStorage__expire_events()
+
+
+#: This process's memory (one host only).
+MEMORY = "scopegate-memory://"
 
 
 def storage_uri(config: dict) -> str:
     """Where counters live: Redis when configured, else this process's memory."""
-    return config["SCOPEGATE_REDIS_URL"] or "memory://"
+    return config["SCOPEGATE_REDIS_URL"] or MEMORY
 
 
 def _strategy(uri: str) -> strategies.MovingWindowRateLimiter:
@@ -40,7 +80,7 @@ class Throttle:
 
     def __init__(self, uri: str):
         self.limiter = _strategy(uri)
-        self.fallback = _strategy("memory://") if uri != "memory://" else self.limiter
+        self.fallback = _strategy(MEMORY) if uri != MEMORY else self.limiter
 
     def _with_fallback(self, call):
         try:

@@ -18,6 +18,7 @@ from app.models import (
     db,
     now,
 )
+from app.models.prepared import Prepared
 from app.services import audit, claims, lifetimes, reach, scopes, secrets, subjects
 from app.services.callers import ADMIN as ADMIN_ROLE
 from app.services.callers import OPERATOR, Caller
@@ -33,13 +34,14 @@ _PREFIX = {PERSONAL: secrets.PERSONAL, SCOPED: secrets.SCOPED, APP: secrets.APP_
 
 #: Hot-path statements, built once: SQLAlchemy then skips rebuilding and
 #: re-hashing them on every request (measured in bench/RESULTS.md).
-_INSERT = insert(Token.__table__)
 _TOKEN, _ORG, _ACCOUNT = Token.__table__, Organization.__table__, Account.__table__
+_INSERT = Prepared(insert(_TOKEN), keys=tuple(c.name for c in _TOKEN.c if c.name != "id"))
 # The account's role rides along for people's tokens (introspection reports it).
-_BY_HASH = (select(_TOKEN, _ORG.c.name.label("org_name"), _ACCOUNT.c.role.label("account_role"))
-            .join(_ORG, _ORG.c.id == _TOKEN.c.org_id)
-            .outerjoin(_ACCOUNT, _ACCOUNT.c.id == _TOKEN.c.account_id)
-            .where(_TOKEN.c.token_hash == bindparam("token_hash")))
+_BY_HASH = Prepared(select(_TOKEN, _ORG.c.name.label("org_name"),
+                           _ACCOUNT.c.role.label("account_role"))
+                    .join(_ORG, _ORG.c.id == _TOKEN.c.org_id)
+                    .outerjoin(_ACCOUNT, _ACCOUNT.c.id == _TOKEN.c.account_id)
+                    .where(_TOKEN.c.token_hash == bindparam("token_hash")))
 
 
 def _new(*, kind: str, org_id: int, subject_uid: str, subject_name: str,
@@ -76,7 +78,7 @@ def _new(*, kind: str, org_id: int, subject_uid: str, subject_name: str,
         value = secrets.generate(_PREFIX[kind])
     row["token_hash"] = secrets.digest(value)
     try:
-        db.session.execute(_INSERT, row)
+        _INSERT.execute(row)
     except IntegrityError:
         # Its user was deleted meanwhile (the deletion holds the user's row
         # lock, so the foreign key check fails here rather than the token
@@ -182,7 +184,7 @@ def find(value: str | None) -> TokenSnapshot | None:
     if not value or value.startswith(secrets.CLIENT_SECRET) or not (
             secrets.is_well_formed(value) or claims.looks_like_jwt(value)):
         return None
-    row = db.session.execute(_BY_HASH, {"token_hash": secrets.digest(value)}).mappings().first()
+    row = _BY_HASH.first({"token_hash": secrets.digest(value)})
     return None if row is None else TokenSnapshot(row)
 
 

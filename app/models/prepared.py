@@ -1,0 +1,103 @@
+"""Hot-path statements, compiled once and run on the session's own connection.
+
+``db.session.execute`` costs about 100-150 µs per statement in SQLAlchemy's
+session and result machinery (bench/RESULTS.md §14), more than the database
+work for a one-row indexed read or insert. A :class:`Prepared` statement is
+the same Core statement, compiled once per dialect, and executed with the
+DBAPI cursor of the connection that holds the session's current transaction:
+the same SQL, the same transaction, commit and rollback as
+``db.session.execute`` -- so a token row and its audit event still commit
+together -- without the per-execution machinery.
+
+Only for statements whose columns need no type processing (integers and
+strings: what the hot paths read and write; a boolean reads as 0/1 on SQLite,
+so the snapshots only test its truth: ``App.public``, ``may_revoke``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ClauseElement
+
+from app.models.base import db
+
+#: Where a session keeps (dialect, DBAPI connection) of its current transaction.
+_CONNECTION = "scopegate.prepared.connection"
+
+
+def _connection() -> tuple[Any, Any]:
+    """The dialect and DBAPI connection holding the session's transaction (begun if
+    none), looked up through the session once per transaction, not per statement:
+    ``Session.connection()`` costs more than a one-row SQLite read."""
+    session = db.session()
+    cached = session.info.get(_CONNECTION)
+    if cached is None:
+        connection = session.connection()
+        cached = session.info[_CONNECTION] = (connection.dialect,
+                                              connection.connection.driver_connection)
+    return cached
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_connection(session: Session, _transaction) -> None:
+    # Commit, rollback or close: the next statement asks the session again.
+    session.info.pop(_CONNECTION, None)
+
+
+class Prepared:
+    def __init__(self, statement: ClauseElement, *, keys: tuple[str, ...] | None = None):
+        """``keys``: for an INSERT, the columns every execution supplies."""
+        self.statement, self.keys = statement, keys
+        self._compiled: dict[str, tuple[str, tuple[str, ...] | None]] = {}
+        self._columns: dict[str, list[str]] = {}
+
+    def _sql(self, dialect) -> tuple[str, tuple[str, ...] | None]:
+        compiled = self._compiled.get(dialect.name)
+        if compiled is None:
+            c = self.statement.compile(dialect=dialect,
+                                       column_keys=list(self.keys) if self.keys else None)
+            compiled = (c.string, tuple(c.positiontup) if c.positional else None)
+            self._compiled[dialect.name] = compiled
+        return compiled
+
+    def _cursor(self, params: Mapping[str, Any]) -> tuple[Any, str]:
+        """The executed cursor and the dialect's name."""
+        dialect, connection = _connection()
+        sql, order = self._sql(dialect)
+        values = tuple(params[k] for k in order) if order is not None else params
+        cursor = connection.cursor()
+        try:
+            cursor.execute(sql, values)
+        except dialect.loaded_dbapi.Error as error:
+            cursor.close()
+            # The same exception classes db.session.execute raises (IntegrityError, ...).
+            raise DBAPIError.instance(sql, values, error, dialect.loaded_dbapi.Error,
+                                      dialect=dialect) from error
+        return cursor, dialect.name
+
+    def execute(self, params: Mapping[str, Any]) -> int:
+        """Run it; the number of rows it changed."""
+        cursor, _ = self._cursor(params)
+        try:
+            return cursor.rowcount
+        finally:
+            cursor.close()
+
+    def first(self, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The first row as a dict of column name -> value, or None."""
+        cursor, dialect = self._cursor(params)
+        try:
+            row = cursor.fetchone()
+            if row is None:
+                return None
+            columns = self._columns.get(dialect)
+            if columns is None:  # the same statement always has the same columns
+                columns = self._columns[dialect] = [d[0] for d in cursor.description]
+            return dict(zip(columns, row, strict=True))
+        finally:
+            cursor.close()

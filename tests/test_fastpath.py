@@ -1,0 +1,266 @@
+"""The WSGI fast path in front of Flask (app/oauth/fastpath.py) answers
+``/oauth/token`` and ``/oauth/introspect`` exactly like the Flask views it
+stands in for, and keeps every rule the views' hooks apply: rate limits on the
+same counters, audit origin, access log, metrics, the error format."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from contextlib import contextmanager, nullcontext
+
+import pytest
+
+from app import create_app, metrics
+from app.database import upgrade
+from app.models import AuditEvent, db
+from app.oauth.fastpath import FastPath
+from app.services import tokens
+from tests.conftest import basic, database_url, empty_tables, issue, make_org
+from tests.web.conftest import Browser, make_admin
+from tests.web.test_oidc_flow import redeem, refresh, register, sign_in_to_app
+
+VOLATILE = {"access_token", "refresh_token", "id_token", "token_id", "iat", "exp"}
+WRONG_SECRET = "The client id or client secret is wrong"
+
+
+@contextmanager
+def flask_views(app):
+    """Requests inside go to Flask's views, not through the fast path."""
+    fast = app.extensions["scopegate.fastpath"]
+    assert isinstance(fast, FastPath)
+    fast._serve = lambda prepared, path, environ, start_response: fast.flask_wsgi(
+        environ, start_response)
+    try:
+        yield
+    finally:
+        del fast._serve
+
+
+def shape(response) -> tuple:
+    body = response.get_json()
+    if isinstance(body, dict):
+        body = {k: ("<varies>" if k in VOLATILE else v) for k, v in body.items()}
+    headers = {name: response.headers.get(name) for name in
+               ("Content-Type", "Cache-Control", "Pragma", "WWW-Authenticate", "Retry-After")}
+    return response.status_code, body, headers
+
+
+def cases(machine_user, api, token):
+    good = basic(machine_user.client_id, machine_user.client_secret)
+    bad = basic(machine_user.client_id, "not-the-secret")
+    admin = {"Authorization": f"Bearer {api.token}"}
+    not_utf8 = {"Authorization": "Basic " + base64.b64encode(b"\xff:x").decode()}
+    form = "application/x-www-form-urlencoded"
+    return [
+        ("/oauth/token", "grant_type=client_credentials", good),
+        ("/oauth/token", "grant_type=client_credentials&scope=cli", good),
+        ("/oauth/token", "grant_type=client_credentials&scope=admin", good),
+        ("/oauth/token", "grant_type=client_credentials", bad),
+        ("/oauth/token", "grant_type=client_credentials", {}),
+        ("/oauth/token", "grant_type=client_credentials", not_utf8),
+        ("/oauth/token", "grant_type=password", good),
+        ("/oauth/token", "", good),
+        ("/oauth/token", "grant_type=client_credentials&scope=cli&scope=cli", good),
+        ("/oauth/token", "grant_type=client_credentials&scope=c%00li", good),
+        ("/oauth/token", b"grant_type=client_credentials&scope=\xff\xfe", good),
+        ("/oauth/token", f"grant_type=client_credentials&scope={token}", good),
+        ("/oauth/token", f"grant_type={token}", good),
+        ("/oauth/token", "grant_type=refresh_token&refresh_token=sgr_notatoken", good),
+        ("/oauth/token", "grant_type=authorization_code&code=nocode", good),
+        ("/oauth/introspect", f"token={token}", good),
+        ("/oauth/introspect", f"token={token}&token_type_hint=access_token", good),
+        ("/oauth/introspect", f"token={token}&token_type_hint=bogus", good),
+        ("/oauth/introspect", f"token={token}", admin),
+        ("/oauth/introspect", f"token={token}", bad),
+        ("/oauth/introspect", "token=sgt_notatoken", good),
+        ("/oauth/introspect", "", good),
+    ], form
+
+
+def test_fast_path_answers_like_the_flask_views(app, client, api, machine_user):
+    token = issue(client, machine_user).get_json()["access_token"]
+    requests, form = cases(machine_user, api, token)
+    for path, body, headers in requests:
+        fast = client.post(path, data=body, content_type=form, headers=headers)
+        with flask_views(app):
+            views = client.post(path, data=body, content_type=form, headers=headers)
+        assert shape(fast) == shape(views), (path, body)
+        assert fast.headers["X-Request-Id"]
+
+
+def test_a_wrong_secret_says_what_to_fix_on_both_endpoints(client, machine_user):
+    bad = basic(machine_user.client_id, "not-the-secret")
+    token = client.post("/oauth/token", data={"grant_type": "client_credentials"}, headers=bad)
+    check = client.post("/oauth/introspect", data={"token": "x"}, headers=bad)
+    assert (token.status_code, token.get_json()["error"]) == (401, "invalid_client")
+    assert token.get_json()["error_description"].startswith(WRONG_SECRET)
+    assert "bearer token is invalid" in check.get_json()["error_description"]
+
+
+def test_a_token_quoted_in_a_description_is_redacted(client, machine_user):
+    token = issue(client, machine_user).get_json()["access_token"]
+    response = issue(client, machine_user, scope=token)
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_scope"
+    assert token not in response.get_data(as_text=True)
+
+
+def test_code_and_refresh_grants_answer_like_the_flask_views(app, client, monkeypatch):
+    """Registered on the shared registry, the people's grants are served by the
+    fast path too; each exchange is made once on each path with its own sign-in."""
+    admin = make_admin(app, "acme")
+    rp = register(app, admin)
+    browser = Browser(app.test_client())
+    assert browser.login(admin).status_code == 303
+    browser.get("/dashboard")
+    token_view = app.view_functions["oauth.token"]
+    answers = {}
+    for path in ("fast", "views"):
+        code, verifier = sign_in_to_app(browser, rp, scope="openid email offline_access")
+        if path == "fast":
+            monkeypatch.setitem(app.view_functions, "oauth.token",
+                                lambda: pytest.fail("served by Flask"))
+        with flask_views(app) if path == "views" else nullcontext():
+            redeemed = redeem(client, rp, code, verifier)
+            first = redeemed.get_json()["refresh_token"]
+            responses = [
+                redeemed,
+                refresh(client, rp, first),
+                refresh(client, rp, first),  # reused: refused, and the family revoked
+                redeem(client, rp, code, verifier),  # spent
+                redeem(client, {**rp, "client_secret": "wrong"}, code, verifier),
+            ]
+        monkeypatch.setitem(app.view_functions, "oauth.token", token_view)
+        answers[path] = [shape(response) for response in responses]
+    assert [status for status, _, _ in answers["fast"]] == [200, 200, 400, 400, 401]
+    assert answers["fast"] == answers["views"]
+    assert answers["fast"][4][1]["error_description"].startswith(WRONG_SECRET)
+
+
+def test_requests_it_does_not_recognise_as_plain_go_to_flask(app, client, machine_user,
+                                                            monkeypatch):
+    monkeypatch.setattr(FastPath, "_serve", lambda *a: pytest.fail("served by the fast path"))
+    auth = basic(machine_user.client_id, machine_user.client_secret)
+    assert client.post("/oauth/token?scope=cli", data={"grant_type": "client_credentials"},
+                       headers=auth).status_code == 200
+    assert client.post("/oauth/token", json={"grant_type": "client_credentials"},
+                       headers=auth).status_code == 400
+    assert client.get("/oauth/token").status_code == 405
+
+
+def test_an_unexpected_failure_is_a_json_500_logged_like_the_views(
+        app, client, machine_user, monkeypatch, caplog):
+    def broken(*args):
+        raise RuntimeError("store down")
+
+    monkeypatch.setattr(tokens, "issue_client_credentials", broken)
+    answers, lines = [], []
+    for context in (nullcontext(), flask_views(app)):
+        caplog.clear()
+        with context:
+            response = issue(client, machine_user)
+        answers.append(shape(response))
+        (line,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
+        text = line.getMessage()
+        assert line.exc_info is None and "\n" not in text  # one line, no traceback
+        assert f"request_id={response.headers['X-Request-Id']} POST /oauth/token" in text
+        lines.append(text.split(" exception=")[1].split(" at ")[0])
+        assert "store down" not in response.get_data(as_text=True) + text
+    assert answers[0] == answers[1] and answers[0][0] == 500
+    assert lines == ["builtins.RuntimeError"] * 2
+
+
+def test_refused_client_auth_is_audited_with_address_and_request_id(app, client, machine_user):
+    response = client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                           headers={**basic(machine_user.client_id, "wrong"),
+                                    "X-Request-Id": "req-42"})
+    assert response.status_code == 401
+    assert response.headers["X-Request-Id"] == "req-42"
+    with app.app_context():
+        event = db.session.execute(db.select(AuditEvent).where(
+            AuditEvent.action == "client.auth")).scalar_one()
+    assert (event.ip, event.request_id, event.outcome) == ("127.0.0.1", "req-42", "denied")
+
+
+def test_each_answer_is_one_access_log_line(client, machine_user):
+    lines = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())
+    access = logging.getLogger("scopegate.access")
+    level = access.level
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    try:
+        response = issue(client, machine_user)
+    finally:
+        access.removeHandler(handler)
+        access.setLevel(level)
+    assert len(lines) == 1
+    assert '"path": "/oauth/token"' in lines[0] and '"status": 200' in lines[0]
+    assert response.headers["X-Request-Id"] in lines[0]
+    assert response.get_json()["access_token"] not in lines[0]
+
+
+@pytest.fixture
+def limited_app(tmp_path):
+    """An app with small limits (and metrics on), as an operator could configure it."""
+    app = create_app({
+        "TESTING": True, "SCOPEGATE_DATABASE_URL": database_url(tmp_path),
+        "SCOPEGATE_ISSUER": "http://localhost", "SCOPEGATE_METRICS": 1,
+        "SCOPEGATE_RATE_LIMIT_PER_CLIENT": "3/minute",
+        "SCOPEGATE_RATE_LIMIT_FAILED_AUTH": "2/minute",
+    })
+    with app.app_context():
+        upgrade()
+        if not database_url(tmp_path).startswith("sqlite"):
+            empty_tables()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def limited_machine(app):
+    from tests.conftest import Api
+
+    org = make_org(app, "acme")
+    api = Api(app.test_client(), org.admin_token)
+    api.post("/users", json={"name": "ci", "scopes": ["cli"]})
+    creds = api.post("/users/ci/credentials").get_json()
+    return creds["client_id"], creds["client_secret"]
+
+
+def test_failed_authentications_share_the_views_counters(limited_app):
+    client_id, secret = limited_machine(limited_app)
+    client = limited_app.test_client()
+
+    def token(secret):
+        return client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                           headers=basic(client_id, secret))
+
+    with flask_views(limited_app):
+        assert token("wrong").status_code == 401
+    assert token("wrong").status_code == 401
+    refused = token(secret)  # this address spent its allowance of failures for this client
+    assert refused.status_code == 429
+    assert refused.get_json()["error"] == "rate_limited"
+    assert int(refused.headers["Retry-After"]) >= 1
+
+
+def test_per_client_limit_counts_only_authenticated_requests(limited_app):
+    client_id, secret = limited_machine(limited_app)
+    client = limited_app.test_client()
+    answers = [client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                           headers=basic(client_id, secret)).status_code for _ in range(4)]
+    assert answers == [200, 200, 200, 429]
+
+
+def test_answers_are_counted_in_metrics(limited_app):
+    client_id, secret = limited_machine(limited_app)
+    sample = metrics.REQUESTS.labels("/oauth/token", "POST", "200")
+    before = sample._value.get()
+    response = limited_app.test_client().post(
+        "/oauth/token", data={"grant_type": "client_credentials"},
+        headers=basic(client_id, secret))
+    assert response.status_code == 200
+    assert sample._value.get() == before + 1
