@@ -200,3 +200,31 @@ def test_any_description_is_accepted_by_authlib(text):
     assert not invalid_error_characters(safe)
     assert len(safe) <= MAX_DESCRIPTION
     ScopegateError(text)  # never raises
+
+
+# --- request rate limit counters ------------------------------------------------
+
+limit_steps = st.lists(st.tuples(st.floats(0, 25, allow_nan=False),
+                                 st.sampled_from(["hit", "test"]),
+                                 st.sampled_from(["caller-a", "caller-b"])), max_size=80)
+
+
+@given(limit_steps)
+def test_the_request_limit_counters_decide_as_limits_stock_sliding_window(steps):
+    """throttle.MemoryCounters keeps its own compact windows: every hit, test and
+    window statistic equals what limits' stock memory storage answers."""
+    from unittest import mock
+
+    from limits import parse, storage, strategies
+
+    from app.services.throttle import MemoryCounters
+
+    clock = [1_700_000_000.0]
+    item = parse("5/10 seconds")
+    with mock.patch("time.time", lambda: clock[0]):
+        ours = strategies.SlidingWindowCounterRateLimiter(MemoryCounters())
+        stock = strategies.SlidingWindowCounterRateLimiter(storage.MemoryStorage())
+        for advance, operation, key in steps:
+            clock[0] += advance
+            assert getattr(ours, operation)(item, key) == getattr(stock, operation)(item, key)
+            assert ours.get_window_stats(item, key) == stock.get_window_stats(item, key)
