@@ -150,3 +150,48 @@ def test_an_unreachable_redis_falls_back_to_counting_in_memory(tmp_path):
     client = app.test_client()
     statuses = [client.get("/api/v1/scopes").status_code for _ in range(5)]
     assert statuses == [401, 401, 401, 429, 429]  # never a 500, still limited
+
+
+# --- the in-memory counters' upkeep ---------------------------------------------
+
+
+def test_every_counter_store_in_a_process_shares_one_expiry_thread(tmp_path):
+    import threading
+
+    for n in range(3):  # three apps, as a test suite or a reloading server makes them
+        app = limited_app(tmp_path / str(n))
+        assert app.test_client().post("/oauth/token", data={"grant_type": "x"}).status_code
+    named = [t for t in threading.enumerate() if t.name == "scopegate-counter-expiry"]
+    assert len(named) == 1
+
+
+def test_expiry_drops_windows_and_entries_no_limit_can_count_any_more():
+    from unittest import mock
+
+    from app.services.throttle import MemoryCounters
+
+    counters, clock = MemoryCounters(), [1_700_000_000.0]
+    with mock.patch("time.time", lambda: clock[0]):
+        assert counters.acquire_sliding_window_entry("request", 5, 10)
+        assert counters.acquire_entry("sign-in", 5, 10)
+        clock[0] += 5  # both still count
+        counters.expire()
+        assert "request" in counters._windows and counters.events.get("sign-in")
+        clock[0] += 20  # the request's window and the one after it are over
+        counters.expire()
+    assert "request" not in counters._windows and not counters.events.get("sign-in")
+
+
+def test_a_dropped_counter_store_is_not_kept_alive_by_the_expiry_thread():
+    import gc
+    import weakref
+
+    from app.services.throttle import EXPIRER, MemoryCounters
+
+    counters = MemoryCounters()
+    assert counters in EXPIRER.live
+    counters.timer.join()  # limits' own start-up timer holds it for 10 ms
+    gone = weakref.ref(counters)
+    del counters
+    gc.collect()
+    assert gone() is None

@@ -11,8 +11,10 @@ race past a limit the way counting rows after the fact could.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
+import weakref
 from math import floor
 
 from flask import Flask, current_app
@@ -40,7 +42,9 @@ class MemoryCounters(storage.MemoryStorage):
     hit, and the request that starts it waits until the thread runs: measured at about
     150 µs per request on the OAuth hot paths (bench/RESULTS.md §14). Expiry only frees
     memory -- a window never counts entries older than itself -- so one daemon thread
-    expiring once a second keeps memory bounded at no cost per request.
+    per process (:data:`EXPIRER`, shared by every instance: an app per test made one
+    thread each, hundreds waking every second) keeps memory bounded at no cost per
+    request.
 
     The stock sliding window counter is two string-keyed counters with their own
     expiry bookkeeping, about a dozen storage calls per check; here a key's window is
@@ -50,13 +54,12 @@ class MemoryCounters(storage.MemoryStorage):
     """
 
     STORAGE_SCHEME = ["scopegate-memory"]
-    EXPIRE_EVERY = 1.0
-    _expirer: threading.Thread | None = None
 
     def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
         self._windows: dict[str, list] = {}
         self._windows_lock = threading.Lock()
+        super().__init__(*args, **kwargs)
+        EXPIRER.watch(self)
 
     def _window(self, key: str, expiry: int, now: float) -> list:
         """The key's counters, moved on to the window ``now`` falls in."""
@@ -110,17 +113,51 @@ class MemoryCounters(storage.MemoryStorage):
                     del self._windows[key]
 
     def _MemoryStorage__schedule_expiry(self) -> None:  # noqa: N802 - overrides the stock one
-        # (Re)started lazily: a thread does not survive a fork into a server's workers.
-        if self._expirer is None or not self._expirer.is_alive():
-            self._expirer = threading.Thread(target=self._expire_forever, daemon=True,
-                                             name="scopegate-counter-expiry")
-            self._expirer.start()
+        EXPIRER.start()
 
-    def _expire_forever(self) -> None:
+    def expire(self) -> None:
+        """Drop every entry and window that no limit can count any more."""
+        self._MemoryStorage__expire_events()
+        self._expire_windows()
+
+
+class Expirer:
+    """One daemon thread per process that expires every live :class:`MemoryCounters`
+    once a second. It holds them weakly (a dropped app's counters go with it) and is
+    started at the first count, again in a forked worker (threads do not survive a
+    fork)."""
+
+    EVERY = 1.0
+
+    def __init__(self) -> None:
+        self.live: weakref.WeakSet[MemoryCounters] = weakref.WeakSet()
+        self.started = False
+        self._lock = threading.Lock()
+
+    def watch(self, counters: MemoryCounters) -> None:
+        self.live.add(counters)
+
+    def start(self) -> None:
+        if self.started:
+            return
+        with self._lock:
+            if not self.started:
+                threading.Thread(target=self._run, daemon=True,
+                                 name="scopegate-counter-expiry").start()
+                self.started = True
+
+    def forked(self) -> None:
+        self.started = False
+
+    def _run(self) -> None:
         while True:
-            time.sleep(self.EXPIRE_EVERY)
-            self._MemoryStorage__expire_events()
-            self._expire_windows()
+            time.sleep(self.EVERY)
+            for counters in list(self.live):
+                counters.expire()
+
+
+EXPIRER = Expirer()
+os.register_at_fork(after_in_child=EXPIRER.forked)
 
 
 #: This process's memory (one host only).
