@@ -10,7 +10,7 @@ import time
 import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from app.models import AuditEvent, AuthorizationCode, Consent, Token, WebSession, db
 from app.services import apps, callers, consents, links, orgs, people
@@ -83,6 +83,16 @@ def tokens_for(client, rp, browser, scope="openid email profile offline_access",
     return response.get_json()
 
 
+def audited(app, action: str) -> list[dict]:
+    """The audit events of one action, oldest first: who, about whom, on what, why."""
+    with app.app_context():
+        rows = db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)
+                                  .order_by(AuditEvent.id)).all()
+        return [{k: getattr(row, k) for k in ("org_id", "actor", "actor_name", "subject",
+                                              "subject_name", "target", "outcome", "detail")}
+                for row in rows]
+
+
 def introspect(client, admin_token: str, token: str) -> dict:
     return client.post("/oauth/introspect", data={"token": token},
                        headers={"Authorization": f"Bearer {admin_token}"}).get_json()
@@ -141,6 +151,15 @@ def test_denying_sends_access_denied_to_the_app(app, signed_in, rp, admin):
     params = params_of(response.headers["Location"])
     assert params["error"] == "access_denied" and params["state"] == "st-123"
     assert params["iss"] == "http://localhost"
+
+
+def test_denying_is_audited_as_the_person_refusing_that_app(app, signed_in, rp, admin):
+    verifier, challenge = pkce()
+    signed_in.post(authorize_url(rp["client_id"], challenge), {"decision": "deny"})
+    assert audited(app, "consent.grant") == [{
+        "org_id": admin.org_id, "actor": admin.uid, "actor_name": admin.email,
+        "subject": admin.uid, "subject_name": admin.email, "target": rp["client_id"],
+        "outcome": "denied", "detail": "the person declined"}]
 
 
 def test_consent_is_remembered_per_person_and_app(signed_in, rp):
