@@ -668,6 +668,18 @@ def test_rp_initiated_logout_asks_then_ends_the_session_and_returns_with_state(
     assert signed_in.client.get("/dashboard").status_code == 302
 
 
+@pytest.mark.parametrize("hinted", [True, False])
+def test_rp_initiated_logout_is_audited_with_the_person_and_the_app_named(
+        app, client, signed_in, rp, admin, hinted):
+    form = {"id_token_hint": tokens_for(client, rp, signed_in)["id_token"]} if hinted else {}
+    signed_in.get("/oauth/logout")
+    assert signed_in.post("/oauth/logout", form).status_code == 303
+    assert audited(app, "oidc.logout") == [{
+        "org_id": admin.org_id, "actor": admin.uid, "actor_name": admin.email,
+        "subject": admin.uid, "subject_name": admin.email,
+        "target": rp["client_id"] if hinted else None, "outcome": "success", "detail": None}]
+
+
 @pytest.mark.parametrize("target", ["https://evil.example.com/", REDIRECT + "x"])
 def test_logout_never_redirects_to_an_unregistered_uri(client, signed_in, rp, target):
     id_token = tokens_for(client, rp, signed_in)["id_token"]
