@@ -193,14 +193,17 @@ def test_members_do_not_issue_their_own_personal_tokens(app, api):
         tokens.create_personal(account, callers.from_account(account), name="mine")
 
 
-def test_role_change_revokes_personal_tokens(api):
-    invite(api)
+def test_role_change_revokes_personal_tokens(api, org):
+    ann = invite(api)
     token = member_token(api)
     response = api.patch("/people/ann@acme.test", {"role": "admin"})
     assert response.status_code == 200 and response.get_json()["role"] == "admin"
     assert api.introspect(token["token"]).get_json() == {"active": False}
     [event] = events(api, "person.update")
-    assert "member -> admin" in event["detail"]
+    assert (event["actor"], event["actor_name"]) == (org.admin_uid, org.admin_email)
+    assert (event["subject"], event["subject_name"]) == (ann["uid"], "ann@acme.test")
+    assert event["target"] == "ann@acme.test" and event["outcome"] == "success"
+    assert event["detail"] == "role member -> admin; 1 personal token(s) revoked"
 
 
 @pytest.mark.parametrize("body", [{}, {"role": "root"}, {"disabled": "yes"}, {"name": "x"},
@@ -220,7 +223,9 @@ def test_the_last_admin_cannot_be_removed(api, org, change):
                 "disable": lambda: api.patch(path, {"disabled": True}),
                 "delete": lambda: api.delete(path)}[change]()
     assert response.status_code == 409
-    assert "last admin of the organization" in response.get_json()["error_description"]
+    assert response.get_json()["error_description"] == (
+        f"{org.admin_email} is the last admin of the organization: "
+        f"make another person admin before you {change} them.")
     assert api.get("/me").status_code == 200  # nothing happened to the admin
 
 

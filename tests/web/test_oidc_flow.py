@@ -737,6 +737,19 @@ def test_a_member_signs_in_to_an_app_and_their_tokens_say_member(app, client, rp
                                                                      "mia@acme.test")
 
 
+def test_a_role_change_keeps_a_persons_app_tokens_which_report_the_new_role(
+        app, client, rp, admin, api_token):
+    """Only personal tokens carry the role they were issued under; an app's
+    token for the person reports the current one, so it stays."""
+    issued = tokens_for(client, rp, joined_member(app, admin))
+    with app.app_context():
+        caller = callers.from_account(orgs.get_account(admin.email))
+        people.update(caller, "mia@acme.test", role="admin")
+    claims = introspect(client, api_token, issued["access_token"])
+    assert (claims["active"], claims["role"]) == (True, "admin")
+    assert refresh(client, rp, issued["refresh_token"]).status_code == 200
+
+
 @pytest.mark.parametrize("offboarding", ["disable", "delete"])
 def test_offboarding_ends_a_persons_app_tokens_refresh_tokens_and_consents_at_once(
         app, client, rp, admin, api_token, offboarding):
