@@ -644,6 +644,21 @@ def test_connected_apps_lists_what_was_shared_and_disconnecting_revokes(client, 
     assert signed_in.get(authorize_url(rp["client_id"], challenge)).status_code == 200
 
 
+def test_connected_apps_are_listed_newest_consent_first(app, admin):
+    with app.app_context():
+        account = orgs.get_account(admin.email)
+        caller = callers.from_account(account)
+        made = [apps.create(caller, name, [REDIRECT], False)[0] for name in ("A", "B", "C")]
+        for each in made:
+            consents.remember(account, each, ["openid"])
+        db.session.execute(update(Consent).values(granted_at=100))
+        db.session.execute(update(Consent).where(Consent.client_id == made[0].client_id)
+                           .values(granted_at=200))  # A agreed to again, later
+        db.session.commit()
+        listed = [c.client_id for c in consents.connected(account)]
+    assert listed == [made[0].client_id, made[2].client_id, made[1].client_id]
+
+
 def test_forget_all_forgets_every_consent_of_a_person(app, signed_in, rp, admin):
     sign_in_to_app(signed_in, rp)
     with app.app_context():
