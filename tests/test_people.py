@@ -83,7 +83,9 @@ def test_invited_person_chooses_a_password_once_and_joins(app, api):
         with pytest.raises(links.DeadLink):
             links.use(code_of(invitation["invite_url"]), links.INVITE, PASSWORD, PASSWORD)
     [event] = events(api, "person.join")
-    assert event["actor"] == invitation["uid"]
+    assert (event["actor"], event["actor_name"]) == (invitation["uid"], "ann@acme.test")
+    assert (event["subject"], event["subject_name"]) == (invitation["uid"], "ann@acme.test")
+    assert event["target"] == "ann@acme.test" and event["outcome"] == "success"
 
 
 def test_invitation_password_follows_the_password_rule(app, api):
@@ -100,6 +102,36 @@ def test_an_expired_invitation_is_dead(app, api):
         db.session.commit()
         with pytest.raises(links.DeadLink):
             links.person_of(code_of(invitation["invite_url"]), links.INVITE)
+
+
+def test_a_link_is_dead_from_its_expiry_second(app, api, monkeypatch):
+    code = code_of(invite(api)["invite_url"])
+    assert len(code) == 32  # 192 random bits
+    with app.app_context():
+        expires_at = db.session.execute(db.text("SELECT expires_at FROM setup_code")).scalar()
+        monkeypatch.setattr(links, "now", lambda: expires_at - 1)
+        assert links.person_of(code, links.INVITE).email == "ann@acme.test"
+        monkeypatch.setattr(links, "now", lambda: expires_at)
+        with pytest.raises(links.DeadLink):
+            links.person_of(code, links.INVITE)
+
+
+def test_a_person_disabled_after_their_link_was_issued_cannot_use_it(app, api):
+    code = code_of(invite(api)["invite_url"])
+    with app.app_context():  # disabled without the offboarding that kills links
+        db.session.execute(db.text("UPDATE account SET disabled_at = 1 "
+                                   "WHERE email = 'ann@acme.test'"))
+        db.session.commit()
+        with pytest.raises(links.DeadLink):
+            links.use(code, links.INVITE, PASSWORD, PASSWORD)
+
+
+def test_a_new_link_for_one_person_leaves_other_peoples_links(app, api):
+    bob = invite(api, "bob@acme.test")
+    invite(api)
+    api.post("/people/ann@acme.test/reset-link")
+    with app.app_context():
+        assert links.person_of(code_of(bob["invite_url"]), links.INVITE).uid == bob["uid"]
 
 
 def test_an_invitation_code_is_not_a_reset_code(app, api):
@@ -342,7 +374,20 @@ def test_reset_link_sets_a_new_password_and_ends_other_sessions(app, api, ann):
             logins.authenticate("ann@acme.test", PASSWORD, None)
         assert logins.authenticate("ann@acme.test", "a brand new passphrase", None)
     assert {e["action"] for e in events(api, "person.reset_link")} == {"person.reset_link"}
-    assert events(api, "person.password")[0]["subject"] == ann["uid"]
+    [event] = events(api, "person.password")
+    assert (event["actor"], event["actor_name"]) == (ann["uid"], "ann@acme.test")
+    assert (event["subject"], event["subject_name"]) == (ann["uid"], "ann@acme.test")
+    assert event["target"] == "ann@acme.test" and event["outcome"] == "success"
+
+
+def test_a_reset_ends_only_that_persons_sessions(app, api, org, ann):
+    link = api.post("/people/ann@acme.test/reset-link").get_json()
+    with app.app_context():
+        admin_sid = sessions.start(orgs.get_account(org.admin_email), "127.0.0.1")
+        links.use(code_of(link["reset_url"]), links.RESET, "a brand new passphrase",
+                  "a brand new passphrase")
+        assert sessions.resume(ann["sid"]) is None
+        assert sessions.resume(admin_sid) is not None
 
 
 def test_a_new_link_for_a_person_who_never_joined_is_a_new_invitation(app, api):
