@@ -101,6 +101,21 @@ def test_a_public_app_has_no_secret_to_rotate(client, api_token):
     body = create(client, api_token, public=True).get_json()
     response = client.post(f"/api/v1/apps/{body['client_id']}/secret", headers=auth(api_token))
     assert response.status_code == 422
+    assert response.get_json()["error_description"] == "A public app has no secret to rotate."
+
+
+def test_rotating_the_secret_is_dated_and_audited(app, client, api_token, admin):
+    client_id = create(client, api_token).get_json()["client_id"]
+    rotated = client.post(f"/api/v1/apps/{client_id}/secret", headers=auth(api_token))
+    when = rotated.get_json()["secret_rotated_at"]
+    assert when is not None
+    shown = client.get(f"/api/v1/apps/{client_id}", headers=auth(api_token)).get_json()
+    assert shown["secret_rotated_at"] == when
+    with app.app_context():
+        [event] = db.session.query(AuditEvent).filter_by(action="app.rotate_secret").all()
+        assert (event.org_id, event.actor, event.actor_name, event.target, event.detail,
+                event.outcome) == (admin.org_id, admin.uid, admin.email, client_id,
+                                   "Notebook hub", "success")
 
 
 def test_deleting_an_app_is_204_and_audited(app, client, api_token):

@@ -42,6 +42,17 @@ def test_setup_link_creates_org_and_first_admin_then_dies(app, browser):
         type("A", (), {"email": "first@acme.test", "password": PASSWORD})()).status_code == 303
 
 
+def test_a_used_setup_link_stays_dead_even_once_every_account_is_gone(app):
+    code = new_code(app)
+    with app.app_context():
+        setup.complete(code, "acme", "first@acme.test", PASSWORD, PASSWORD)
+        db.session.execute(db.delete(Account))  # e.g. a database restored without people
+        db.session.commit()
+        assert setup.needed()
+        with pytest.raises(setup.DeadLink):
+            setup.check(code)
+
+
 def test_only_the_code_digest_is_stored(app):
     code = new_code(app)
     with app.app_context():
