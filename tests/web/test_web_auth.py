@@ -188,8 +188,8 @@ def test_failed_logins_are_audited_for_the_account_org(app, admin, browser):
     browser.post("/login", {"email": admin.email, "password": "nope nope nope"})
     with app.app_context():
         event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "login")).one()
-    assert (event.outcome, event.org_id, event.subject, event.detail) == (
-        "denied", admin.org_id, admin.uid, "bad credentials")
+    assert (event.outcome, event.org_id, event.subject, event.target, event.detail) == (
+        "denied", admin.org_id, admin.uid, admin.email, "bad credentials")
 
 
 def test_failed_logins_are_throttled_per_email_and_address(app, admin, browser):
@@ -202,7 +202,8 @@ def test_failed_logins_are_throttled_per_email_and_address(app, admin, browser):
     with app.app_context():
         throttled = db.session.scalars(select(AuditEvent).where(
             AuditEvent.action == "login", AuditEvent.detail == "throttled")).all()
-    assert len(throttled) == 1 and throttled[0].outcome == "denied"
+    assert [(e.outcome, e.org_id, e.subject, e.target) for e in throttled] == [
+        ("denied", admin.org_id, admin.uid, admin.email)]
     # Another address is not locked out by someone guessing elsewhere.
     elsewhere = Browser(app.test_client())
     assert elsewhere.login(admin, environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code == 303
