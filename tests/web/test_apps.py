@@ -39,6 +39,7 @@ def test_a_public_app_has_no_secret(client, api_token):
 
 @pytest.mark.parametrize("uri", [
     "http://127.0.0.1:8080/cb", "http://localhost/cb", "http://[::1]:9000/cb",
+    "http://127.0.0.2:8080/cb",  # any address of the loopback range
     "https://hub.example.com/oauth/callback?tenant=a", "https://x.example/cb"])
 def test_https_and_loopback_redirect_uris_are_accepted(client, api_token, uri):
     assert create(client, api_token, redirect_uris=[uri]).status_code == 201
@@ -64,6 +65,15 @@ def test_other_redirect_uris_are_refused(client, api_token, uri):
 def test_a_malformed_registration_is_a_clear_422(client, api_token, body):
     response = client.post("/api/v1/apps", json=body, headers=auth(api_token))
     assert response.status_code == 422 and response.get_json()["error_description"]
+
+
+def test_apps_are_listed_a_page_at_a_time(client, api_token):
+    made = [create(client, api_token, name=n).get_json()["client_id"] for n in ("A", "B")]
+    first = client.get("/api/v1/apps?limit=1", headers=auth(api_token)).get_json()
+    assert len(first["items"]) == 1 and first["next_cursor"]
+    rest = client.get(f"/api/v1/apps?limit=1&cursor={first['next_cursor']}",
+                      headers=auth(api_token)).get_json()
+    assert sorted(a["client_id"] for a in first["items"] + rest["items"]) == sorted(made)
 
 
 def test_apps_are_listed_for_their_organization_only(app, client, api_token, other_admin):
