@@ -659,6 +659,31 @@ def test_connected_apps_are_listed_newest_consent_first(app, admin):
     assert listed == [made[0].client_id, made[2].client_id, made[1].client_id]
 
 
+def test_disconnecting_forgets_only_that_persons_consent_to_that_app(app, client, rp, admin):
+    member = joined_member(app, admin)
+    other = register(app, admin)
+    for person in (member, Browser(app.test_client())):
+        if person is not member:
+            person.login(admin)
+        sign_in_to_app(person, rp)
+    sign_in_to_app(member, other)
+    assert member.post(f"/connected-apps/{rp['client_id']}/revoke").status_code == 303
+    with app.app_context():
+        left = db.session.execute(select(Consent.account_id, Consent.client_id)).all()
+        mia = orgs.get_account("mia@acme.test").id
+        boss = orgs.get_account(admin.email).id
+    assert sorted(left) == sorted([(mia, other["client_id"]), (boss, rp["client_id"])])
+    assert audited(app, "consent.revoke") == [{
+        "org_id": admin.org_id, "actor": _uid(app, "mia@acme.test"), "actor_name": "mia@acme.test",
+        "subject": _uid(app, "mia@acme.test"), "subject_name": "mia@acme.test",
+        "target": rp["client_id"], "outcome": "success", "detail": "0 token(s) revoked"}]
+
+
+def _uid(app, email: str) -> str:
+    with app.app_context():
+        return orgs.get_account(email).uid
+
+
 def test_forget_all_forgets_every_consent_of_a_person(app, signed_in, rp, admin):
     sign_in_to_app(signed_in, rp)
     with app.app_context():
