@@ -660,13 +660,12 @@ def test_connected_apps_are_listed_newest_consent_first(app, admin):
 
 
 def test_disconnecting_forgets_only_that_persons_consent_to_that_app(app, client, rp, admin):
-    member = joined_member(app, admin)
-    other = register(app, admin)
-    for person in (member, Browser(app.test_client())):
-        if person is not member:
-            person.login(admin)
-        sign_in_to_app(person, rp)
+    boss = Browser(app.test_client())
+    boss.login(admin)
+    sign_in_to_app(boss, rp)  # consents on file before hers: found by mistake first
+    member, other = joined_member(app, admin), register(app, admin)
     sign_in_to_app(member, other)
+    sign_in_to_app(member, rp)
     assert member.post(f"/connected-apps/{rp['client_id']}/revoke").status_code == 303
     with app.app_context():
         left = db.session.execute(select(Consent.account_id, Consent.client_id)).all()
