@@ -683,6 +683,21 @@ def _uid(app, email: str) -> str:
         return orgs.get_account(email).uid
 
 
+def test_deleting_an_app_forgets_only_its_codes_and_consents_and_is_audited(
+        app, signed_in, rp, admin):
+    other = register(app, admin)
+    for each in (rp, other):
+        sign_in_to_app(signed_in, each)
+    with app.app_context():
+        apps.delete_app(callers.from_account(orgs.get_account(admin.email)), rp["client_id"])
+        assert set(db.session.scalars(select(Consent.client_id))) == {other["client_id"]}
+        assert set(db.session.scalars(select(AuthorizationCode.client_id))) == {other["client_id"]}
+    assert audited(app, "app.delete") == [{
+        "org_id": admin.org_id, "actor": admin.uid, "actor_name": admin.email, "subject": None,
+        "subject_name": None, "target": rp["client_id"], "outcome": "success",
+        "detail": "Notebook hub; 0 token(s) revoked"}]
+
+
 def test_forget_all_forgets_every_consent_of_a_person(app, signed_in, rp, admin):
     sign_in_to_app(signed_in, rp)
     with app.app_context():
