@@ -414,7 +414,9 @@ def test_disabling_kills_the_person_s_links(app, api, ann):
     api.patch("/people/ann@acme.test", {"disabled": True})
     with app.app_context(), pytest.raises(links.DeadLink):
         links.person_of(code_of(link["reset_url"]), links.RESET)
-    assert api.post("/people/ann@acme.test/reset-link").status_code == 409
+    refused = api.post("/people/ann@acme.test/reset-link")
+    assert refused.status_code == 409 and refused.get_json()["error_description"] == (
+        "ann@acme.test is disabled: enable the account first.")
 
 
 # -- tenant isolation ---------------------------------------------------------------

@@ -55,6 +55,7 @@ def test_a_used_setup_link_stays_dead_even_once_every_account_is_gone(app):
 
 def test_only_the_code_digest_is_stored(app):
     code = new_code(app)
+    assert len(code) == 32  # 192 random bits
     with app.app_context():
         stored = db.session.scalars(select(SetupCode.code_hash)).all()
     assert code not in stored and len(stored) == 1
