@@ -41,8 +41,11 @@ def test_reset_password_prints_a_new_link_that_sets_a_new_password(app, runner, 
         links.use(code_of(invited["invite_url"]), links.INVITE, PASSWORD, PASSWORD)
     reset = run(runner, "reset-password", "--email", "ann@acme.test", "--json")
     assert reset["purpose"] == "reset" and "/reset/" in reset["reset_url"]
-    with app.app_context():
-        links.use(code_of(reset["reset_url"]), links.RESET, "another good passphrase",
+    elsewhere = run(runner, "reset-password", "--email", "ann@acme.test", "--json",
+                    "--base-url", "https://auth.acme.test/")
+    assert elsewhere["reset_url"].startswith("https://auth.acme.test/reset/")
+    with app.app_context():  # the newest link is the live one
+        links.use(code_of(elsewhere["reset_url"]), links.RESET, "another good passphrase",
                   "another good passphrase")
         assert logins.authenticate("ann@acme.test", "another good passphrase", None)
 

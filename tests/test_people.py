@@ -52,6 +52,14 @@ def events(api, action: str) -> list[dict]:
     return api.get(f"/activity?action={action}").get_json()["items"]
 
 
+def assert_admin_acted_on_ann(event: dict, org, ann_uid: str, detail: str | None) -> None:
+    """The whole audit record of an admin's action on ann@acme.test."""
+    assert (event["actor"], event["actor_name"]) == (org.admin_uid, org.admin_email)
+    assert (event["subject"], event["subject_name"]) == (ann_uid, "ann@acme.test")
+    assert (event["target"], event["outcome"], event["detail"]) == (
+        "ann@acme.test", "success", detail)
+
+
 # -- invitations -------------------------------------------------------------
 
 
@@ -62,7 +70,7 @@ def test_invite_answers_the_person_and_a_one_time_link(api, org):
     assert body["status"] == "invited" and body["joined_at"] is None
     assert body["created_by"] == org.admin_uid
     [event] = events(api, "person.invite")
-    assert event["subject"] == body["uid"] and event["actor"] == org.admin_uid
+    assert_admin_acted_on_ann(event, org, body["uid"], "member")
 
 
 def test_the_link_is_shown_once_and_stored_only_as_a_digest(app, api):
@@ -83,7 +91,9 @@ def test_invited_person_chooses_a_password_once_and_joins(app, api):
         with pytest.raises(links.DeadLink):
             links.use(code_of(invitation["invite_url"]), links.INVITE, PASSWORD, PASSWORD)
     [event] = events(api, "person.join")
-    assert event["actor"] == invitation["uid"]
+    assert (event["actor"], event["actor_name"]) == (invitation["uid"], "ann@acme.test")
+    assert (event["subject"], event["subject_name"]) == (invitation["uid"], "ann@acme.test")
+    assert event["target"] == "ann@acme.test" and event["outcome"] == "success"
 
 
 def test_invitation_password_follows_the_password_rule(app, api):
@@ -100,6 +110,36 @@ def test_an_expired_invitation_is_dead(app, api):
         db.session.commit()
         with pytest.raises(links.DeadLink):
             links.person_of(code_of(invitation["invite_url"]), links.INVITE)
+
+
+def test_a_link_is_dead_from_its_expiry_second(app, api, monkeypatch):
+    code = code_of(invite(api)["invite_url"])
+    assert len(code) == 32  # 192 random bits
+    with app.app_context():
+        expires_at = db.session.execute(db.text("SELECT expires_at FROM setup_code")).scalar()
+        monkeypatch.setattr(links, "now", lambda: expires_at - 1)
+        assert links.person_of(code, links.INVITE).email == "ann@acme.test"
+        monkeypatch.setattr(links, "now", lambda: expires_at)
+        with pytest.raises(links.DeadLink):
+            links.person_of(code, links.INVITE)
+
+
+def test_a_person_disabled_after_their_link_was_issued_cannot_use_it(app, api):
+    code = code_of(invite(api)["invite_url"])
+    with app.app_context():  # disabled without the offboarding that kills links
+        db.session.execute(db.text("UPDATE account SET disabled_at = 1 "
+                                   "WHERE email = 'ann@acme.test'"))
+        db.session.commit()
+        with pytest.raises(links.DeadLink):
+            links.use(code, links.INVITE, PASSWORD, PASSWORD)
+
+
+def test_a_new_link_for_one_person_leaves_other_peoples_links(app, api):
+    bob = invite(api, "bob@acme.test")
+    invite(api)
+    api.post("/people/ann@acme.test/reset-link")
+    with app.app_context():
+        assert links.person_of(code_of(bob["invite_url"]), links.INVITE).uid == bob["uid"]
 
 
 def test_an_invitation_code_is_not_a_reset_code(app, api):
@@ -193,14 +233,15 @@ def test_members_do_not_issue_their_own_personal_tokens(app, api):
         tokens.create_personal(account, callers.from_account(account), name="mine")
 
 
-def test_role_change_revokes_personal_tokens(api):
-    invite(api)
+def test_role_change_revokes_personal_tokens(api, org):
+    ann = invite(api)
     token = member_token(api)
     response = api.patch("/people/ann@acme.test", {"role": "admin"})
     assert response.status_code == 200 and response.get_json()["role"] == "admin"
     assert api.introspect(token["token"]).get_json() == {"active": False}
     [event] = events(api, "person.update")
-    assert "member -> admin" in event["detail"]
+    assert_admin_acted_on_ann(event, org, ann["uid"],
+                              "role member -> admin; 1 personal token(s) revoked")
 
 
 @pytest.mark.parametrize("body", [{}, {"role": "root"}, {"disabled": "yes"}, {"name": "x"},
@@ -220,7 +261,9 @@ def test_the_last_admin_cannot_be_removed(api, org, change):
                 "disable": lambda: api.patch(path, {"disabled": True}),
                 "delete": lambda: api.delete(path)}[change]()
     assert response.status_code == 409
-    assert "last admin of the organization" in response.get_json()["error_description"]
+    assert response.get_json()["error_description"] == (
+        f"{org.admin_email} is the last admin of the organization: "
+        f"make another person admin before you {change} them.")
     assert api.get("/me").status_code == 200  # nothing happened to the admin
 
 
@@ -252,32 +295,34 @@ def assert_everything_ended(app, api, ann):
             logins.authenticate("ann@acme.test", PASSWORD, None)
 
 
-def test_disabling_ends_sessions_tokens_and_sign_in_at_once(app, api, ann):
+def test_disabling_ends_sessions_tokens_and_sign_in_at_once(app, api, org, ann):
     body = api.patch("/people/ann@acme.test", {"disabled": True}).get_json()
     assert body["status"] == "disabled" and body["disabled"] is True
     assert_everything_ended(app, api, ann)
     [event] = events(api, "person.disable")
-    assert event["subject"] == ann["uid"]
-    assert event["detail"] == "1 session(s) ended, 1 token(s) revoked"
+    assert_admin_acted_on_ann(event, org, ann["uid"], "1 session(s) ended, 1 token(s) revoked")
 
 
-def test_deleting_ends_everything_and_keeps_history(app, api, ann):
+def test_deleting_ends_everything_and_keeps_history(app, api, org, ann):
     assert api.delete("/people/ann@acme.test").status_code == 204
     assert_everything_ended(app, api, ann)
     assert api.get("/people/ann@acme.test").status_code == 404
     history = api.get(f"/activity?user={ann['uid']}").get_json()["items"]
     assert {"person.delete", "person.join", "person.invite"} <= {e["action"] for e in history}
+    [event] = events(api, "person.delete")
+    assert_admin_acted_on_ann(event, org, ann["uid"], "1 session(s) ended, 1 token(s) revoked")
     revoked = api.get(f"/tokens/{ann['token']['token_id']}").get_json()
     assert revoked["active"] is False and revoked["email"] == "ann@acme.test"
 
 
-def test_enabling_again_restores_sign_in_but_not_tokens(app, api, ann):
+def test_enabling_again_restores_sign_in_but_not_tokens(app, api, org, ann):
     api.patch("/people/ann@acme.test", {"disabled": True})
     assert api.patch("/people/ann@acme.test", {"disabled": False}).get_json()["status"] == "active"
     with app.app_context():
         assert logins.authenticate("ann@acme.test", PASSWORD, None).uid == ann["uid"]
     assert api.introspect(ann["token"]["token"]).get_json() == {"active": False}
-    assert events(api, "person.enable")[0]["subject"] == ann["uid"]
+    [event] = events(api, "person.enable")
+    assert_admin_acted_on_ann(event, org, ann["uid"], None)
 
 
 def test_offboarding_revokes_every_token_of_the_account_whatever_its_kind(app, api, ann):
@@ -319,7 +364,7 @@ def test_tokens_a_person_created_for_machine_users_stay(app, client, api):
 # -- forgotten passwords ----------------------------------------------------------
 
 
-def test_reset_link_sets_a_new_password_and_ends_other_sessions(app, api, ann):
+def test_reset_link_sets_a_new_password_and_ends_other_sessions(app, api, org, ann):
     first = api.post("/people/ann@acme.test/reset-link").get_json()
     second = api.post("/people/ann@acme.test/reset-link")
     assert second.status_code == 201
@@ -336,8 +381,24 @@ def test_reset_link_sets_a_new_password_and_ends_other_sessions(app, api, ann):
         with pytest.raises(logins.LoginFailed):
             logins.authenticate("ann@acme.test", PASSWORD, None)
         assert logins.authenticate("ann@acme.test", "a brand new passphrase", None)
-    assert {e["action"] for e in events(api, "person.reset_link")} == {"person.reset_link"}
-    assert events(api, "person.password")[0]["subject"] == ann["uid"]
+    issued = events(api, "person.reset_link")
+    assert len(issued) == 2
+    for event in issued:
+        assert_admin_acted_on_ann(event, org, ann["uid"], "reset")
+    [event] = events(api, "person.password")
+    assert (event["actor"], event["actor_name"]) == (ann["uid"], "ann@acme.test")
+    assert (event["subject"], event["subject_name"]) == (ann["uid"], "ann@acme.test")
+    assert event["target"] == "ann@acme.test" and event["outcome"] == "success"
+
+
+def test_a_reset_ends_only_that_persons_sessions(app, api, org, ann):
+    link = api.post("/people/ann@acme.test/reset-link").get_json()
+    with app.app_context():
+        admin_sid = sessions.start(orgs.get_account(org.admin_email), "127.0.0.1")
+        links.use(code_of(link["reset_url"]), links.RESET, "a brand new passphrase",
+                  "a brand new passphrase")
+        assert sessions.resume(ann["sid"]) is None
+        assert sessions.resume(admin_sid) is not None
 
 
 def test_a_new_link_for_a_person_who_never_joined_is_a_new_invitation(app, api):
@@ -353,7 +414,9 @@ def test_disabling_kills_the_person_s_links(app, api, ann):
     api.patch("/people/ann@acme.test", {"disabled": True})
     with app.app_context(), pytest.raises(links.DeadLink):
         links.person_of(code_of(link["reset_url"]), links.RESET)
-    assert api.post("/people/ann@acme.test/reset-link").status_code == 409
+    refused = api.post("/people/ann@acme.test/reset-link")
+    assert refused.status_code == 409 and refused.get_json()["error_description"] == (
+        "ann@acme.test is disabled: enable the account first.")
 
 
 # -- tenant isolation ---------------------------------------------------------------

@@ -39,6 +39,7 @@ def test_a_public_app_has_no_secret(client, api_token):
 
 @pytest.mark.parametrize("uri", [
     "http://127.0.0.1:8080/cb", "http://localhost/cb", "http://[::1]:9000/cb",
+    "http://127.0.0.2:8080/cb",  # any address of the loopback range
     "https://hub.example.com/oauth/callback?tenant=a", "https://x.example/cb"])
 def test_https_and_loopback_redirect_uris_are_accepted(client, api_token, uri):
     assert create(client, api_token, redirect_uris=[uri]).status_code == 201
@@ -64,6 +65,15 @@ def test_other_redirect_uris_are_refused(client, api_token, uri):
 def test_a_malformed_registration_is_a_clear_422(client, api_token, body):
     response = client.post("/api/v1/apps", json=body, headers=auth(api_token))
     assert response.status_code == 422 and response.get_json()["error_description"]
+
+
+def test_apps_are_listed_a_page_at_a_time(client, api_token):
+    made = [create(client, api_token, name=n).get_json()["client_id"] for n in ("A", "B")]
+    first = client.get("/api/v1/apps?limit=1", headers=auth(api_token)).get_json()
+    assert len(first["items"]) == 1 and first["next_cursor"]
+    rest = client.get(f"/api/v1/apps?limit=1&cursor={first['next_cursor']}",
+                      headers=auth(api_token)).get_json()
+    assert sorted(a["client_id"] for a in first["items"] + rest["items"]) == sorted(made)
 
 
 def test_apps_are_listed_for_their_organization_only(app, client, api_token, other_admin):
@@ -101,6 +111,21 @@ def test_a_public_app_has_no_secret_to_rotate(client, api_token):
     body = create(client, api_token, public=True).get_json()
     response = client.post(f"/api/v1/apps/{body['client_id']}/secret", headers=auth(api_token))
     assert response.status_code == 422
+    assert response.get_json()["error_description"] == "A public app has no secret to rotate."
+
+
+def test_rotating_the_secret_is_dated_and_audited(app, client, api_token, admin):
+    client_id = create(client, api_token).get_json()["client_id"]
+    rotated = client.post(f"/api/v1/apps/{client_id}/secret", headers=auth(api_token))
+    when = rotated.get_json()["secret_rotated_at"]
+    assert when is not None
+    shown = client.get(f"/api/v1/apps/{client_id}", headers=auth(api_token)).get_json()
+    assert shown["secret_rotated_at"] == when
+    with app.app_context():
+        [event] = db.session.query(AuditEvent).filter_by(action="app.rotate_secret").all()
+        assert (event.org_id, event.actor, event.actor_name, event.target, event.detail,
+                event.outcome) == (admin.org_id, admin.uid, admin.email, client_id,
+                                   "Notebook hub", "success")
 
 
 def test_deleting_an_app_is_204_and_audited(app, client, api_token):

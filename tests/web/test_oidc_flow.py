@@ -10,7 +10,7 @@ import time
 import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from app.models import AuditEvent, AuthorizationCode, Consent, Token, WebSession, db
 from app.services import apps, callers, consents, links, orgs, people
@@ -83,6 +83,16 @@ def tokens_for(client, rp, browser, scope="openid email profile offline_access",
     return response.get_json()
 
 
+def audited(app, action: str) -> list[dict]:
+    """The audit events of one action, oldest first: who, about whom, on what, why."""
+    with app.app_context():
+        rows = db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)
+                                  .order_by(AuditEvent.id)).all()
+        return [{k: getattr(row, k) for k in ("org_id", "actor", "actor_name", "subject",
+                                              "subject_name", "target", "outcome", "detail")}
+                for row in rows]
+
+
 def introspect(client, admin_token: str, token: str) -> dict:
     return client.post("/oauth/introspect", data={"token": token},
                        headers={"Authorization": f"Bearer {admin_token}"}).get_json()
@@ -141,6 +151,15 @@ def test_denying_sends_access_denied_to_the_app(app, signed_in, rp, admin):
     params = params_of(response.headers["Location"])
     assert params["error"] == "access_denied" and params["state"] == "st-123"
     assert params["iss"] == "http://localhost"
+
+
+def test_denying_is_audited_as_the_person_refusing_that_app(app, signed_in, rp, admin):
+    verifier, challenge = pkce()
+    signed_in.post(authorize_url(rp["client_id"], challenge), {"decision": "deny"})
+    assert audited(app, "consent.grant") == [{
+        "org_id": admin.org_id, "actor": admin.uid, "actor_name": admin.email,
+        "subject": admin.uid, "subject_name": admin.email, "target": rp["client_id"],
+        "outcome": "denied", "detail": "the person declined"}]
 
 
 def test_consent_is_remembered_per_person_and_app(signed_in, rp):
@@ -625,6 +644,60 @@ def test_connected_apps_lists_what_was_shared_and_disconnecting_revokes(client, 
     assert signed_in.get(authorize_url(rp["client_id"], challenge)).status_code == 200
 
 
+def test_connected_apps_are_listed_newest_consent_first(app, admin):
+    with app.app_context():
+        account = orgs.get_account(admin.email)
+        caller = callers.from_account(account)
+        made = [apps.create(caller, name, [REDIRECT], False)[0] for name in ("A", "B", "C")]
+        for each in made:
+            consents.remember(account, each, ["openid"])
+        db.session.execute(update(Consent).values(granted_at=100))
+        db.session.execute(update(Consent).where(Consent.client_id == made[0].client_id)
+                           .values(granted_at=200))  # A agreed to again, later
+        db.session.commit()
+        listed = [c.client_id for c in consents.connected(account)]
+    assert listed == [made[0].client_id, made[2].client_id, made[1].client_id]
+
+
+def test_disconnecting_forgets_only_that_persons_consent_to_that_app(app, client, rp, admin):
+    boss = Browser(app.test_client())
+    boss.login(admin)
+    sign_in_to_app(boss, rp)  # consents on file before hers: found by mistake first
+    member, other = joined_member(app, admin), register(app, admin)
+    sign_in_to_app(member, other)
+    sign_in_to_app(member, rp)
+    assert member.post(f"/connected-apps/{rp['client_id']}/revoke").status_code == 303
+    with app.app_context():
+        left = db.session.execute(select(Consent.account_id, Consent.client_id)).all()
+        mia = orgs.get_account("mia@acme.test").id
+        boss = orgs.get_account(admin.email).id
+    assert sorted(left) == sorted([(mia, other["client_id"]), (boss, rp["client_id"])])
+    assert audited(app, "consent.revoke") == [{
+        "org_id": admin.org_id, "actor": _uid(app, "mia@acme.test"), "actor_name": "mia@acme.test",
+        "subject": _uid(app, "mia@acme.test"), "subject_name": "mia@acme.test",
+        "target": rp["client_id"], "outcome": "success", "detail": "0 token(s) revoked"}]
+
+
+def _uid(app, email: str) -> str:
+    with app.app_context():
+        return orgs.get_account(email).uid
+
+
+def test_deleting_an_app_forgets_only_its_codes_and_consents_and_is_audited(
+        app, signed_in, rp, admin):
+    other = register(app, admin)
+    for each in (rp, other):
+        sign_in_to_app(signed_in, each)
+    with app.app_context():
+        apps.delete_app(callers.from_account(orgs.get_account(admin.email)), rp["client_id"])
+        assert set(db.session.scalars(select(Consent.client_id))) == {other["client_id"]}
+        assert set(db.session.scalars(select(AuthorizationCode.client_id))) == {other["client_id"]}
+    assert audited(app, "app.delete") == [{
+        "org_id": admin.org_id, "actor": admin.uid, "actor_name": admin.email, "subject": None,
+        "subject_name": None, "target": rp["client_id"], "outcome": "success",
+        "detail": "Notebook hub; 0 token(s) revoked"}]
+
+
 def test_forget_all_forgets_every_consent_of_a_person(app, signed_in, rp, admin):
     sign_in_to_app(signed_in, rp)
     with app.app_context():
@@ -647,6 +720,18 @@ def test_rp_initiated_logout_asks_then_ends_the_session_and_returns_with_state(
                                             "state": "bye"})
     assert done.status_code == 303 and done.headers["Location"] == REDIRECT + "?state=bye"
     assert signed_in.client.get("/dashboard").status_code == 302
+
+
+@pytest.mark.parametrize("hinted", [True, False])
+def test_rp_initiated_logout_is_audited_with_the_person_and_the_app_named(
+        app, client, signed_in, rp, admin, hinted):
+    form = {"id_token_hint": tokens_for(client, rp, signed_in)["id_token"]} if hinted else {}
+    signed_in.get("/oauth/logout")
+    assert signed_in.post("/oauth/logout", form).status_code == 303
+    assert audited(app, "oidc.logout") == [{
+        "org_id": admin.org_id, "actor": admin.uid, "actor_name": admin.email,
+        "subject": admin.uid, "subject_name": admin.email,
+        "target": rp["client_id"] if hinted else None, "outcome": "success", "detail": None}]
 
 
 @pytest.mark.parametrize("target", ["https://evil.example.com/", REDIRECT + "x"])
@@ -704,6 +789,19 @@ def test_a_member_signs_in_to_an_app_and_their_tokens_say_member(app, client, rp
     assert claims["active"] is True
     assert (claims["user_type"], claims["role"], claims["email"]) == ("human", "member",
                                                                      "mia@acme.test")
+
+
+def test_a_role_change_keeps_a_persons_app_tokens_which_report_the_new_role(
+        app, client, rp, admin, api_token):
+    """Only personal tokens carry the role they were issued under; an app's
+    token for the person reports the current one, so it stays."""
+    issued = tokens_for(client, rp, joined_member(app, admin))
+    with app.app_context():
+        caller = callers.from_account(orgs.get_account(admin.email))
+        people.update(caller, "mia@acme.test", role="admin")
+    claims = introspect(client, api_token, issued["access_token"])
+    assert (claims["active"], claims["role"]) == (True, "admin")
+    assert refresh(client, rp, issued["refresh_token"]).status_code == 200
 
 
 @pytest.mark.parametrize("offboarding", ["disable", "delete"])

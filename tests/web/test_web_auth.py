@@ -4,10 +4,10 @@ import json
 import time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from app.models import AuditEvent, SetupCode, WebSession, db
-from app.services import setup
+from app.models import Account, AuditEvent, SetupCode, WebSession, db
+from app.services import orgs, secrets, sessions, setup
 from tests.web.conftest import PASSWORD, Browser, make_admin
 
 
@@ -42,8 +42,20 @@ def test_setup_link_creates_org_and_first_admin_then_dies(app, browser):
         type("A", (), {"email": "first@acme.test", "password": PASSWORD})()).status_code == 303
 
 
+def test_a_used_setup_link_stays_dead_even_once_every_account_is_gone(app):
+    code = new_code(app)
+    with app.app_context():
+        setup.complete(code, "acme", "first@acme.test", PASSWORD, PASSWORD)
+        db.session.execute(db.delete(Account))  # e.g. a database restored without people
+        db.session.commit()
+        assert setup.needed()
+        with pytest.raises(setup.DeadLink):
+            setup.check(code)
+
+
 def test_only_the_code_digest_is_stored(app):
     code = new_code(app)
+    assert len(code) == 32  # 192 random bits
     with app.app_context():
         stored = db.session.scalars(select(SetupCode.code_hash)).all()
     assert code not in stored and len(stored) == 1
@@ -134,9 +146,10 @@ def test_login_sets_a_hardened_cookie_and_a_new_session(app, admin, browser):
     assert "Secure" not in set_cookie  # plain http issuer in tests
     assert cookie(browser).value != before
     with app.app_context():
-        assert db.session.scalar(select(db.func.count(WebSession.id))) == 1
+        assert db.session.scalars(select(WebSession.ip)).all() == ["127.0.0.1"]
         event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "login")).one()
-        assert event.outcome == "success" and event.actor == admin.uid
+    assert (event.outcome, event.actor, event.actor_name, event.subject, event.target) == (
+        "success", admin.uid, admin.email, admin.uid, admin.email)
 
 
 def test_cookie_is_secure_when_served_over_https(tmp_path):
@@ -176,8 +189,8 @@ def test_failed_logins_are_audited_for_the_account_org(app, admin, browser):
     browser.post("/login", {"email": admin.email, "password": "nope nope nope"})
     with app.app_context():
         event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "login")).one()
-    assert (event.outcome, event.org_id, event.subject, event.detail) == (
-        "denied", admin.org_id, admin.uid, "bad credentials")
+    assert (event.outcome, event.org_id, event.subject, event.target, event.detail) == (
+        "denied", admin.org_id, admin.uid, admin.email, "bad credentials")
 
 
 def test_failed_logins_are_throttled_per_email_and_address(app, admin, browser):
@@ -190,7 +203,8 @@ def test_failed_logins_are_throttled_per_email_and_address(app, admin, browser):
     with app.app_context():
         throttled = db.session.scalars(select(AuditEvent).where(
             AuditEvent.action == "login", AuditEvent.detail == "throttled")).all()
-    assert len(throttled) == 1 and throttled[0].outcome == "denied"
+    assert [(e.outcome, e.org_id, e.subject, e.target) for e in throttled] == [
+        ("denied", admin.org_id, admin.uid, admin.email)]
     # Another address is not locked out by someone guessing elsewhere.
     elsewhere = Browser(app.test_client())
     assert elsewhere.login(admin, environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code == 303
@@ -236,7 +250,7 @@ def test_pages_need_a_session(browser):
     assert response.status_code == 302 and "/login?next=/tokens/scoped" in response.location
 
 
-def test_logout_ends_the_session_on_the_server(app, signed_in):
+def test_logout_ends_the_session_on_the_server(app, admin, signed_in):
     stolen = cookie(signed_in).value
     assert signed_in.get("/logout").status_code == 200  # GET only asks
     assert signed_in.get("/dashboard").status_code == 200
@@ -247,8 +261,10 @@ def test_logout_ends_the_session_on_the_server(app, signed_in):
     assert replay.get("/dashboard").status_code == 302
     with app.app_context():
         assert db.session.scalar(select(db.func.count(WebSession.id))) == 0
-        assert db.session.scalars(select(AuditEvent.action).where(
-            AuditEvent.action == "logout")).all() == ["logout"]
+        [event] = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "logout")).all()
+    assert (event.outcome, event.actor, event.actor_name, event.subject, event.target) == (
+        "success", admin.uid, admin.email, admin.uid, admin.email)
 
 
 def test_a_tampered_session_cookie_is_no_session(app, signed_in):
@@ -285,6 +301,96 @@ def test_activity_keeps_an_idle_session_alive(app, signed_in):
     with app.app_context():
         row = db.session.scalar(select(WebSession))
         assert row.last_seen_at >= row.created_at
+
+
+T0 = 1_900_000_000  # a fixed clock for the session rules
+
+
+def start_at(app, monkeypatch, admin, at: int) -> str:
+    """A session of ``admin`` started at ``at`` (epoch seconds); its id."""
+    monkeypatch.setattr(sessions, "now", lambda: at)
+    return sessions.start(orgs.get_account(admin.email), "127.0.0.1")
+
+
+def resume_at(monkeypatch, sid: str, at: int) -> WebSession | None:
+    monkeypatch.setattr(sessions, "now", lambda: at)
+    return sessions.resume(sid)
+
+
+@pytest.mark.parametrize("limit", ["idle", "absolute"])
+def test_a_session_ends_on_the_second_its_limit_is_reached(app, admin, monkeypatch, limit):
+    idle = app.config["SCOPEGATE_SESSION_IDLE_TIMEOUT"]
+    absolute = app.config["SCOPEGATE_SESSION_ABSOLUTE_TIMEOUT"]
+    with app.app_context():
+        before, at = (start_at(app, monkeypatch, admin, T0) for _ in range(2))
+        if limit == "absolute":  # busy all along: only the absolute limit applies
+            db.session.execute(update(WebSession).values(last_seen_at=T0 + absolute - 1))
+            db.session.commit()
+        ends = T0 + (idle if limit == "idle" else absolute)
+        assert resume_at(monkeypatch, before, ends - 1) is not None
+        assert resume_at(monkeypatch, at, ends) is None
+        assert db.session.scalar(select(db.func.count(WebSession.id))) == 1
+
+
+def test_signing_in_sweeps_every_session_that_timed_out(app, admin, monkeypatch):
+    idle = app.config["SCOPEGATE_SESSION_IDLE_TIMEOUT"]
+    absolute = app.config["SCOPEGATE_SESSION_ABSOLUTE_TIMEOUT"]
+    later = T0 + absolute
+    with app.app_context():
+        sids = {name: start_at(app, monkeypatch, admin, T0) for name in ("idle", "old", "live")}
+        times = {"idle": (later - absolute + 1, later - idle), "old": (later - absolute, later),
+                 "live": (later - absolute + 1, later - idle + 1)}
+        for name, (created, seen) in times.items():
+            db.session.execute(update(WebSession)
+                               .where(WebSession.sid_hash == secrets.digest(sids[name]))
+                               .values(created_at=created, last_seen_at=seen))
+        db.session.commit()
+        fresh = start_at(app, monkeypatch, admin, later)
+        left = set(db.session.scalars(select(WebSession.sid_hash)))
+    assert left == {secrets.digest(sids["live"]), secrets.digest(fresh)}
+
+
+def test_last_seen_is_written_at_most_once_a_minute(app, admin, monkeypatch):
+    with app.app_context():
+        sid = start_at(app, monkeypatch, admin, T0)
+        assert resume_at(monkeypatch, sid, T0 + sessions.TOUCH_RESOLUTION - 1).last_seen_at == T0
+        touched = T0 + sessions.TOUCH_RESOLUTION
+        assert resume_at(monkeypatch, sid, touched).last_seen_at == touched
+        db.session.expire_all()
+        assert db.session.scalar(select(WebSession.last_seen_at)) == touched
+
+
+def test_a_session_that_raced_a_disabling_ends_at_its_next_request(app, admin, signed_in):
+    with app.app_context():  # disabled without the offboarding that deletes sessions
+        db.session.execute(update(Account).values(disabled_at=T0))
+        db.session.commit()
+    assert signed_in.get("/dashboard").status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count(WebSession.id))) == 0
+
+
+def test_a_waiting_secret_is_shown_until_its_lifetime_ends(app, admin, monkeypatch):
+    with app.app_context():
+        sids = [start_at(app, monkeypatch, admin, T0) for _ in range(2)]
+        rows = [resume_at(monkeypatch, sid, T0) for sid in sids]
+        for row, sid in zip(rows, sids):
+            sessions.stash(row, sid, {"kind": "token", "secret": "sgp_x"})
+        shown = T0 + sessions.PENDING_LIFETIME
+        monkeypatch.setattr(sessions, "now", lambda: shown)
+        assert sessions.pop(rows[0], sids[0]) == {"at": T0, "kind": "token", "secret": "sgp_x"}
+        monkeypatch.setattr(sessions, "now", lambda: shown + 1)
+        assert sessions.pop(rows[1], sids[1]) is None
+
+
+def test_a_secret_taken_by_a_concurrent_page_load_is_not_shown_again(app, admin, monkeypatch):
+    with app.app_context():
+        sid = start_at(app, monkeypatch, admin, T0)
+        row = resume_at(monkeypatch, sid, T0)
+        sessions.stash(row, sid, {"kind": "token", "secret": "sgp_x"})
+        assert row.pending_secret  # this request read it; then another one took it
+        db.session.execute(update(WebSession).values(pending_secret=None)
+                           .execution_options(synchronize_session=False))
+        assert sessions.pop(row, sid) is None
 
 
 def test_setup_link_is_dead_from_its_expiry_second(app, browser, monkeypatch):

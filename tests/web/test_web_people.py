@@ -131,6 +131,11 @@ def test_delete_asks_first_then_ends_everything(app, signed_in, ann):
     assert ann.login(Admin("ann@acme.test", "", "acme", 0)).status_code == 401
 
 
+def test_the_delete_page_counts_only_that_persons_sessions(signed_in):
+    invite(signed_in)  # never signed in; the admin looking at the page is
+    assert "0 dashboard sessions</strong> end" in signed_in.text("/people/ann@acme.test/delete")
+
+
 def test_reset_link_from_the_page_sets_a_new_password(app, signed_in, ann):
     signed_in.get("/people")
     assert signed_in.post("/people/ann@acme.test/reset-link").status_code == 303
