@@ -4,7 +4,7 @@ events out of the activity chart; ``purge-audit`` enforces a retention."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from app.models import Account, AuditEvent, db, now
 from app.services import audit, callers, charts
@@ -123,3 +123,27 @@ def test_purge_audit_defaults_to_the_retention_setting(app, runner, api):
         db.session.commit()
     result = runner.invoke(args=["purge-audit", "--json"])
     assert '"retention_days": 7' in result.output and '"removed": 0' not in result.output
+
+
+def add_events(at: int, n: int) -> None:
+    db.session.execute(insert(AuditEvent), [
+        {"at": at, "action": "user.create", "outcome": "success"} for _ in range(n)])
+    db.session.commit()
+
+
+def test_purge_audit_keeps_an_event_exactly_at_the_cutoff(app):
+    cutoff = now() - 86400
+    with app.app_context():
+        add_events(cutoff - 1, 1)
+        add_events(cutoff, 1)
+        assert audit.purge(cutoff) == 1
+        assert list(db.session.scalars(select(AuditEvent.at))) == [cutoff]
+
+
+def test_purge_audit_empties_a_backlog_bigger_than_one_batch(app):
+    cutoff = now() - 86400
+    with app.app_context():
+        add_events(cutoff - 10, 12_000)
+        assert audit.purge(cutoff) == 12_000
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 0
+        assert audit.purge(cutoff) == 0  # nothing old left: returns at once

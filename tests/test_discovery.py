@@ -121,3 +121,21 @@ def test_an_issuer_with_a_trailing_slash_gives_clean_endpoint_urls(app, client):
     meta = client.get("/.well-known/openid-configuration").get_json()
     assert meta["issuer"] == "https://auth.example.test"
     assert meta["token_endpoint"] == "https://auth.example.test/oauth/token"
+
+
+def test_an_issuer_with_a_path_keeps_all_of_it(app, client):
+    app.config["SCOPEGATE_ISSUER"] = "https://sso.example.test/realms/BOX/"
+    meta = client.get("/.well-known/openid-configuration").get_json()
+    assert meta["issuer"] == "https://sso.example.test/realms/BOX"
+    assert meta["jwks_uri"] == "https://sso.example.test/realms/BOX/oauth/jwks"
+
+
+def test_discovery_advertises_no_feature_that_is_not_served(client):
+    """Query-mode responses and the three prompts only; no request objects
+    (the authorization endpoint refuses them) and no ``claims`` parameter."""
+    meta = client.get("/.well-known/openid-configuration").get_json()
+    assert meta["response_modes_supported"] == ["query"]
+    assert meta["prompt_values_supported"] == ["none", "login", "consent"]
+    assert meta["request_parameter_supported"] is False
+    assert meta["request_uri_parameter_supported"] is False
+    assert meta["claims_parameter_supported"] is False

@@ -137,6 +137,24 @@ def test_issued_token_never_reaches_a_debug_log(client, machine_user, caplog):
     assert machine_user.client_secret not in caplog.text
 
 
+def test_the_issued_token_debug_line_hides_every_token_and_keeps_the_rest(caplog):
+    """An app's code exchange may log an access, a refresh and an ID token at
+    once; the token type, lifetime and scope stay readable."""
+    import logging
+
+    from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant
+
+    issued = {"access_token": "sga_AT", "refresh_token": "sgr_RT", "id_token": "eyJ.ID",
+              "token_type": "Bearer", "expires_in": 3600, "scope": "openid"}
+    with caplog.at_level(logging.DEBUG):
+        logging.getLogger(AuthorizationCodeGrant.__module__).debug(
+            "Issue token %r to %r", issued, "app-1")
+    assert not [value for value in ("sga_AT", "sgr_RT", "eyJ.ID") if value in caplog.text]
+    for name in ("access_token", "refresh_token", "id_token"):
+        assert f"'{name}': '[redacted]'" in caplog.text
+    assert "'token_type': 'Bearer', 'expires_in': 3600, 'scope': 'openid'" in caplog.text
+
+
 def test_oauth_and_api_responses_set_no_cookie(client, api, machine_user):
     issued = issue(client, machine_user)
     introspected = api.introspect(issued.get_json()["access_token"])
