@@ -82,10 +82,14 @@ def test_denied_admin_call_is_recorded(client, api, scoped_token, machine_user):
     assert events[0]["target"] == "GET /api/v1/users"
 
 
-def test_delete_user_is_recorded_with_token_count(api, scoped_token):
+def test_delete_user_is_recorded_with_who_whom_and_token_count(api, org, machine_user,
+                                                               scoped_token):
     api.delete("/users/demo-user")
-    event = api.get("/activity?action=user.delete").get_json()["items"][0]
-    assert "1 token(s) revoked" in event["detail"]
+    (event,) = api.get("/activity?action=user.delete").get_json()["items"]
+    assert (event["actor"], event["actor_name"]) == (org.admin_uid, org.admin_email)
+    assert (event["subject"], event["subject_name"]) == (machine_user.email, "demo-user")
+    assert (event["target"], event["outcome"]) == (machine_user.email, "success")
+    assert event["detail"] == "1 token(s) revoked"
     assert api.get("/activity?user=demo-user").get_json()["items"]  # still findable by name
 
 
