@@ -18,9 +18,11 @@ def test_each_action_is_recorded_once_with_who_what_where(api, org, machine_user
     for e in events:
         assert set(e) >= EVENT_FIELDS
         assert e["actor"] == org.admin_uid and e["actor_name"] == org.admin_email
-        assert e["subject"] == machine_user.email
+        assert (e["subject"], e["subject_name"]) == (machine_user.email, "demo-user")
         assert e["outcome"] == "success" and e["ip"] == "127.0.0.1" and e["request_id"]
-    assert events[0]["target"] == scoped_token["token_id"]
+    assert [e["target"] for e in events] == [scoped_token["token_id"], machine_user.email,
+                                             machine_user.email]
+    assert events[1]["detail"] == "0 token(s) obtained with the previous secret revoked"
 
 
 def test_request_id_is_echoed_and_recorded(api, org):
