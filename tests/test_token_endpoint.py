@@ -126,6 +126,56 @@ def test_bad_secret_and_bad_scope_are_audited_as_denied(client, api, machine_use
                       ("token.issue", "denied", "demo-user", "demo-user")}
 
 
+def test_a_refused_scope_is_audited_naming_the_machine_user(client, api, machine_user):
+    issue(client, machine_user, scope="admin")
+    (event,) = api.get("/activity?action=token.issue").get_json()["items"]
+    assert (event["outcome"], event["actor"], event["actor_name"]) == (
+        "denied", machine_user.email, "demo-user")
+    assert (event["subject"], event["subject_name"]) == (machine_user.email, "demo-user")
+    assert "admin" in event["detail"]
+
+
+def refused_client_auths(app) -> list[tuple]:
+    from sqlalchemy import select
+
+    from app.models import AuditEvent, db
+
+    with app.app_context():
+        return [tuple(e) for e in db.session.execute(select(
+            AuditEvent.org_id, AuditEvent.actor, AuditEvent.subject, AuditEvent.subject_name,
+            AuditEvent.target, AuditEvent.outcome, AuditEvent.detail,
+        ).where(AuditEvent.action == "client.auth").order_by(AuditEvent.id))]
+
+
+def test_a_bad_secret_is_audited_in_the_clients_organization_naming_it(app, client, org,
+                                                                        machine_user):
+    client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                headers=basic(machine_user.client_id, "sgs_wrong"))
+    assert refused_client_auths(app) == [
+        (org.id, None, machine_user.email, "demo-user", machine_user.client_id, "denied",
+         "bad client credentials")]
+
+
+def test_an_empty_secret_is_refused_and_audited(app, client, machine_user):
+    response = client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                           headers=basic(machine_user.client_id, ""))
+    assert response.status_code == 401
+    assert [e[4] for e in refused_client_auths(app)] == [machine_user.client_id]
+
+
+@pytest.mark.parametrize("client_id, target", [
+    ("nobody@scopegate.local", "nobody@scopegate.local"),
+    ("x" * 300, "x" * 254),
+    ("bad\x01id", "(unprintable)"),
+])
+def test_an_unknown_client_is_audited_in_no_organization(app, client, org, client_id, target):
+    response = client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                           headers=basic(client_id, "sgs_wrong"))
+    assert response.status_code == 401
+    assert refused_client_auths(app) == [
+        (None, None, None, None, target, "denied", "bad client credentials")]
+
+
 def test_issued_token_never_reaches_a_debug_log(client, machine_user, caplog):
     import logging
 
