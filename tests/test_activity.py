@@ -160,3 +160,53 @@ def test_user_filters_are_capped_at_twenty(api):
     assert api.get("/activity?" + "&".join(f"user=u{i}" for i in range(20))).status_code == 200
     actors = "&".join(f"actor=u{i}" for i in range(21))
     assert api.get(f"/activity?{actors}").status_code == 400
+    assert api.get("/activity?" + "&".join(f"actor=u{i}" for i in range(20))).status_code == 200
+
+
+AT = 1_800_000_000  # 2027-01-15T08:00:00Z
+
+
+def event_at(app, api, at: int = AT) -> None:
+    from sqlalchemy import update
+
+    from app.models import AuditEvent, db
+
+    api.post("/users", {"name": "dated"})
+    with app.app_context():
+        db.session.execute(update(AuditEvent).where(AuditEvent.action == "user.create")
+                           .values(at=at))
+        db.session.commit()
+
+
+def found(api, **query) -> int:
+    response = api.get("/activity", query_string={"action": "user.create", **query})
+    assert response.status_code == 200, response.get_json()
+    return len(response.get_json()["items"])
+
+
+def test_since_and_until_include_their_own_second(app, api):
+    event_at(app, api)
+    assert found(api, since=AT) == found(api, until=AT) == 1
+    assert found(api, since=AT + 1) == found(api, until=AT - 1) == 0
+
+
+@pytest.fixture
+def server_in_tokyo(monkeypatch):
+    """The server's local time zone is not UTC (naive times must not use it)."""
+    monkeypatch.setenv("TZ", "JST-9")  # POSIX form: no tzdata needed
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.parametrize("since, count", [
+    ("2027-01-15T08:00:00Z", 1), ("2027-01-15T08:00:01Z", 0),
+    ("2027-01-15T08:00:00", 1), ("2027-01-15T08:00:01", 0),  # naive is UTC
+    ("2027-01-15T09:00:00+01:00", 1), ("2027-01-15T09:00:01+01:00", 0),
+    ("2027-01-15", 1), ("2027-01-16", 0), ("", 1),
+])
+def test_times_are_iso_8601_or_a_date_and_naive_means_utc(app, api, server_in_tokyo, since,
+                                                          count):
+    event_at(app, api)
+    assert found(api, since=since) == count

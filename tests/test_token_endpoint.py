@@ -126,15 +126,6 @@ def test_bad_secret_and_bad_scope_are_audited_as_denied(client, api, machine_use
                       ("token.issue", "denied", "demo-user", "demo-user")}
 
 
-def test_a_refused_scope_is_audited_naming_the_machine_user(client, api, machine_user):
-    issue(client, machine_user, scope="admin")
-    (event,) = api.get("/activity?action=token.issue").get_json()["items"]
-    assert (event["outcome"], event["actor"], event["actor_name"]) == (
-        "denied", machine_user.email, "demo-user")
-    assert (event["subject"], event["subject_name"]) == (machine_user.email, "demo-user")
-    assert "admin" in event["detail"]
-
-
 def refused_client_auths(app) -> list[tuple]:
     from sqlalchemy import select
 
