@@ -147,3 +147,23 @@ def test_purge_audit_empties_a_backlog_bigger_than_one_batch(app):
         assert audit.purge(cutoff) == 12_000
         assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 0
         assert audit.purge(cutoff) == 0  # nothing old left: returns at once
+
+
+def test_the_aggregation_window_includes_its_last_second(app, monkeypatch):
+    window = app.config["SCOPEGATE_AUDIT_AGGREGATE_WINDOW"]
+    clock = [1_800_000_000]
+    monkeypatch.setattr(audit, "now", lambda: clock[0])
+    flood(app, 1, "known@scopegate.local")
+    clock[0] += window  # still the first row's window
+    flood(app, 1, "known@scopegate.local")
+    clock[0] += 1  # one second past it
+    flood(app, 1, "known@scopegate.local")
+    rows = denied_auth_rows(app)
+    assert [(r.count, r.at, r.last_at) for r in rows] == [
+        (2, 1_800_000_000, 1_800_000_000 + window), (1, 1_800_000_000 + window + 1, None)]
+
+
+def test_a_long_detail_keeps_its_first_500_characters(app):
+    with app.app_context():
+        audit.record("user.create", detail="d" * 499 + "ef", commit=True)
+        assert db.session.scalar(select(AuditEvent.detail)) == "d" * 499 + "e"
