@@ -596,6 +596,18 @@ def test_a_persons_app_token_does_not_open_the_admin_api(client, signed_in, rp):
     assert response.status_code == 401
 
 
+def test_a_persons_app_token_as_a_bearer_neither_introspects_nor_revokes(client, signed_in,
+                                                                        rp, api_token):
+    """Introspection and revocation are for apps (their credentials), admins and
+    machine users; what the app holds for a person reaches nothing there."""
+    issued = tokens_for(client, rp, signed_in)
+    access = issued["access_token"]
+    assert introspect(client, access, access) == {"active": False}
+    assert client.post("/oauth/revoke", data={"token": issued["refresh_token"]},
+                       headers={"Authorization": f"Bearer {access}"}).status_code == 200
+    assert introspect(client, api_token, access)["active"] is True
+
+
 def test_revoking_by_account_covers_a_persons_app_tokens(app, client, signed_in, rp, admin,
                                                          api_token):
     tokens = tokens_for(client, rp, signed_in)
