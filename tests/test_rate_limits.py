@@ -195,3 +195,20 @@ def test_a_dropped_counter_store_is_not_kept_alive_by_the_expiry_thread():
     del counters
     gc.collect()
     assert gone() is None
+
+
+def test_a_throttle_allows_its_amount_then_says_how_long_to_wait_until_cleared():
+    from unittest import mock
+
+    from app.services.throttle import MEMORY, Throttle
+
+    throttle, clock = Throttle(MEMORY), [1_700_000_000.0]
+    with mock.patch("time.time", lambda: clock[0]):
+        assert [throttle.hit("sign-in", "ann", 3, 900) for _ in range(3)] == [0, 0, 0]
+        clock[0] += 0.5
+        assert throttle.hit("sign-in", "ann", 3, 900) == 900  # 899.5 s, rounded up
+        assert throttle.hit("sign-in", "bob", 3, 900) == 0  # per key
+        clock[0] += 600
+        assert throttle.hit("sign-in", "ann", 3, 900) == 300
+        throttle.clear("sign-in", "ann", 3, 900)
+        assert throttle.hit("sign-in", "ann", 3, 900) == 0
