@@ -62,19 +62,13 @@ def test_live_count_counts_neither_revoked_nor_expired_tokens(app, api, frozen_n
 
 
 @pytest.mark.parametrize("name", ["", "   ", "x" * 101, None])
-def test_resource_server_name_must_be_1_to_100_characters(app, name):
+@pytest.mark.parametrize("create, what", [(orgs.create_resource_server, "resource server"),
+                                          (orgs.create_org, "organization")])
+def test_resource_server_and_organization_names_must_be_1_to_100_characters(app, create, what,
+                                                                            name):
     with app.app_context(), pytest.raises(ScopegateError) as raised:
-        orgs.create_resource_server(callers.operator(), name)
-    assert raised.value.get_error_description() == (
-        "The resource server name must be 1-100 characters.")
-
-
-@pytest.mark.parametrize("name", ["", "   ", "x" * 101, None])
-def test_organization_name_must_be_1_to_100_characters(app, name):
-    with app.app_context(), pytest.raises(ScopegateError) as raised:
-        orgs.create_org(callers.operator(), name)
-    assert raised.value.get_error_description() == (
-        "The organization name must be 1-100 characters.")
+        create(callers.operator(), name)
+    assert raised.value.get_error_description() == f"The {what} name must be 1-100 characters."
 
 
 def test_organization_names_are_unique_and_may_be_100_characters(app):
