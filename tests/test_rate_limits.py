@@ -163,6 +163,7 @@ def test_every_counter_store_in_a_process_shares_one_expiry_thread(tmp_path):
         assert app.test_client().post("/oauth/token", data={"grant_type": "x"}).status_code
     named = [t for t in threading.enumerate() if t.name == "scopegate-counter-expiry"]
     assert len(named) == 1
+    assert named[0].daemon  # it never keeps a finished process (a worker, a test run) alive
 
 
 def test_expiry_drops_windows_and_entries_no_limit_can_count_any_more():
