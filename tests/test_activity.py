@@ -18,9 +18,11 @@ def test_each_action_is_recorded_once_with_who_what_where(api, org, machine_user
     for e in events:
         assert set(e) >= EVENT_FIELDS
         assert e["actor"] == org.admin_uid and e["actor_name"] == org.admin_email
-        assert e["subject"] == machine_user.email
+        assert (e["subject"], e["subject_name"]) == (machine_user.email, "demo-user")
         assert e["outcome"] == "success" and e["ip"] == "127.0.0.1" and e["request_id"]
-    assert events[0]["target"] == scoped_token["token_id"]
+    assert [e["target"] for e in events] == [scoped_token["token_id"], machine_user.email,
+                                             machine_user.email]
+    assert events[1]["detail"] == "0 token(s) obtained with the previous secret revoked"
 
 
 def test_request_id_is_echoed_and_recorded(api, org):
@@ -82,10 +84,14 @@ def test_denied_admin_call_is_recorded(client, api, scoped_token, machine_user):
     assert events[0]["target"] == "GET /api/v1/users"
 
 
-def test_delete_user_is_recorded_with_token_count(api, scoped_token):
+def test_delete_user_is_recorded_with_who_whom_and_token_count(api, org, machine_user,
+                                                               scoped_token):
     api.delete("/users/demo-user")
-    event = api.get("/activity?action=user.delete").get_json()["items"][0]
-    assert "1 token(s) revoked" in event["detail"]
+    (event,) = api.get("/activity?action=user.delete").get_json()["items"]
+    assert (event["actor"], event["actor_name"]) == (org.admin_uid, org.admin_email)
+    assert (event["subject"], event["subject_name"]) == (machine_user.email, "demo-user")
+    assert (event["target"], event["outcome"]) == (machine_user.email, "success")
+    assert event["detail"] == "1 token(s) revoked"
     assert api.get("/activity?user=demo-user").get_json()["items"]  # still findable by name
 
 
@@ -154,3 +160,53 @@ def test_user_filters_are_capped_at_twenty(api):
     assert api.get("/activity?" + "&".join(f"user=u{i}" for i in range(20))).status_code == 200
     actors = "&".join(f"actor=u{i}" for i in range(21))
     assert api.get(f"/activity?{actors}").status_code == 400
+    assert api.get("/activity?" + "&".join(f"actor=u{i}" for i in range(20))).status_code == 200
+
+
+AT = 1_800_000_000  # 2027-01-15T08:00:00Z
+
+
+def event_at(app, api, at: int = AT) -> None:
+    from sqlalchemy import update
+
+    from app.models import AuditEvent, db
+
+    api.post("/users", {"name": "dated"})
+    with app.app_context():
+        db.session.execute(update(AuditEvent).where(AuditEvent.action == "user.create")
+                           .values(at=at))
+        db.session.commit()
+
+
+def found(api, **query) -> int:
+    response = api.get("/activity", query_string={"action": "user.create", **query})
+    assert response.status_code == 200, response.get_json()
+    return len(response.get_json()["items"])
+
+
+def test_since_and_until_include_their_own_second(app, api):
+    event_at(app, api)
+    assert found(api, since=AT) == found(api, until=AT) == 1
+    assert found(api, since=AT + 1) == found(api, until=AT - 1) == 0
+
+
+@pytest.fixture
+def server_in_tokyo(monkeypatch):
+    """The server's local time zone is not UTC (naive times must not use it)."""
+    monkeypatch.setenv("TZ", "JST-9")  # POSIX form: no tzdata needed
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.parametrize("since, count", [
+    ("2027-01-15T08:00:00Z", 1), ("2027-01-15T08:00:01Z", 0),
+    ("2027-01-15T08:00:00", 1), ("2027-01-15T08:00:01", 0),  # naive is UTC
+    ("2027-01-15T09:00:00+01:00", 1), ("2027-01-15T09:00:01+01:00", 0),
+    ("2027-01-15", 1), ("2027-01-16", 0), ("", 1),
+])
+def test_times_are_iso_8601_or_a_date_and_naive_means_utc(app, api, server_in_tokyo, since,
+                                                          count):
+    event_at(app, api)
+    assert found(api, since=since) == count

@@ -4,7 +4,7 @@ events out of the activity chart; ``purge-audit`` enforces a retention."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from app.models import Account, AuditEvent, db, now
 from app.services import audit, callers, charts
@@ -123,3 +123,47 @@ def test_purge_audit_defaults_to_the_retention_setting(app, runner, api):
         db.session.commit()
     result = runner.invoke(args=["purge-audit", "--json"])
     assert '"retention_days": 7' in result.output and '"removed": 0' not in result.output
+
+
+def add_events(at: int, n: int) -> None:
+    db.session.execute(insert(AuditEvent), [
+        {"at": at, "action": "user.create", "outcome": "success"} for _ in range(n)])
+    db.session.commit()
+
+
+def test_purge_audit_keeps_an_event_exactly_at_the_cutoff(app):
+    cutoff = now() - 86400
+    with app.app_context():
+        add_events(cutoff - 1, 1)
+        add_events(cutoff, 1)
+        assert audit.purge(cutoff) == 1
+        assert list(db.session.scalars(select(AuditEvent.at))) == [cutoff]
+
+
+def test_purge_audit_empties_a_backlog_bigger_than_one_batch(app):
+    cutoff = now() - 86400
+    with app.app_context():
+        add_events(cutoff - 10, 12_000)
+        assert audit.purge(cutoff) == 12_000
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 0
+        assert audit.purge(cutoff) == 0  # nothing old left: returns at once
+
+
+def test_the_aggregation_window_includes_its_last_second(app, monkeypatch):
+    window = app.config["SCOPEGATE_AUDIT_AGGREGATE_WINDOW"]
+    clock = [1_800_000_000]
+    monkeypatch.setattr(audit, "now", lambda: clock[0])
+    flood(app, 1, "known@scopegate.local")
+    clock[0] += window  # still the first row's window
+    flood(app, 1, "known@scopegate.local")
+    clock[0] += 1  # one second past it
+    flood(app, 1, "known@scopegate.local")
+    rows = denied_auth_rows(app)
+    assert [(r.count, r.at, r.last_at) for r in rows] == [
+        (2, 1_800_000_000, 1_800_000_000 + window), (1, 1_800_000_000 + window + 1, None)]
+
+
+def test_a_long_detail_keeps_its_first_500_characters(app):
+    with app.app_context():
+        audit.record("user.create", detail="d" * 499 + "ef", commit=True)
+        assert db.session.scalar(select(AuditEvent.detail)) == "d" * 499 + "e"

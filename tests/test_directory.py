@@ -18,3 +18,15 @@ def test_pickers_list_only_the_callers_organization_sorted(app, client, org, oth
         assert [u.name for u in directory.machine_users(caller)] == ["alpha", "zeta"]
         assert [a.email for a in directory.accounts(caller)] == [
             "aaron@acme.test", org.admin_email]
+
+
+def test_the_app_picker_lists_only_the_callers_organization_sorted(app, org, other_org):
+    from app.services import apps
+
+    with app.app_context():
+        mine, theirs = (callers.from_account(orgs.get_account(o.admin_email))
+                        for o in (org, other_org))
+        for caller, name in ((mine, "Zeppelin"), (theirs, "Beacon"), (mine, "Atlas")):
+            apps.create(caller, name, ["https://app.example.test/cb"])
+        assert [a.name for a in directory.apps(mine)] == ["Atlas", "Zeppelin"]
+        assert [a.name for a in directory.apps(theirs)] == ["Beacon"]

@@ -2,13 +2,14 @@
 
 import json
 
+import pytest
 from authlib.oauth2 import rfc9207
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 from authlib.oidc.discovery import OpenIDProviderMetadata
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from app.services import keys
+from app.services import callers, keys
 from sdk.auth.scopes import CATALOG
 
 
@@ -55,7 +56,7 @@ def test_jwks_publishes_public_keys_only(client):
     jwks = client.get("/oauth/jwks").get_json()
     assert len(jwks["keys"]) == 1
     key = jwks["keys"][0]
-    assert key["kty"] == "EC" and key["alg"] == "ES256" and key["kid"]
+    assert key["kty"] == "EC" and key["alg"] == "ES256" and key["kid"] and key["use"] == "sig"
     assert "d" not in key
     KeySet.import_key_set(jwks)
 
@@ -121,3 +122,82 @@ def test_an_issuer_with_a_trailing_slash_gives_clean_endpoint_urls(app, client):
     meta = client.get("/.well-known/openid-configuration").get_json()
     assert meta["issuer"] == "https://auth.example.test"
     assert meta["token_endpoint"] == "https://auth.example.test/oauth/token"
+
+
+def test_an_issuer_with_a_path_keeps_all_of_it(app, client):
+    app.config["SCOPEGATE_ISSUER"] = "https://sso.example.test/realms/BOX/"
+    meta = client.get("/.well-known/openid-configuration").get_json()
+    assert meta["issuer"] == "https://sso.example.test/realms/BOX"
+    assert meta["jwks_uri"] == "https://sso.example.test/realms/BOX/oauth/jwks"
+
+
+def test_discovery_advertises_no_feature_that_is_not_served(client):
+    """Query-mode responses and the three prompts only; no request objects
+    (the authorization endpoint refuses them) and no ``claims`` parameter."""
+    meta = client.get("/.well-known/openid-configuration").get_json()
+    assert meta["response_modes_supported"] == ["query"]
+    assert meta["prompt_values_supported"] == ["none", "login", "consent"]
+    assert meta["request_parameter_supported"] is False
+    assert meta["request_uri_parameter_supported"] is False
+    assert meta["claims_parameter_supported"] is False
+
+
+def signed(alg: str, **claims) -> str:
+    key = keys.signing_key(alg)
+    return jwt.encode({"alg": alg, "kid": key.kid},
+                      {"iss": "http://localhost", "sub": "x", "exp": 1, **claims}, key)
+
+
+def test_own_tokens_verify_expired_or_not_with_either_algorithm(app):
+    with app.app_context():
+        for alg in keys.ALGS:
+            assert keys.verify_own(signed(alg))["sub"] == "x"
+        app.config["SCOPEGATE_ISSUER"] = "http://localhost/"  # the same issuer
+        assert keys.verify_own(signed(keys.ID_TOKEN_ALG))["sub"] == "x"
+
+
+def test_a_token_for_another_issuer_or_from_another_key_is_not_our_own(app):
+    from joserfc.jwk import OctKey, RSAKey
+
+    stranger = RSAKey.generate_key(2048, auto_kid=True)
+    with app.app_context():
+        assert keys.verify_own(signed(keys.ID_TOKEN_ALG, iss="https://evil.test")) is None
+        assert keys.verify_own(signed(keys.ID_TOKEN_ALG, iss=None)) is None
+        assert keys.verify_own(jwt.encode({"alg": "RS256", "kid": stranger.kid},
+                                          {"iss": "http://localhost"}, stranger)) is None
+        assert keys.verify_own(jwt.encode({"alg": "HS256"}, {"iss": "http://localhost"},
+                                          OctKey.import_key("x" * 32),
+                                          algorithms=["HS256"])) is None
+
+
+def test_a_token_signed_by_a_dropped_key_is_not_our_own(app):
+    with app.app_context():
+        old = signed(keys.ID_TOKEN_ALG)
+        keys.rotate(callers.operator())
+        assert keys.verify_own(old) is not None  # the previous key is still published
+        keys.rotate(callers.operator())
+        assert keys.verify_own(old) is None
+
+
+@pytest.mark.parametrize("value", [None, 42, "", "e30.e30.", "a" * 8193])
+def test_anything_else_is_not_our_own_token(app, value):
+    with app.app_context():
+        assert keys.verify_own(value) is None
+
+
+def padded_to(length: int) -> str:
+    """An own ID token exactly ``length`` characters long (claims pad it)."""
+    bare = len(signed(keys.ID_TOKEN_ALG, pad=""))
+    estimate = (length - bare) * 3 // 4
+    for pad in range(estimate - 4, estimate + 4):
+        for sub in ("x", "xy", "xyz"):
+            token = signed(keys.ID_TOKEN_ALG, sub=sub, pad="p" * pad)
+            if len(token) == length:
+                return token
+    raise AssertionError(f"no padding gives {length} characters")
+
+
+def test_own_tokens_verify_up_to_8192_characters(app):
+    with app.app_context():
+        assert keys.verify_own(padded_to(8192)) is not None
+        assert keys.verify_own(padded_to(8193)) is None

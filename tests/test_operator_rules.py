@@ -1,4 +1,4 @@
-"""Operator-side rules in detail: purge boundaries, resource-server names,
+"""Operator-side rules in detail: purge boundaries, organization and resource-server names,
 key rotation, and what the dashboard counts before a deletion."""
 
 import re
@@ -62,11 +62,49 @@ def test_live_count_counts_neither_revoked_nor_expired_tokens(app, api, frozen_n
 
 
 @pytest.mark.parametrize("name", ["", "   ", "x" * 101, None])
-def test_resource_server_name_must_be_1_to_100_characters(app, name):
+@pytest.mark.parametrize("create, what", [(orgs.create_resource_server, "resource server"),
+                                          (orgs.create_org, "organization")])
+def test_resource_server_and_organization_names_must_be_1_to_100_characters(app, create, what,
+                                                                            name):
     with app.app_context(), pytest.raises(ScopegateError) as raised:
-        orgs.create_resource_server(callers.operator(), name)
-    assert raised.value.get_error_description() == (
-        "The resource server name must be 1-100 characters.")
+        create(callers.operator(), name)
+    assert raised.value.get_error_description() == f"The {what} name must be 1-100 characters."
+
+
+def test_organization_names_are_unique_and_may_be_100_characters(app):
+    with app.app_context():
+        assert orgs.get_org(orgs.create_org(callers.operator(), "x" * 100).name)
+        with pytest.raises(ScopegateError) as raised:
+            orgs.create_org(callers.operator(), "x" * 100)
+    assert raised.value.error == "conflict"
+
+
+def test_creating_an_organization_and_its_admin_is_audited(app, org):
+    with app.app_context():
+        events = db.session.execute(select(
+            AuditEvent.action, AuditEvent.actor, AuditEvent.org_id, AuditEvent.subject,
+            AuditEvent.subject_name, AuditEvent.target, AuditEvent.outcome,
+        ).where(AuditEvent.action.in_(["org.create", "account.create"])).order_by(AuditEvent.id))
+        assert [tuple(e) for e in events] == [
+            ("org.create", "operator", org.id, None, None, "acme", "success"),
+            ("account.create", "operator", org.id, org.admin_uid, org.admin_email,
+             org.admin_email, "success")]
+
+
+def test_an_admin_made_by_the_operator_at_large_is_audited_in_their_organization(app, org):
+    with app.app_context():
+        acme = orgs.get_org("acme")
+        second = orgs.create_admin(callers.operator(), acme, "second@acme.test")
+        assert db.session.scalar(select(AuditEvent.org_id).where(
+            AuditEvent.subject == second.uid)) == org.id
+
+
+def test_an_account_is_found_by_its_email_in_any_case_and_spacing(app, org):
+    with app.app_context():
+        assert orgs.get_account(" Admin@ACME.test ").uid == org.admin_uid
+        with pytest.raises(ScopegateError) as raised:
+            orgs.get_account("nobody@acme.test")
+    assert raised.value.error == "not_found"
 
 
 def test_resource_server_names_are_unique_and_ids_are_rs_plus_16_hex(app):

@@ -163,6 +163,7 @@ def test_every_counter_store_in_a_process_shares_one_expiry_thread(tmp_path):
         assert app.test_client().post("/oauth/token", data={"grant_type": "x"}).status_code
     named = [t for t in threading.enumerate() if t.name == "scopegate-counter-expiry"]
     assert len(named) == 1
+    assert named[0].daemon  # it never keeps a finished process (a worker, a test run) alive
 
 
 def test_expiry_drops_windows_and_entries_no_limit_can_count_any_more():
@@ -195,3 +196,20 @@ def test_a_dropped_counter_store_is_not_kept_alive_by_the_expiry_thread():
     del counters
     gc.collect()
     assert gone() is None
+
+
+def test_a_throttle_allows_its_amount_then_says_how_long_to_wait_until_cleared():
+    from unittest import mock
+
+    from app.services.throttle import MEMORY, Throttle
+
+    throttle, clock = Throttle(MEMORY), [1_700_000_000.0]
+    with mock.patch("time.time", lambda: clock[0]):
+        assert [throttle.hit("sign-in", "ann", 3, 900) for _ in range(3)] == [0, 0, 0]
+        clock[0] += 0.5
+        assert throttle.hit("sign-in", "ann", 3, 900) == 900  # 899.5 s, rounded up
+        assert throttle.hit("sign-in", "bob", 3, 900) == 0  # per key
+        clock[0] += 600
+        assert throttle.hit("sign-in", "ann", 3, 900) == 300
+        throttle.clear("sign-in", "ann", 3, 900)
+        assert throttle.hit("sign-in", "ann", 3, 900) == 0

@@ -25,9 +25,11 @@ def test_client_cannot_revoke_another_clients_token(client, api, machine_user):
     response = revoke(client, creds, theirs["token"])
     assert response.status_code == 200  # RFC 7009 §2.2: nothing revealed
     assert api.introspect(theirs["token"]).get_json()["active"] is True
-    denied = api.get("/activity?action=token.revoke").get_json()["items"]
-    assert [(e["outcome"], e["actor"], e["target"], e["detail"]) for e in denied] == [
-        ("denied", machine_user.email, theirs["token_id"], "not the caller's token")]
+    (denied,) = api.get("/activity?action=token.revoke").get_json()["items"]
+    assert (denied["outcome"], denied["actor"], denied["target"], denied["detail"]) == (
+        "denied", machine_user.email, theirs["token_id"], "not the caller's token")
+    other_user = api.get("/users/other-user").get_json()
+    assert (denied["subject"], denied["subject_name"]) == (other_user["email"], "other-user")
 
 
 def test_unknown_token_is_200(client, machine_user):
@@ -48,6 +50,10 @@ def test_other_organization_cannot_revoke(client, api, other_org, scoped_token):
                            headers=other._headers())
     assert response.status_code == 200
     assert api.introspect(scoped_token["token"]).get_json()["active"] is True
+    # the attempt is in the token's organization, where its admins see it
+    (denied,) = api.get("/activity?action=token.revoke").get_json()["items"]
+    assert (denied["outcome"], denied["actor"]) == ("denied", other_org.admin_uid)
+    assert other.get("/activity?action=token.revoke").get_json()["items"] == []
 
 
 def test_revocation_requires_client_authentication(client, scoped_token, api):

@@ -155,8 +155,9 @@ def test_machine_user_credentials_are_refused(client, api, machine_user):
     response = feed(client, basic(machine_user.client_id, machine_user.client_secret))
     assert response.status_code == 403
     assert response.get_json()["error"] == "unauthorized_client"
-    denied = api.get("/activity?action=revocations.read").get_json()["items"]
-    assert [e["outcome"] for e in denied] == ["denied"]
+    (denied,) = api.get("/activity?action=revocations.read").get_json()["items"]
+    assert (denied["outcome"], denied["actor"], denied["actor_name"], denied["detail"]) == (
+        "denied", machine_user.email, "demo-user", "not a resource server")
 
 
 def test_machine_user_token_is_refused(client, scoped_token):

@@ -126,6 +126,47 @@ def test_bad_secret_and_bad_scope_are_audited_as_denied(client, api, machine_use
                       ("token.issue", "denied", "demo-user", "demo-user")}
 
 
+def refused_client_auths(app) -> list[tuple]:
+    from sqlalchemy import select
+
+    from app.models import AuditEvent, db
+
+    with app.app_context():
+        return [tuple(e) for e in db.session.execute(select(
+            AuditEvent.org_id, AuditEvent.actor, AuditEvent.subject, AuditEvent.subject_name,
+            AuditEvent.target, AuditEvent.outcome, AuditEvent.detail,
+        ).where(AuditEvent.action == "client.auth").order_by(AuditEvent.id))]
+
+
+def test_a_bad_secret_is_audited_in_the_clients_organization_naming_it(app, client, org,
+                                                                        machine_user):
+    client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                headers=basic(machine_user.client_id, "sgs_wrong"))
+    assert refused_client_auths(app) == [
+        (org.id, None, machine_user.email, "demo-user", machine_user.client_id, "denied",
+         "bad client credentials")]
+
+
+def test_an_empty_secret_is_refused_and_audited(app, client, machine_user):
+    response = client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                           headers=basic(machine_user.client_id, ""))
+    assert response.status_code == 401
+    assert [e[4] for e in refused_client_auths(app)] == [machine_user.client_id]
+
+
+@pytest.mark.parametrize("client_id, target", [
+    ("nobody@scopegate.local", "nobody@scopegate.local"),
+    ("x" * 300, "x" * 254),
+    ("bad\x01id", "(unprintable)"),
+])
+def test_an_unknown_client_is_audited_in_no_organization(app, client, org, client_id, target):
+    response = client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                           headers=basic(client_id, "sgs_wrong"))
+    assert response.status_code == 401
+    assert refused_client_auths(app) == [
+        (None, None, None, None, target, "denied", "bad client credentials")]
+
+
 def test_issued_token_never_reaches_a_debug_log(client, machine_user, caplog):
     import logging
 
@@ -135,6 +176,24 @@ def test_issued_token_never_reaches_a_debug_log(client, machine_user, caplog):
     assert value not in caplog.text  # ...without the token
     assert "'access_token': '[redacted]'" in caplog.text
     assert machine_user.client_secret not in caplog.text
+
+
+def test_the_issued_token_debug_line_hides_every_token_and_keeps_the_rest(caplog):
+    """An app's code exchange may log an access, a refresh and an ID token at
+    once; the token type, lifetime and scope stay readable."""
+    import logging
+
+    from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant
+
+    issued = {"access_token": "sga_AT", "refresh_token": "sgr_RT", "id_token": "eyJ.ID",
+              "token_type": "Bearer", "expires_in": 3600, "scope": "openid"}
+    with caplog.at_level(logging.DEBUG):
+        logging.getLogger(AuthorizationCodeGrant.__module__).debug(
+            "Issue token %r to %r", issued, "app-1")
+    assert not [value for value in ("sga_AT", "sgr_RT", "eyJ.ID") if value in caplog.text]
+    for name in ("access_token", "refresh_token", "id_token"):
+        assert f"'{name}': '[redacted]'" in caplog.text
+    assert "'token_type': 'Bearer', 'expires_in': 3600, 'scope': 'openid'" in caplog.text
 
 
 def test_oauth_and_api_responses_set_no_cookie(client, api, machine_user):

@@ -65,6 +65,27 @@ def test_private_keys_are_encrypted_at_rest(fresh_url):
     assert "d" not in jwks["keys"][0]
 
 
+def test_the_sealing_key_is_the_documented_derivation_of_the_secret(fresh_url):
+    """HKDF-SHA256 of SCOPEGATE_SECRET_KEY, no salt, a fixed label: what an
+    earlier version sealed, this one opens (and the other way round)."""
+    import base64
+
+    from cryptography.fernet import Fernet
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                   info=b"scopegate signing-key encryption").derive(b"store-test-secret")
+    fernet = Fernet(base64.urlsafe_b64encode(derived))
+    app = make_app(fresh_url)
+    with app.app_context():
+        upgrade()
+        keys.ensure_key()
+        kid = keys.signing_key().kid
+    [stored] = stored_jwks(app)
+    assert json.loads(fernet.decrypt(stored.removeprefix(keys.SEALED).encode()))["kid"] == kid
+
+
 def test_init_db_encrypts_keys_stored_in_clear(fresh_url):
     app = make_app(fresh_url)
     with app.app_context():

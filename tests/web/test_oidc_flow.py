@@ -13,7 +13,7 @@ from joserfc.jwk import KeySet
 from sqlalchemy import select, update
 
 from app.models import AuditEvent, AuthorizationCode, Consent, Token, WebSession, db
-from app.services import apps, callers, consents, links, orgs, people
+from app.services import apps, callers, consents, keys, links, orgs, people
 from tests.conftest import basic
 from tests.web.conftest import Browser
 from tests.web.oidc_helpers import REDIRECT, authorize_url, base_of, params_of, pkce
@@ -516,13 +516,23 @@ def test_the_id_token_carries_the_documented_claims(client, signed_in, rp, admin
     keyset = KeySet.import_key_set(client.get("/oauth/jwks").get_json())
     decoded = jwt.decode(tokens["id_token"], keyset, algorithms=["RS256"])
     claims = decoded.claims
-    assert decoded.header["alg"] == "RS256" and decoded.header["kid"]
+    with client.application.app_context():
+        kid = keys.signing_key(keys.ID_TOKEN_ALG).kid
+    assert decoded.header == {"alg": "RS256", "kid": kid, "typ": "JWT"}
     assert claims["iss"] == "http://localhost" and claims["aud"] == rp["client_id"]
     assert claims["sub"] == admin.uid and claims["nonce"] == "n-0S6_WzA2Mj"
     assert claims["email"] == admin.email and claims["email_verified"] is False
     assert claims["name"] == admin.email and claims["org"] == "acme"
-    assert claims["iat"] <= claims["auth_time"] + 5 and claims["exp"] > claims["iat"]
+    assert claims["iat"] <= claims["auth_time"] + 5 and claims["exp"] == claims["iat"] + 600
     assert claims["at_hash"]
+
+
+def test_the_token_answer_to_an_app_says_type_lifetime_and_scope(app, client, signed_in, rp):
+    answer = tokens_for(client, rp, signed_in)
+    assert answer["token_type"] == "Bearer"
+    assert answer["expires_in"] == app.config["SCOPEGATE_APP_ACCESS_TOKEN_LIFETIME"]
+    assert set(answer["scope"].split()) == {"openid", "email", "profile", "offline_access"}
+    assert answer["refresh_token"] != answer["access_token"]
 
 
 def test_without_email_and_profile_the_id_token_names_only_the_person(client, signed_in, rp):
@@ -613,6 +623,18 @@ def test_a_persons_app_token_does_not_open_the_admin_api(client, signed_in, rp):
     access = tokens_for(client, rp, signed_in)["access_token"]
     response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {access}"})
     assert response.status_code == 401
+
+
+def test_a_persons_app_token_as_a_bearer_neither_introspects_nor_revokes(client, signed_in,
+                                                                        rp, api_token):
+    """Introspection and revocation are for apps (their credentials), admins and
+    machine users; what the app holds for a person reaches nothing there."""
+    issued = tokens_for(client, rp, signed_in)
+    access = issued["access_token"]
+    assert introspect(client, access, access) == {"active": False}
+    assert client.post("/oauth/revoke", data={"token": issued["refresh_token"]},
+                       headers={"Authorization": f"Bearer {access}"}).status_code == 200
+    assert introspect(client, api_token, access)["active"] is True
 
 
 def test_revoking_by_account_covers_a_persons_app_tokens(app, client, signed_in, rp, admin,

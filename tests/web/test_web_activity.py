@@ -112,3 +112,83 @@ def test_favicon_is_served(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 200
     assert response.mimetype == "image/svg+xml"
+
+
+# -- the chart's arithmetic, on events at known times ---------------------------------
+
+T0 = 1_800_000_000  # 2027-01-15T08:00:00Z, a whole hour
+H, D = charts.HOUR, charts.DAY
+
+
+def add_events(app, admin, *events) -> None:
+    """(at, actor uid, actor name, count) rows in the admin's organization."""
+    with app.app_context():
+        db.session.execute(AuditEvent.__table__.insert(), [
+            {"org_id": admin.org_id, "at": at, "actor": actor, "actor_name": name,
+             "action": "user.create", "outcome": "success", "count": count}
+            for at, actor, name, count in events])
+        db.session.commit()
+
+
+def chart_of(app, admin, **filters) -> charts.Chart:
+    from app.services import callers, orgs
+
+    with app.app_context():
+        caller = callers.from_account(orgs.get_account(admin.email))
+        return charts.activity_chart(caller, action="user.create", **filters)
+
+
+def test_chart_buckets_are_whole_hours_and_count_repeated_events(app, admin):
+    add_events(app, admin, (T0 + 1800, "u-a", "alice", 1), (T0 + 2 * H + 10, "u-a", "alice", 3),
+               (T0 + 5 * H, "u-b", "bob", 1), (T0 + 5 * H + 1, "u-b", "bob", 7))
+    chart = chart_of(app, admin, since=str(T0 + 1800), until=str(T0 + 5 * H))
+    assert (chart.start, chart.end, chart.width, chart.unit) == (T0, T0 + 6 * H, H, "hour")
+    assert [(s.key, s.label, s.counts) for s in chart.series] == [
+        ("u-a", "alice", [1, 0, 3, 0, 0, 0]), ("u-b", "bob", [0, 0, 0, 0, 0, 1])]
+    assert (chart.peak, chart.bucket_start(2), chart.capped, chart.others) == (
+        3, T0 + 2 * H, False, 0)
+
+
+def test_chart_buckets_widen_to_days_weeks_then_a_sixtieth_of_the_span(app, admin):
+    add_events(app, admin, (T0 + 60, "u-a", "alice", 1))
+    day = chart_of(app, admin, since=str(T0 + 60), until=str(T0 + 10 * D))
+    assert (day.width, day.unit, day.start) == (D, "day", T0 - 8 * H)  # midnight UTC
+    assert len(day.series[0].counts) == 11
+    assert chart_of(app, admin, since=str(T0 - 60 * H), until=str(T0)).width == H
+    assert chart_of(app, admin, since=str(T0 - 61 * H), until=str(T0)).width == D
+    week = chart_of(app, admin, since=str(T0 - 100 * D), until=str(T0))
+    assert (week.width, week.unit, week.start) == (charts.WEEK, "week", T0 - 100 * D)
+    assert chart_of(app, admin, since=str(T0 - 420 * D), until=str(T0)).width == charts.WEEK
+    years = chart_of(app, admin, since=str(T0 - 421 * D), until=str(T0))
+    assert years.width == -(-421 * D // 60) and years.unit == f"{years.width}s"
+
+
+def test_chart_without_since_starts_at_the_first_event_or_a_day_before_the_end(app, admin):
+    midnight = T0 - 8 * H
+    assert chart_of(app, admin, until=str(T0)).start == midnight - 7 * D  # no events: a week
+    add_events(app, admin, (T0 - H, "u-a", "alice", 1))
+    assert chart_of(app, admin, until=str(T0)).start == T0 - D  # hours, from a day before
+    add_events(app, admin, (T0 - 3 * D - 5, "u-a", "alice", 1))
+    assert chart_of(app, admin, until=str(T0)).start == midnight - 3 * D  # its day
+
+
+def test_chart_shows_the_eight_busiest_users_and_counts_the_others(app, admin):
+    add_events(app, admin, *[(T0, f"u-{i}", f"user{i}", 1) for i in range(10)],
+               (T0, "u-9", "user9", 1), (T0, "u-5", "user5", 1))
+    chart = chart_of(app, admin, since=str(T0), until=str(T0 + H))
+    assert [s.label for s in chart.series] == [
+        "user5", "user9", "user0", "user1", "user2", "user3", "user4", "user6"]
+    assert chart.others == 2
+
+
+def test_chart_for_chosen_users_keeps_their_order_and_a_row_for_the_idle(app, admin):
+    add_events(app, admin, (T0, "u-a", "alice", 1), (T0, "u-b", "bob", 2))
+    chart = chart_of(app, admin, since=str(T0), until=str(T0 + H), users=["u-b", "idle", "u-a"])
+    assert [(s.key, s.label, s.total) for s in chart.series] == [
+        ("u-b", "u-b", 2), ("idle", "idle", 0), ("u-a", "u-a", 1)]
+
+
+def test_chart_reads_at_most_5000_events_and_says_so(app, admin):
+    add_events(app, admin, *[(T0, "u-a", "alice", 1)] * (charts.MAX_EVENTS + 1))
+    chart = chart_of(app, admin, since=str(T0), until=str(T0 + H))
+    assert chart.capped and chart.series[0].total == charts.MAX_EVENTS
