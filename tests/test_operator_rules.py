@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, update
 
 from app.errors import ScopegateError
-from app.models import AuditEvent, MachineUser, SigningKey, Token, db
+from app.models import Account, AuditEvent, MachineUser, SigningKey, Token, db
 from app.services import callers, keys, orgs, tokens
 
 RETENTION = 1000
@@ -61,6 +61,17 @@ def test_live_count_counts_neither_revoked_nor_expired_tokens(app, api, frozen_n
         assert tokens.live_count(user) == 1
 
 
+def test_live_count_of_a_person_counts_only_their_live_tokens(app, api, org, frozen_now):
+    T = frozen_now
+    token_rows(app, api, 1)  # a machine user's live token: not the person's
+    with app.app_context():
+        admin = db.session.scalar(select(Account).where(Account.uid == org.admin_uid))
+        revoked, expired = (tokens.create_personal(admin, callers.operator(org.id))[1].token_id
+                            for _ in range(2))
+        set_times(revoked, revoked_at=T - 1, expires_at=T + 1)
+        set_times(expired, expires_at=T)  # expiring now is expired
+        db.session.commit()
+        assert tokens.live_count_of_account(admin) == 1  # the fixture's token
 @pytest.mark.parametrize("name", ["", "   ", "x" * 101, None])
 def test_resource_server_name_must_be_1_to_100_characters(app, name):
     with app.app_context(), pytest.raises(ScopegateError) as raised:
