@@ -2,6 +2,7 @@
 
 import pytest
 
+from app.services import callers, reach, tokens
 from sdk.auth.scopes import CATALOG
 from tests.conftest import Api, issue
 
@@ -315,6 +316,24 @@ def test_scoped_token_without_revoke_scope_cannot_revoke(api, client, machine_us
     own_id = api.introspect(own).get_json()["token_id"]
     scoped = Api(client, scoped_token["token"])
     assert scoped.delete(f"/tokens/{own_id}").status_code == 403
+
+
+@pytest.mark.parametrize("kind, scopes", [
+    (callers.MEMBER, ()), (callers.PERSON, ("revoke_user_token",)), (callers.APP, ()),
+    (callers.RESOURCE_SERVER, ()), (callers.MACHINE, ("cli",))])
+def test_only_admins_and_machine_users_with_revoke_user_token_revoke_by_id(
+        app, client, machine_user, kind, scopes):
+    """The rule behind DELETE /api/v1/tokens/{id}, whatever the route lets through:
+    any other caller is refused, even for a token it obtained itself."""
+    value = issue(client, machine_user, scope="cli").get_json()["access_token"]
+    with app.app_context():
+        token = tokens.find(value)
+        caller = callers.Caller(kind, token.created_by, "x", token.org_id, frozenset(scopes),
+                                may_revoke=True)
+        assert reach.may_revoke_by_id(caller, token) is False
+        holder = callers.Caller(callers.MACHINE, token.created_by, "x", token.org_id,
+                                frozenset({"revoke_user_token"}))
+        assert reach.may_revoke_by_id(holder, token) is True
 
 
 # --- tenant isolation -------------------------------------------------------
