@@ -310,6 +310,17 @@ def test_revoke_user_token_scope_revokes_only_own_client_credentials_tokens(
     assert api.introspect(own).get_json() == {"active": False}
 
 
+def test_a_refused_revocation_by_id_is_audited_with_the_token_and_its_user(
+        api, client, machine_user):
+    holder = api.post("/users/demo-user/tokens", {"scopes": ["revoke_user_token"]}).get_json()
+    admin_made = api.post("/users/demo-user/tokens", {"scopes": ["cli"]}).get_json()
+    Api(client, holder["token"]).delete(f"/tokens/{admin_made['token_id']}")
+    (event,) = api.get("/activity?action=token.revoke").get_json()["items"]
+    assert (event["outcome"], event["actor"], event["target"]) == (
+        "denied", machine_user.email, admin_made["token_id"])
+    assert (event["subject"], event["subject_name"]) == (machine_user.email, "demo-user")
+
+
 def test_scoped_token_without_revoke_scope_cannot_revoke(api, client, machine_user,
                                                          scoped_token):
     own = issue(client, machine_user, scope="cli").get_json()["access_token"]
