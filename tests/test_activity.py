@@ -21,6 +21,8 @@ def test_each_action_is_recorded_once_with_who_what_where(api, org, machine_user
         assert e["subject"] == machine_user.email
         assert e["outcome"] == "success" and e["ip"] == "127.0.0.1" and e["request_id"]
     assert events[0]["target"] == scoped_token["token_id"]
+    assert events[0]["subject_name"] == "demo-user"
+    assert events[0]["detail"] == "create_session read_user_session"  # the scopes granted
 
 
 def test_request_id_is_echoed_and_recorded(api, org):

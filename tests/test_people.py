@@ -160,6 +160,14 @@ def test_member_token_introspects_as_member_without_admin_scope(app, api):
     assert "admin" not in info["scope"].split()
 
 
+def test_a_personal_token_for_a_member_is_audited_with_the_member_and_role(api, org):
+    uid = invite(api)["uid"]
+    token = member_token(api)
+    (event,) = [e for e in events(api, "token.create") if e["target"] == token["token_id"]]
+    assert (event["actor"], event["subject"], event["subject_name"], event["detail"]) == (
+        org.admin_uid, uid, "ann@acme.test", "personal member")
+
+
 def test_member_token_is_403_on_the_admin_api(client, api):
     invite(api)
     member = Api(client, member_token(api)["token"])
