@@ -358,6 +358,7 @@ def test_objects_of_another_organization_are_404(client, api, other_org, machine
     assert other.delete("/users/demo-user").status_code == 404
     assert other.post("/users/demo-user/tokens", {"scopes": ["cli"]}).status_code == 404
     assert other.post("/users/demo-user/credentials").status_code == 404
+    assert other.get(f"/tokens/{scoped_token['token_id']}").status_code == 404
     assert other.delete(f"/tokens/{scoped_token['token_id']}").status_code == 404
     assert other.post(f"/tokens/{scoped_token['token_id']}/renew").status_code == 404
     assert api.introspect(scoped_token["token"]).get_json()["active"] is True

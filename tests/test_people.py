@@ -201,6 +201,15 @@ def test_members_do_not_issue_their_own_personal_tokens(app, api):
         tokens.create_personal(account, callers.from_account(account), name="mine")
 
 
+def test_an_admin_of_another_organization_cannot_issue_a_members_personal_token(
+        app, api, other_org):
+    account = join(app, invite(api))
+    with app.app_context(), pytest.raises(Forbidden, match="Only an admin"):
+        stranger = orgs.get_account(other_org.admin_email)
+        tokens.create_personal(db.session.get(Account, account.id),
+                               callers.from_account(stranger))
+
+
 def test_role_change_revokes_personal_tokens(api):
     invite(api)
     token = member_token(api)
