@@ -40,6 +40,12 @@ def test_personal_token_introspects_as_human_admin(api, org):
     assert info["user_type"] == "human" and info["role"] == "admin"
     assert info["scope"] == "admin" and info["sub"] == org.admin_uid
     assert info["email"] == org.admin_email
+    # No client stands between a person and their personal token: client_id is the person.
+    assert info["client_id"] == org.admin_uid and info["user_id"] == org.admin_email
+    assert (info["customer"], info["token_id"], info["token_type"]) == (
+        "acme", org.admin_token_id, "Bearer")
+    assert info["renewable"] is True  # 90 days by default, renewable up to 365
+    assert info["exp"] - info["iat"] == 90 * 86400
 
 
 def test_resource_server_may_introspect_any_organization(client, resource_server,
