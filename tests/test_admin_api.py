@@ -155,6 +155,20 @@ def test_list_tokens_paginates_with_cursor(api, machine_user):
     assert third["next_cursor"] is None
 
 
+def test_a_last_page_that_is_exactly_full_has_no_next_cursor(api, machine_user):
+    for _ in range(3):
+        api.post("/users/demo-user/tokens", {"scopes": ["cli"]})
+    page = api.get("/tokens?kind=scoped&limit=3").get_json()
+    assert len(page["items"]) == 3 and page["next_cursor"] is None
+
+
+def test_a_page_holds_1_to_500_items(api):
+    for limit in (1, 500):
+        assert api.get(f"/tokens?limit={limit}").status_code == 200, limit
+    for limit in (0, 501):
+        assert api.get(f"/tokens?limit={limit}").status_code == 422, limit
+
+
 def test_revoke_by_token_id_takes_effect_immediately(api, scoped_token):
     assert api.introspect(scoped_token["token"]).get_json()["active"] is True
     assert api.delete(f"/tokens/{scoped_token['token_id']}").status_code == 204

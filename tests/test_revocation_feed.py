@@ -146,6 +146,11 @@ def test_malformed_cursor_is_invalid_request(client, rs, since):
     assert response.get_json()["error"] == "invalid_request"
 
 
+@pytest.mark.parametrize("limit", ["1", "1000"])
+def test_limit_from_1_to_1000_is_accepted(client, rs, limit):
+    assert feed(client, rs, limit=limit).status_code == 200
+
+
 @pytest.mark.parametrize("limit", ["0", "1001", "x"])
 def test_limit_out_of_range_is_invalid_request(client, rs, limit):
     assert feed(client, rs, limit=limit).status_code == 400
