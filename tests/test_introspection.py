@@ -1,9 +1,12 @@
 """POST /oauth/introspect (RFC 7662): who may ask, and exactly what is answered."""
 
+import time
+
 import pytest
 from sqlalchemy import update
 
 from app.models import Token, db
+from app.services import tokens
 from tests.conftest import Api, basic, issue
 
 INACTIVE = {"active": False}
@@ -141,6 +144,22 @@ def test_introspection_records_last_used_once_per_resolution(app, api, scoped_to
         second = db.session.scalar(db.select(Token.last_used_at).where(
             Token.token_id == scoped_token["token_id"]))
     assert first == second
+
+
+def test_last_used_moves_again_once_the_resolution_has_passed(app, api, scoped_token,
+                                                              monkeypatch):
+    resolution, start = app.config["SCOPEGATE_LAST_USED_RESOLUTION"], int(time.time())
+
+    def used_at(at: int) -> int:
+        monkeypatch.setattr(tokens, "now", lambda: at)
+        api.introspect(scoped_token["token"])
+        with app.app_context():
+            return db.session.scalar(db.select(Token.last_used_at).where(
+                Token.token_id == scoped_token["token_id"]))
+
+    assert used_at(start) == start
+    assert used_at(start + resolution - 1) == start
+    assert used_at(start + resolution) == start + resolution
 
 
 def test_client_credentials_token_introspects(client, api, machine_user):
