@@ -73,6 +73,8 @@ def test_revoking_a_users_tokens_touches_and_counts_only_live_ones(app, api, fro
         db.session.commit()
         revoked = dict(db.session.execute(select(Token.token_id, Token.revoked_at)).all())
     assert revoked[live] == T and revoked[expired] is None
+    with app.app_context():
+        assert tokens.live_count(db.session.merge(user)) == 0
 
 
 def test_live_count_of_a_person_counts_only_their_live_tokens(app, api, org, frozen_now):

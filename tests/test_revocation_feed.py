@@ -120,6 +120,18 @@ def test_cursor_pages_through_revocations_stamped_in_the_same_second(client, app
     assert seen == ids
 
 
+def test_feed_follows_revocation_time_not_token_age(client, app, api, rs, machine_user):
+    older, newer = (new_token(api)["token_id"] for _ in range(2))
+    with app.app_context():  # the newer token was revoked first
+        for token_id, age in ((older, 100), (newer, 200)):
+            db.session.execute(update(Token).where(Token.token_id == token_id)
+                               .values(revoked_at=now() - age))
+        db.session.commit()
+    first = feed(client, rs, limit="1").get_json()
+    second = feed(client, rs, since=first["next_cursor"], limit="1").get_json()
+    assert [i["token_id"] for i in first["items"] + second["items"]] == [newer, older]
+
+
 def test_caught_up_cursor_re_serves_recent_revocations(client, api, rs, scoped_token):
     """A row stamped before the reader caught up but committed after it is
     not skipped: the caught-up cursor steps back by the feed's lag."""
