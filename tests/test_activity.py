@@ -22,6 +22,7 @@ def test_each_action_is_recorded_once_with_who_what_where(api, org, machine_user
         assert e["outcome"] == "success" and e["ip"] == "127.0.0.1" and e["request_id"]
     assert [e["target"] for e in events] == [scoped_token["token_id"], machine_user.email,
                                              machine_user.email]
+    assert events[0]["detail"] == "create_session read_user_session"  # the scopes granted
     assert events[1]["detail"] == "0 token(s) obtained with the previous secret revoked"
 
 

@@ -2,6 +2,7 @@
 
 import pytest
 
+from app.services import callers, reach, tokens
 from sdk.auth.scopes import CATALOG
 from tests.conftest import Api, issue
 
@@ -152,6 +153,20 @@ def test_list_tokens_paginates_with_cursor(api, machine_user):
     ids = [t["token_id"] for page in (first, second, third) for t in page["items"]]
     assert len(ids) == 5 == len(set(ids))
     assert third["next_cursor"] is None
+
+
+def test_a_last_page_that_is_exactly_full_has_no_next_cursor(api, machine_user):
+    for _ in range(3):
+        api.post("/users/demo-user/tokens", {"scopes": ["cli"]})
+    page = api.get("/tokens?kind=scoped&limit=3").get_json()
+    assert len(page["items"]) == 3 and page["next_cursor"] is None
+
+
+def test_a_page_holds_1_to_500_items(api):
+    for limit in (1, 500):
+        assert api.get(f"/tokens?limit={limit}").status_code == 200, limit
+    for limit in (0, 501):
+        assert api.get(f"/tokens?limit={limit}").status_code == 422, limit
 
 
 def test_revoke_by_token_id_takes_effect_immediately(api, scoped_token):
@@ -309,12 +324,41 @@ def test_revoke_user_token_scope_revokes_only_own_client_credentials_tokens(
     assert api.introspect(own).get_json() == {"active": False}
 
 
+def test_a_refused_revocation_by_id_is_audited_with_the_token_and_its_user(
+        api, client, machine_user):
+    holder = api.post("/users/demo-user/tokens", {"scopes": ["revoke_user_token"]}).get_json()
+    admin_made = api.post("/users/demo-user/tokens", {"scopes": ["cli"]}).get_json()
+    Api(client, holder["token"]).delete(f"/tokens/{admin_made['token_id']}")
+    (event,) = api.get("/activity?action=token.revoke").get_json()["items"]
+    assert (event["outcome"], event["actor"], event["target"]) == (
+        "denied", machine_user.email, admin_made["token_id"])
+    assert (event["subject"], event["subject_name"]) == (machine_user.email, "demo-user")
+
+
 def test_scoped_token_without_revoke_scope_cannot_revoke(api, client, machine_user,
                                                          scoped_token):
     own = issue(client, machine_user, scope="cli").get_json()["access_token"]
     own_id = api.introspect(own).get_json()["token_id"]
     scoped = Api(client, scoped_token["token"])
     assert scoped.delete(f"/tokens/{own_id}").status_code == 403
+
+
+@pytest.mark.parametrize("kind, scopes", [
+    (callers.MEMBER, ()), (callers.PERSON, ("revoke_user_token",)), (callers.APP, ()),
+    (callers.RESOURCE_SERVER, ()), (callers.MACHINE, ("cli",))])
+def test_only_admins_and_machine_users_with_revoke_user_token_revoke_by_id(
+        app, client, machine_user, kind, scopes):
+    """The rule behind DELETE /api/v1/tokens/{id}, whatever the route lets through:
+    any other caller is refused, even for a token it obtained itself."""
+    value = issue(client, machine_user, scope="cli").get_json()["access_token"]
+    with app.app_context():
+        token = tokens.find(value)
+        caller = callers.Caller(kind, token.created_by, "x", token.org_id, frozenset(scopes),
+                                may_revoke=True)
+        assert reach.may_revoke_by_id(caller, token) is False
+        holder = callers.Caller(callers.MACHINE, token.created_by, "x", token.org_id,
+                                frozenset({"revoke_user_token"}))
+        assert reach.may_revoke_by_id(holder, token) is True
 
 
 # --- tenant isolation -------------------------------------------------------
@@ -328,6 +372,7 @@ def test_objects_of_another_organization_are_404(client, api, other_org, machine
     assert other.delete("/users/demo-user").status_code == 404
     assert other.post("/users/demo-user/tokens", {"scopes": ["cli"]}).status_code == 404
     assert other.post("/users/demo-user/credentials").status_code == 404
+    assert other.get(f"/tokens/{scoped_token['token_id']}").status_code == 404
     assert other.delete(f"/tokens/{scoped_token['token_id']}").status_code == 404
     assert other.post(f"/tokens/{scoped_token['token_id']}/renew").status_code == 404
     assert api.introspect(scoped_token["token"]).get_json()["active"] is True

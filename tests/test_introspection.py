@@ -1,9 +1,12 @@
 """POST /oauth/introspect (RFC 7662): who may ask, and exactly what is answered."""
 
+import time
+
 import pytest
 from sqlalchemy import update
 
 from app.models import Token, db
+from app.services import tokens
 from tests.conftest import Api, basic, issue
 
 INACTIVE = {"active": False}
@@ -40,6 +43,12 @@ def test_personal_token_introspects_as_human_admin(api, org):
     assert info["user_type"] == "human" and info["role"] == "admin"
     assert info["scope"] == "admin" and info["sub"] == org.admin_uid
     assert info["email"] == org.admin_email
+    # No client stands between a person and their personal token: client_id is the person.
+    assert info["client_id"] == org.admin_uid and info["user_id"] == org.admin_email
+    assert (info["customer"], info["token_id"], info["token_type"]) == (
+        "acme", org.admin_token_id, "Bearer")
+    assert info["renewable"] is True  # 90 days by default, renewable up to 365
+    assert info["exp"] - info["iat"] == 90 * 86400
 
 
 def test_resource_server_may_introspect_any_organization(client, resource_server,
@@ -135,6 +144,22 @@ def test_introspection_records_last_used_once_per_resolution(app, api, scoped_to
         second = db.session.scalar(db.select(Token.last_used_at).where(
             Token.token_id == scoped_token["token_id"]))
     assert first == second
+
+
+def test_last_used_moves_again_once_the_resolution_has_passed(app, api, scoped_token,
+                                                              monkeypatch):
+    resolution, start = app.config["SCOPEGATE_LAST_USED_RESOLUTION"], int(time.time())
+
+    def used_at(at: int) -> int:
+        monkeypatch.setattr(tokens, "now", lambda: at)
+        api.introspect(scoped_token["token"])
+        with app.app_context():
+            return db.session.scalar(db.select(Token.last_used_at).where(
+                Token.token_id == scoped_token["token_id"]))
+
+    assert used_at(start) == start
+    assert used_at(start + resolution - 1) == start
+    assert used_at(start + resolution) == start + resolution
 
 
 def test_client_credentials_token_introspects(client, api, machine_user):

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, update
 
 from app.errors import ScopegateError
-from app.models import AuditEvent, MachineUser, SigningKey, Token, db
+from app.models import Account, AuditEvent, MachineUser, SigningKey, Token, db
 from app.services import callers, keys, orgs, tokens
 
 RETENTION = 1000
@@ -61,6 +61,33 @@ def test_live_count_counts_neither_revoked_nor_expired_tokens(app, api, frozen_n
         assert tokens.live_count(user) == 1
 
 
+def test_revoking_a_users_tokens_touches_and_counts_only_live_ones(app, api, frozen_now):
+    T = frozen_now
+    live, expired = token_rows(app, api, 2)
+    with app.app_context():
+        set_times(live, expires_at=T + 1)
+        set_times(expired, expires_at=T)  # expiring now is expired: dead already
+        db.session.commit()
+        user = db.session.scalar(select(MachineUser).where(MachineUser.name == "bulk"))
+        assert tokens.revoke_all_of(user) == 1
+        db.session.commit()
+        revoked = dict(db.session.execute(select(Token.token_id, Token.revoked_at)).all())
+    assert revoked[live] == T and revoked[expired] is None
+    with app.app_context():
+        assert tokens.live_count(db.session.merge(user)) == 0
+
+
+def test_live_count_of_a_person_counts_only_their_live_tokens(app, api, org, frozen_now):
+    T = frozen_now
+    token_rows(app, api, 1)  # a machine user's live token: not the person's
+    with app.app_context():
+        admin = db.session.scalar(select(Account).where(Account.uid == org.admin_uid))
+        revoked, expired = (tokens.create_personal(admin, callers.operator(org.id))[1].token_id
+                            for _ in range(2))
+        set_times(revoked, revoked_at=T - 1, expires_at=T + 1)
+        set_times(expired, expires_at=T)  # expiring now is expired
+        db.session.commit()
+        assert tokens.live_count_of_account(admin) == 1  # the fixture's token
 @pytest.mark.parametrize("name", ["", "   ", "x" * 101, None])
 @pytest.mark.parametrize("create, what", [(orgs.create_resource_server, "resource server"),
                                           (orgs.create_org, "organization")])

@@ -200,6 +200,14 @@ def test_member_token_introspects_as_member_without_admin_scope(app, api):
     assert "admin" not in info["scope"].split()
 
 
+def test_a_personal_token_for_a_member_is_audited_with_the_member_and_role(api, org):
+    uid = invite(api)["uid"]
+    token = member_token(api)
+    (event,) = [e for e in events(api, "token.create") if e["target"] == token["token_id"]]
+    assert (event["actor"], event["subject"], event["subject_name"], event["detail"]) == (
+        org.admin_uid, uid, "ann@acme.test", "personal member")
+
+
 def test_member_token_is_403_on_the_admin_api(client, api):
     invite(api)
     member = Api(client, member_token(api)["token"])
@@ -231,6 +239,15 @@ def test_members_do_not_issue_their_own_personal_tokens(app, api):
     with app.app_context(), pytest.raises(Forbidden, match="Only an admin"):
         account = db.session.get(Account, account.id)
         tokens.create_personal(account, callers.from_account(account), name="mine")
+
+
+def test_an_admin_of_another_organization_cannot_issue_a_members_personal_token(
+        app, api, other_org):
+    account = join(app, invite(api))
+    with app.app_context(), pytest.raises(Forbidden, match="Only an admin"):
+        stranger = orgs.get_account(other_org.admin_email)
+        tokens.create_personal(db.session.get(Account, account.id),
+                               callers.from_account(stranger))
 
 
 def test_role_change_revokes_personal_tokens(api, org):

@@ -148,6 +148,24 @@ def test_a_lifetime_that_is_no_positive_integer_is_refused(app_context, kind, ex
         lifetimes.lifetime(kind, expires_in)
 
 
+@pytest.mark.parametrize("kind", [lifetimes.SCOPED, lifetimes.PERSONAL])
+def test_one_second_and_the_maximum_itself_are_valid_lifetimes(app_context, kind):
+    maximum = lifetimes.max_lifetime(kind)
+    assert lifetimes.lifetime(kind, 1) == 1
+    assert lifetimes.lifetime(kind, maximum) == maximum
+    for refused in (0, maximum + 1):
+        with pytest.raises(ScopegateError):
+            lifetimes.lifetime(kind, refused)
+
+
+@pytest.mark.parametrize("kind", [lifetimes.SCOPED, lifetimes.PERSONAL])
+def test_a_renewal_that_lands_on_the_cap_is_not_clamped(app_context, kind):
+    issued, at = 1000, 1005
+    cap = issued + lifetimes.max_lifetime(kind)
+    assert lifetimes.renewed_expiry(kind, issued, at, cap - at) == (cap, False)
+    assert lifetimes.renewed_expiry(kind, issued, at, cap - at + 1) == (cap, True)
+
+
 # --- cursors and whole numbers ----------------------------------------------------
 
 

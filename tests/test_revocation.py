@@ -131,3 +131,5 @@ def test_resource_server_revocation_is_audited_with_its_id_and_name(client, api,
     (event,) = api.get("/activity?action=token.revoke").get_json()["items"]
     assert (event["actor"], event["actor_name"], event["outcome"]) == (
         rs["client_id"], "incident-tool", "success")
+    assert (event["subject"], event["subject_name"], event["target"]) == (
+        scoped_token["email"], "demo-user", scoped_token["token_id"])

@@ -103,6 +103,35 @@ def test_cursor_pages_through_every_revocation_once(client, app, api, rs, machin
     assert feed(client, rs, since=cursor).get_json()["items"] == []
 
 
+def test_cursor_pages_through_revocations_stamped_in_the_same_second(client, app, api, rs,
+                                                                      machine_user):
+    """A bulk revocation stamps many rows with one second: the cursor's row id
+    tells them apart, so a page boundary inside that second skips none."""
+    ids = [new_token(api)["token_id"] for _ in range(3)]
+    with app.app_context():
+        db.session.execute(update(Token).where(Token.token_id.in_(ids))
+                           .values(revoked_at=now() - 100))
+        db.session.commit()
+    seen, cursor = [], None
+    for _ in range(3):
+        body = feed(client, rs, since=cursor, limit="1").get_json()
+        seen += [i["token_id"] for i in body["items"]]
+        cursor = body["next_cursor"]
+    assert seen == ids
+
+
+def test_feed_follows_revocation_time_not_token_age(client, app, api, rs, machine_user):
+    older, newer = (new_token(api)["token_id"] for _ in range(2))
+    with app.app_context():  # the newer token was revoked first
+        for token_id, age in ((older, 100), (newer, 200)):
+            db.session.execute(update(Token).where(Token.token_id == token_id)
+                               .values(revoked_at=now() - age))
+        db.session.commit()
+    first = feed(client, rs, limit="1").get_json()
+    second = feed(client, rs, since=first["next_cursor"], limit="1").get_json()
+    assert [i["token_id"] for i in first["items"] + second["items"]] == [newer, older]
+
+
 def test_caught_up_cursor_re_serves_recent_revocations(client, api, rs, scoped_token):
     """A row stamped before the reader caught up but committed after it is
     not skipped: the caught-up cursor steps back by the feed's lag."""
@@ -127,6 +156,11 @@ def test_malformed_cursor_is_invalid_request(client, rs, since):
     response = feed(client, rs, since=since)
     assert response.status_code == 400
     assert response.get_json()["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize("limit", ["1", "1000"])
+def test_limit_from_1_to_1000_is_accepted(client, rs, limit):
+    assert feed(client, rs, limit=limit).status_code == 200
 
 
 @pytest.mark.parametrize("limit", ["0", "1001", "x"])

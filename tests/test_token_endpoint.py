@@ -113,6 +113,8 @@ def test_issued_tokens_are_audited_with_user_id(client, api, machine_user):
     assert events[0]["actor"] == machine_user.email
     assert events[0]["actor_name"] == "demo-user"
     assert events[0]["outcome"] == "success"
+    assert (events[0]["subject"], events[0]["subject_name"]) == (machine_user.email, "demo-user")
+    assert events[0]["target"] == api.get("/tokens").get_json()["items"][0]["token_id"]
 
 
 def test_bad_secret_and_bad_scope_are_audited_as_denied(client, api, machine_user):

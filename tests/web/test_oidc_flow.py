@@ -610,6 +610,27 @@ def test_an_app_introspects_and_revokes_only_its_own_tokens(app, client, signed_
     assert introspect(client, api_token, theirs["access_token"])["active"] is True
 
 
+def test_a_persons_app_token_is_no_credential_for_introspection_or_revocation(
+        client, signed_in, rp, api_token):
+    """An app holds a person's token to act for them, not to read or end other
+    tokens: as a bearer at /oauth/introspect and /oauth/revoke it reaches
+    nothing, not even another token of the same person."""
+    bearer = {"Authorization": f"Bearer {tokens_for(client, rp, signed_in)['access_token']}"}
+    seen = client.post("/oauth/introspect", data={"token": api_token}, headers=bearer)
+    assert seen.status_code == 200 and seen.get_json() == {"active": False}
+    client.post("/oauth/revoke", data={"token": api_token}, headers=bearer)
+    assert introspect(client, api_token, api_token)["active"] is True
+
+
+def test_a_refresh_token_is_no_bearer_credential(client, signed_in, rp, api_token):
+    """Only the app, with its own credentials, spends a refresh token: sent as a
+    bearer to introspection or revocation it authenticates nobody."""
+    bearer = {"Authorization": f"Bearer {tokens_for(client, rp, signed_in)['refresh_token']}"}
+    for path in ("/oauth/introspect", "/oauth/revoke"):
+        response = client.post(path, data={"token": api_token}, headers=bearer)
+        assert (response.status_code, response.get_json()["error"]) == (401, "invalid_client")
+
+
 def test_an_admin_revokes_a_persons_app_token_by_id(client, signed_in, rp, api_token):
     access = tokens_for(client, rp, signed_in)["access_token"]
     token_id = introspect(client, api_token, access)["token_id"]
