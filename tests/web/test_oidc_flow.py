@@ -869,3 +869,12 @@ def test_offboarding_ends_a_persons_app_tokens_refresh_tokens_and_consents_at_on
     verifier, challenge = pkce()
     response = member.get(authorize_url(rp["client_id"], challenge, prompt="none"))
     assert params_of(response.headers["Location"])["error"] == "login_required"
+
+
+def test_disconnecting_an_app_revokes_only_that_persons_tokens_at_it(
+        app, client, signed_in, rp, admin, api_token):
+    mias = tokens_for(client, rp, joined_member(app, admin))  # another person, the same app
+    mine = tokens_for(client, rp, signed_in)
+    assert signed_in.post(f"/connected-apps/{rp['client_id']}/revoke").status_code == 303
+    assert introspect(client, api_token, mine["access_token"]) == {"active": False}
+    assert introspect(client, api_token, mias["access_token"])["active"] is True
