@@ -20,10 +20,11 @@ from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import delete, func, or_, select
+from sqlalchemy import update as update_rows
 from sqlalchemy.exc import IntegrityError
 
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
-from app.models import Account, WebSession, db, now
+from app.models import Account, Organization, WebSession, db, now
 from app.services import audit, consents, links, passwords, reach, secrets, tokens
 from app.services.callers import ADMIN, MEMBER, Caller
 from app.services.pagination import Page, paginate
@@ -126,12 +127,17 @@ def _keep_an_admin(account: Account, change: str) -> None:
     """Refuse ``change`` when it would leave the organization without an
     enabled admin who has joined.
 
-    Every such admin row is locked, in id order, before counting: two admins
-    demoting each other at once then run one after the other (no deadlock),
-    and the second sees the first's change and is refused (PostgreSQL
-    re-reads locked rows; SQLite has one writer at a time anyway)."""
+    The organization's row is written first: that takes SQLite's write lock
+    (a SELECT alone takes none, so two processes could each count two admins
+    and both demote: tests/store/test_store_people.py caught it) and
+    PostgreSQL's row lock, so two admins demoting each other at once run one
+    after the other and the second counts the first's change and is refused.
+    The admin rows are then locked too, in id order (no deadlock)."""
     if account.role != ADMIN or account.disabled_at is not None or account.joined_at is None:
         return
+    db.session.execute(update_rows(Organization).where(Organization.id == account.org_id)
+                       .values(id=Organization.id)
+                       .execution_options(synchronize_session=False))
     admins = db.session.scalars(select(Account.id).where(
         Account.org_id == account.org_id, Account.role == ADMIN,
         Account.disabled_at.is_(None), Account.joined_at.is_not(None))
