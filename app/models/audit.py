@@ -1,4 +1,4 @@
-from app.models.base import db, now
+from app.models.base import db, now, sparse_index
 
 
 class AuditEvent(db.Model):
@@ -24,7 +24,8 @@ class AuditEvent(db.Model):
         # `user=<name>` finds the unique IDs a (possibly deleted) user had by name.
         db.Index("ix_audit_org_subject_name", "org_id", "subject_name"),
         # The open aggregate of a refused-event source; retention deletes by time.
-        db.Index("ix_audit_source", "source", "id"),
+        # (Successful events have no source: sparse, migration 0008.)
+        sparse_index("ix_audit_source", "source", "id"),
         db.Index("ix_audit_at", "at"),
     )
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData
+from sqlalchemy import Index, MetaData, text
 
 # Named constraints keep migrations reproducible across databases.
 NAMING = {
@@ -22,6 +22,14 @@ NAMING = {
 }
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
+
+
+def sparse_index(name: str, column: str, *more: str) -> Index:
+    """An index on a column most rows leave NULL, holding only the rows that set it
+    (both dialects' partial index): inserting a row without it writes no entry, and
+    every query on it asks for a value, which implies ``IS NOT NULL``."""
+    where = text(f"{column} IS NOT NULL")
+    return Index(name, column, *more, sqlite_where=where, postgresql_where=where)
 
 
 def now() -> int:

@@ -1,4 +1,4 @@
-from app.models.base import Snapshot, db, now
+from app.models.base import Snapshot, db, now, sparse_index
 
 
 class TokenFacts:
@@ -48,11 +48,13 @@ class Token(TokenFacts, db.Model):
     __table_args__ = (
         db.Index("ix_token_org_created", "org_id", "id"),
         db.Index("ix_token_subject", "subject_uid"),
-        db.Index("ix_token_family", "family_id"),
+        # Sparse columns (NULL for every scoped token) are indexed only where set:
+        # issuance writes no entry for them (migration 0008).
+        sparse_index("ix_token_family", "family_id"),
         db.Index("ix_token_client", "client_id"),
-        db.Index("ix_token_account", "account_id"),
+        sparse_index("ix_token_account", "account_id"),
         # The revocation feed reads revoked rows in (revoked_at, id) order.
-        db.Index("ix_token_revoked", "revoked_at", "id"),
+        sparse_index("ix_token_revoked", "revoked_at", "id"),
     )
 
     id = db.Column(db.Integer, primary_key=True)
