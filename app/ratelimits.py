@@ -56,13 +56,10 @@ def _digest(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()[:32]
 
 
-def ip_key(ip: str, authorization: str) -> str:
-    return ip
-
-
-def caller_key(ip: str, authorization: str) -> str:
+def caller_key(authorization: str) -> str:
     """Who the request claims to be: ``client:<id>`` (Basic) or ``token:<digest>``
-    (Bearer); empty (the limit is skipped) when it claims nobody."""
+    (Bearer); empty (the limit is skipped) when it claims nobody. Read once per
+    request: every rule's key is made from it."""
     scheme, _, value = authorization.partition(" ")
     if scheme.lower() == "basic":
         client_id, _secret = basic_credentials({"Authorization": authorization})
@@ -72,8 +69,15 @@ def caller_key(ip: str, authorization: str) -> str:
     return ""
 
 
-def caller_at_ip_key(ip: str, authorization: str) -> str:
-    caller = caller_key(ip, authorization)
+def ip_key(ip: str, caller: str) -> str:
+    return ip
+
+
+def caller_only_key(ip: str, caller: str) -> str:
+    return caller
+
+
+def caller_at_ip_key(ip: str, caller: str) -> str:
     return f"{caller}@{ip}" if caller else ""
 
 
@@ -92,7 +96,7 @@ class Rule:
     """One limit: its setting, whom it counts, which responses count, which methods."""
 
     setting: str
-    #: (client IP, Authorization header) -> counter key; "" skips the limit.
+    #: (client IP, :func:`caller_key`) -> counter key; "" skips the limit.
     key: Callable[[str, str], str]
     #: Counted after the answer, only when this holds for its status (else before, always).
     deduct_when: Callable[[int], bool] | None = None
@@ -102,7 +106,7 @@ class Rule:
 PER_IP = Rule("SCOPEGATE_RATE_LIMIT_PER_IP", ip_key)
 CALLER_RULES = (
     PER_IP,
-    Rule("SCOPEGATE_RATE_LIMIT_PER_CLIENT", caller_key, _authenticated),
+    Rule("SCOPEGATE_RATE_LIMIT_PER_CLIENT", caller_only_key, _authenticated),
     Rule("SCOPEGATE_RATE_LIMIT_FAILED_AUTH", caller_at_ip_key, _failed),
     Rule("SCOPEGATE_RATE_LIMIT_FAILED_AUTH_PER_IP", ip_key, _failed),
 )
@@ -191,8 +195,9 @@ class EndpointLimits:
     def _check(self, ip: str, authorization: str) -> Pending:
         limiter = self.extension.limiter
         deferred = []
+        caller = caller_key(authorization)
         for item, rule, scope in self.checks:
-            key = rule.key(ip, authorization)
+            key = rule.key(ip, caller)
             if not key:
                 continue
             args = (KEY_PREFIX, key, scope)
@@ -242,7 +247,7 @@ def limit_views(app: Flask) -> None:
 
 
 def _flask_key(rule: Rule):
-    return lambda: rule.key(client_ip(), request.headers.get("Authorization") or "")
+    return lambda: rule.key(client_ip(), caller_key(request.headers.get("Authorization") or ""))
 
 
 def _flask_deduct_when(rule: Rule):

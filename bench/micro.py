@@ -47,6 +47,7 @@ DATABASE_URL = ""
 LIMITS = False
 FLASK_VIEWS = False
 PRAGMAS: list[str] = []
+ONLY = ""
 
 
 def scopegate_app():
@@ -157,6 +158,8 @@ def measure(app, token_path, introspect_path, auth, n, profile=None):
 
     out = {}
     for name, fn in (("token", tok), ("introspect", intro)):
+        if ONLY and name != ONLY:
+            continue
         for _ in range(min(200, n)):  # warm-up
             fn()
         prof = cProfile.Profile() if profile == name else None
@@ -192,8 +195,11 @@ def main() -> None:
                     help="rate limits on (allowances no run reaches), to count their cost")
     ap.add_argument("--flask", action="store_true",
                     help="the Flask views, without the fast path in front (A/B)")
+    ap.add_argument("--only", choices=["token", "introspect"],
+                    help="time one operation (bench/instructions.sh counts its instructions)")
     args = ap.parse_args()
-    global SEED_TOKENS, DATABASE_URL, LIMITS, FLASK_VIEWS
+    global SEED_TOKENS, DATABASE_URL, LIMITS, FLASK_VIEWS, ONLY
+    ONLY = args.only or ""
     SEED_TOKENS, DATABASE_URL = args.tokens, args.database_url
     LIMITS, FLASK_VIEWS = args.limits, args.flask
     PRAGMAS.extend(args.pragma)
@@ -204,7 +210,7 @@ def main() -> None:
     print("| app (in-process, WSGI call) | token CPU µs/req | introspect CPU µs/req |")
     print("|---|---|---|")
     for name, r in rows:
-        print(f"| {name} | {r['token']:.0f} | {r['introspect']:.0f} |")
+        print(f"| {name} | {r.get('token', 0):.0f} | {r.get('introspect', 0):.0f} |")
 
 
 if __name__ == "__main__":

@@ -17,12 +17,12 @@ from app.models.consent import Consent
 from app.models.org import Organization
 from app.models.setup_code import SetupCode
 from app.models.signing_key import SigningKey
-from app.models.token import Token, TokenSnapshot
+from app.models.token import IssuedToken, Token, TokenSnapshot
 from app.models.web_session import WebSession
 
 __all__ = [
     "db", "now", "Organization", "Account", "MachineUser", "ResourceServer",
     "MachineUserClient", "MachineUserSnapshot", "ResourceServerSnapshot",
-    "Token", "TokenSnapshot", "AuditEvent", "SigningKey", "WebSession", "SetupCode",
+    "Token", "TokenSnapshot", "IssuedToken", "AuditEvent", "SigningKey", "WebSession", "SetupCode",
     "App", "AppClient", "AppSnapshot", "AuthorizationCode", "Consent",
 ]

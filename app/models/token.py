@@ -103,3 +103,11 @@ class Token(TokenFacts, db.Model):
 class TokenSnapshot(Snapshot, TokenFacts):
     """A token as ``tokens.find`` reads it by value (introspection, revocation,
     bearer authentication): the row's columns plus ``org_name``."""
+
+
+class IssuedToken(Snapshot, TokenFacts):
+    """A token as ``tokens`` just inserted it (its columns, no ``id``), for the
+    answer that shows its value once: a plain object, since building an ORM
+    instance that is never added to a session was about a tenth of an issuance's
+    CPU (bench/RESULTS.md §16)."""
+

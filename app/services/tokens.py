@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.models import (
     Account,
+    IssuedToken,
     MachineUser,
     MachineUserClient,
     Organization,
@@ -48,9 +49,9 @@ def _new(*, kind: str, org_id: int, subject_uid: str, subject_name: str,
          scope: list[str], lifetime: int, created_by: str, account_id: int | None = None,
          machine_user_id: int | None = None, client_id: str | None = None,
          name: str | None = None, expires_at: int | None = None,
-         **lineage) -> tuple[str, Token]:
+         **lineage) -> tuple[str, IssuedToken]:
     """Insert a token row in the current transaction; return its value (shown
-    once, never stored) and a detached copy of the row for the response.
+    once, never stored) and the row as a plain object for the response.
 
     A Core INSERT, not the ORM unit of work: issuance is a hot path and the
     row is never modified in the same request. Scoped tokens are RFC 9068
@@ -85,7 +86,7 @@ def _new(*, kind: str, org_id: int, subject_uid: str, subject_name: str,
         # landing, active, after the user's tokens were revoked).
         db.session.rollback()
         raise NotFound(f"No user named {subject_name!r} in this organization.") from None
-    return value, Token(**row)
+    return value, IssuedToken(row)
 
 
 def _person_state(account: Account) -> str:
@@ -99,7 +100,7 @@ def _person_state(account: Account) -> str:
 
 
 def create_personal(account: Account, actor: Caller, *, name: str | None = None,
-                    expires_in: int | None = None) -> tuple[str, Token]:
+                    expires_in: int | None = None) -> tuple[str, IssuedToken]:
     """A person's unscoped token, acting as them: an admin's carries the
     reserved scope ``admin``, a member's no scope at all (it reaches only the
     member's own things).
@@ -143,7 +144,7 @@ def create_personal(account: Account, actor: Caller, *, name: str | None = None,
 
 
 def create_scoped(user: MachineUser, actor: Caller, requested, expires_in=None
-                  ) -> tuple[str, Token]:
+                  ) -> tuple[str, IssuedToken]:
     """A scoped token for a machine user, created by an admin."""
     granted = scopes.grantable(user.scopes, requested)
     value, token = _new(
@@ -158,7 +159,8 @@ def create_scoped(user: MachineUser, actor: Caller, requested, expires_in=None
     return value, token
 
 
-def issue_client_credentials(user: MachineUserClient, requested: str | None) -> tuple[str, Token]:
+def issue_client_credentials(user: MachineUserClient, requested: str | None
+                             ) -> tuple[str, IssuedToken]:
     """A scoped token a machine user obtains itself (``client_credentials``).
 
     The row and its audit event are added to the session; the OAuth layer
@@ -346,7 +348,7 @@ def live_count_of_account(account: Account) -> int:
 
 def issue_to_app(app, account: Account, scope: list[str], *, family_id: str,
                  auth_time: int, refresh: bool, family_end: int,
-                 parent_token_id: str | None = None) -> tuple[str, Token, str | None]:
+                 parent_token_id: str | None = None) -> tuple[str, IssuedToken, str | None]:
     """A person's access token for an app (and a refresh token when asked),
     added to the current transaction: the OAuth layer commits on save.
 
