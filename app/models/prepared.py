@@ -16,7 +16,8 @@ so the snapshots only test its truth: ``App.public``, ``may_revoke``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import event
@@ -49,19 +50,27 @@ def _forget_connection(session: Session, _transaction) -> None:
     session.info.pop(_CONNECTION, None)
 
 
+def _picker(keys: list[str]) -> Callable[[Mapping[str, Any]], tuple]:
+    """params -> the tuple of their values in ``keys``' order (itemgetter: C, not a loop)."""
+    if len(keys) > 1:
+        return itemgetter(*keys)
+    return lambda params: tuple(params[k] for k in keys)  # itemgetter of one is no tuple
+
+
 class Prepared:
     def __init__(self, statement: ClauseElement, *, keys: tuple[str, ...] | None = None):
         """``keys``: for an INSERT, the columns every execution supplies."""
         self.statement, self.keys = statement, keys
-        self._compiled: dict[str, tuple[str, tuple[str, ...] | None]] = {}
+        self._compiled: dict[str, tuple[str, Callable | None]] = {}
         self._columns: dict[str, list[str]] = {}
 
-    def _sql(self, dialect) -> tuple[str, tuple[str, ...] | None]:
+    def _sql(self, dialect) -> tuple[str, Callable | None]:
+        """The SQL and, for a positional paramstyle, what picks its parameters in order."""
         compiled = self._compiled.get(dialect.name)
         if compiled is None:
             c = self.statement.compile(dialect=dialect,
                                        column_keys=list(self.keys) if self.keys else None)
-            compiled = (c.string, tuple(c.positiontup) if c.positional else None)
+            compiled = (c.string, _picker(c.positiontup) if c.positional else None)
             self._compiled[dialect.name] = compiled
         return compiled
 
@@ -69,7 +78,7 @@ class Prepared:
         """The executed cursor and the dialect's name."""
         dialect, connection = _connection()
         sql, order = self._sql(dialect)
-        values = tuple(params[k] for k in order) if order is not None else params
+        values = order(params) if order is not None else params
         cursor = connection.cursor()
         try:
             cursor.execute(sql, values)
