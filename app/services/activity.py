@@ -19,13 +19,14 @@ MAX_USER_FILTERS = 20
 
 
 def parse_time(value: str | None, name: str) -> int | None:
-    """ISO 8601 (``2026-11-27T10:00:00Z``, a date) or epoch seconds; naive means UTC."""
+    """ISO 8601 (``2026-11-27T10:00:00Z``, a date) or epoch seconds; naive means UTC.
+    RFC 3339 §5.6 lets ``T`` and ``Z`` be lowercase; Python reads only the capitals."""
     if value is None or value == "":
         return None
     if value.isascii() and value.isdigit():
         return whole_number(value, name)
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
     except (ValueError, OverflowError):
         raise Unprocessable(f"`{name}` must be ISO 8601 or epoch seconds.") from None
     if parsed.tzinfo is None:
