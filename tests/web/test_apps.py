@@ -93,6 +93,31 @@ def test_apps_are_listed_for_their_organization_only(app, client, api_token, oth
                        headers=auth(api_token)).status_code == 404
 
 
+def test_a_missing_app_is_404_saying_what_was_asked(client, api_token):
+    malformed = client.get("/api/v1/apps/notebook-hub", headers=auth(api_token))
+    assert malformed.status_code == 404
+    assert "app-0123456789abcdef" in malformed.get_json()["error_description"]  # the shape
+    unknown = client.get("/api/v1/apps/app-0000000000000000", headers=auth(api_token))
+    assert unknown.status_code == 404
+    assert "app-0000000000000000" in unknown.get_json()["error_description"]
+
+
+def test_another_organizations_app_is_answered_like_one_that_does_not_exist(
+        app, client, api_token, other_admin):
+    from app.services import apps, callers, orgs
+
+    with app.app_context():
+        account = orgs.get_account(other_admin.email)
+        theirs = apps.create(callers.from_account(account), "Other", [REDIRECT])[0].client_id
+    missing = "app-0000000000000000"
+    for method, path in (("get", ""), ("delete", ""), ("post", "/secret")):
+        answers = [getattr(client, method)(f"/api/v1/apps/{each}{path}", headers=auth(api_token))
+                   for each in (theirs, missing)]
+        assert [a.status_code for a in answers] == [404, 404]
+        bodies = [a.get_data(as_text=True) for a in answers]
+        assert bodies[0].replace(theirs, missing) == bodies[1]
+
+
 def test_rotating_the_secret_replaces_it(client, api_token):
     body = create(client, api_token).get_json()
     rotated = client.post(f"/api/v1/apps/{body['client_id']}/secret", headers=auth(api_token))
