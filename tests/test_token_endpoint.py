@@ -204,3 +204,28 @@ def test_oauth_and_api_responses_set_no_cookie(client, api, machine_user):
     listed = api.get("/users")
     for response in (issued, introspected, listed):
         assert response.status_code == 200 and "Set-Cookie" not in response.headers
+
+
+def test_a_machine_user_deleted_while_its_token_is_issued_gets_401_not_a_token(
+        app, client, machine_user, monkeypatch):
+    """The user's row goes between the secret check and the token's insert (a
+    deletion racing the request): the insert fails its foreign key, and the answer
+    is the wrong-credentials one, with no token left behind."""
+    from sqlalchemy import delete, func, select
+
+    from app.models import MachineUser, Token, db
+    from app.services import tokens
+
+    issue_token = tokens.issue_client_credentials
+
+    def deleted_meanwhile(user, requested):
+        db.session.execute(delete(MachineUser).where(MachineUser.id == user.id))
+        return issue_token(user, requested)
+
+    monkeypatch.setattr(tokens, "issue_client_credentials", deleted_meanwhile)
+    response = issue(client, machine_user)
+    assert response.status_code == 401 and response.get_json()["error"] == "invalid_client"
+    assert response.headers["WWW-Authenticate"].startswith("Basic")
+    with app.app_context():
+        left = select(func.count()).where(Token.client_id == machine_user.client_id)
+        assert db.session.scalar(left) == 0
