@@ -51,6 +51,31 @@ def test_wrong_secret_is_401_with_basic_challenge(client, machine_user):
     assert response.get_json()["error"] == "invalid_client"
 
 
+def test_a_refused_client_is_told_how_to_authenticate_where_it_called(client, machine_user):
+    wrong = basic(machine_user.client_id, "sgs_wrong")
+    at_token = client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                           headers=wrong).get_json()["error_description"]
+    assert "HTTP Basic" in at_token and "bearer" not in at_token  # no bearer here
+    at_introspect = client.post("/oauth/introspect", data={"token": "sgt_x"},
+                                headers=wrong).get_json()["error_description"]
+    assert "HTTP Basic" in at_introspect and "bearer token" in at_introspect
+
+
+def test_a_client_id_as_long_as_its_column_authenticates(app, client, machine_user):
+    from sqlalchemy import update
+
+    from app.models import MachineUser, db
+
+    longest = "0123456789@" + "d" * 101 + ".example"
+    assert len(longest) == 120  # MachineUser.client_id is a String(120)
+    with app.app_context():
+        db.session.execute(update(MachineUser).values(client_id=longest))
+        db.session.commit()
+    response = client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                           headers=basic(longest, machine_user.client_secret))
+    assert response.status_code == 200
+
+
 def test_unknown_client_looks_like_wrong_secret(client, machine_user):
     wrong_secret = client.post("/oauth/token", data={"grant_type": "client_credentials"},
                                headers=basic(machine_user.client_id, "x"))
@@ -160,6 +185,7 @@ def test_an_empty_secret_is_refused_and_audited(app, client, machine_user):
     ("nobody@scopegate.local", "nobody@scopegate.local"),
     ("x" * 300, "x" * 254),
     ("bad\x01id", "(unprintable)"),
+    ("bad\x00id", "(unprintable)"),  # never sent to the database: PostgreSQL refuses NUL
 ])
 def test_an_unknown_client_is_audited_in_no_organization(app, client, org, client_id, target):
     response = client.post("/oauth/token", data={"grant_type": "client_credentials"},
