@@ -185,6 +185,35 @@ def test_scope_order_does_not_matter(signed_in, rp):
     assert response.status_code == 302
 
 
+def test_agreeing_again_to_other_scopes_remembers_both(signed_in, rp):
+    sign_in_to_app(signed_in, rp, scope="openid email")
+    sign_in_to_app(signed_in, rp, scope="openid profile")
+    verifier, challenge = pkce()
+    response = signed_in.get(authorize_url(rp["client_id"], challenge,
+                                           scope="openid email profile"))
+    assert response.status_code == 302  # asks nothing: each was agreed to once
+
+
+def test_another_persons_consent_to_the_same_app_covers_nothing(app, signed_in, rp, admin):
+    sign_in_to_app(signed_in, rp)  # the admin agreed
+    member = joined_member(app, admin)
+    verifier, challenge = pkce()
+    assert member.get(authorize_url(rp["client_id"], challenge)).status_code == 200
+    sign_in_to_app(member, rp, scope="openid")  # hers is her own, the admin's unchanged
+    with app.app_context():
+        kept = dict(db.session.execute(select(Consent.account_id, Consent.scope)).all())
+        assert kept == {orgs.get_account(admin.email).id: "openid profile email",
+                        orgs.get_account("mia@acme.test").id: "openid"}
+
+
+def test_agreeing_is_audited_with_what_was_shared(app, signed_in, rp, admin):
+    sign_in_to_app(signed_in, rp, scope="openid email")
+    assert audited(app, "consent.grant") == [{
+        "org_id": admin.org_id, "actor": admin.uid, "actor_name": admin.email,
+        "subject": admin.uid, "subject_name": admin.email, "target": rp["client_id"],
+        "outcome": "success", "detail": "openid email"}]
+
+
 def test_prompt_consent_asks_even_when_remembered(signed_in, rp):
     sign_in_to_app(signed_in, rp)
     verifier, challenge = pkce()
