@@ -153,6 +153,20 @@ def test_bad_secret_and_bad_scope_are_audited_as_denied(client, api, machine_use
                       ("token.issue", "denied", "demo-user", "demo-user")}
 
 
+def test_a_refused_scope_is_audited_naming_the_user_and_why(app, client, org, machine_user):
+    from sqlalchemy import select
+
+    from app.models import AuditEvent, db
+
+    issue(client, machine_user, scope="admin")
+    with app.app_context():
+        (event,) = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "token.issue", AuditEvent.outcome == "denied")).all()
+        assert (event.org_id, event.actor, event.subject, event.subject_name) == (
+            org.id, machine_user.client_id, machine_user.client_id, "demo-user")
+        assert "admin" in event.detail  # the scope refused, as the answer says
+
+
 def refused_client_auths(app) -> list[tuple]:
     from sqlalchemy import select
 
