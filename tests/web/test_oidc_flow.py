@@ -777,6 +777,7 @@ def test_forget_all_forgets_every_consent_of_a_person(app, signed_in, rp, admin)
         assert consents.forget_all(account) == 1
         db.session.commit()
         assert consents.connected(account) == []
+        assert consents.forget_all(account) == 0  # nothing left to forget
 
 
 def test_rp_initiated_logout_asks_then_ends_the_session_and_returns_with_state(
