@@ -640,15 +640,19 @@ def test_an_app_introspects_and_revokes_only_its_own_tokens(app, client, signed_
 
 
 def test_a_persons_app_token_is_no_credential_for_introspection_or_revocation(
-        client, signed_in, rp, api_token):
+        app, client, signed_in, rp, api_token, admin):
     """An app holds a person's token to act for them, not to read or end other
     tokens: as a bearer at /oauth/introspect and /oauth/revoke it reaches
-    nothing, not even another token of the same person."""
+    nothing, not even another token of the same person. The refused revocation
+    is audited as that person's."""
     bearer = {"Authorization": f"Bearer {tokens_for(client, rp, signed_in)['access_token']}"}
     seen = client.post("/oauth/introspect", data={"token": api_token}, headers=bearer)
     assert seen.status_code == 200 and seen.get_json() == {"active": False}
     client.post("/oauth/revoke", data={"token": api_token}, headers=bearer)
     assert introspect(client, api_token, api_token)["active"] is True
+    [refused] = audited(app, "token.revoke")
+    assert (refused["org_id"], refused["actor"], refused["actor_name"], refused["outcome"]) \
+        == (admin.org_id, admin.uid, admin.email, "denied")
 
 
 def test_a_refresh_token_is_no_bearer_credential(client, signed_in, rp, api_token):
