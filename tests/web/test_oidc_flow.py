@@ -593,6 +593,15 @@ def test_userinfo_answers_get_and_post_with_a_header_or_the_form(client, signed_
         assert response.headers["Cache-Control"] == "no-store"
 
 
+def test_userinfo_reads_the_header_first_when_the_form_carries_a_token_too(client, signed_in,
+                                                                          rp, admin):
+    """The header, "or else" the form: a form field never overrides the header."""
+    access = tokens_for(client, rp, signed_in)["access_token"]
+    response = client.post("/oauth/userinfo", data={"access_token": "sga_not-this-one"},
+                           headers={"Authorization": f"Bearer {access}"})
+    assert response.status_code == 200 and response.get_json()["sub"] == admin.uid
+
+
 def test_userinfo_refuses_anything_but_a_persons_access_token(client, signed_in, rp,
                                                               api_token):
     tokens = tokens_for(client, rp, signed_in)
