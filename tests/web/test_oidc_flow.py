@@ -317,16 +317,17 @@ def test_a_machine_user_cannot_be_used_as_an_app(signed_in, app, admin):
     assert response.status_code == 400 and "Location" not in response.headers
 
 
-@pytest.mark.parametrize("challenge, method", [(None, None), ("x" * 43, "plain"),
-                                               ("x" * 43, None)])
-def test_missing_or_plain_pkce_is_invalid_request_sent_to_the_app(signed_in, rp, challenge,
-                                                                   method):
+@pytest.mark.parametrize("challenge, method, why", [
+    (None, None, "PKCE is required"), ("x" * 43, "plain", "must be `S256`"),
+    ("x" * 43, None, "must be `S256`")])
+def test_missing_or_plain_pkce_is_invalid_request_sent_to_the_app_saying_why(
+        signed_in, rp, challenge, method, why):
     url = authorize_url(rp["client_id"], challenge, method=method)
     response = signed_in.get(url)
     assert response.status_code == 302
     params = params_of(response.headers["Location"])
     assert params["error"] == "invalid_request" and params["state"] == "st-123"
-    assert params["iss"] == "http://localhost"
+    assert params["iss"] == "http://localhost" and why in params["error_description"]
 
 
 @pytest.mark.parametrize("response_type", ["token", "id_token", "code id_token", ""])
