@@ -646,7 +646,12 @@ def test_an_app_introspects_and_revokes_only_its_own_tokens(app, client, signed_
     assert client.post("/oauth/revoke", data={"token": mine["refresh_token"]},
                        headers=auth).status_code == 200
     assert introspect(client, api_token, mine["access_token"]) == {"active": False}
+    assert client.post("/oauth/revoke", data={"token": theirs["access_token"]},
+                       headers=auth).status_code == 200  # a no-op, audited as the app's
     assert introspect(client, api_token, theirs["access_token"])["active"] is True
+    [refused] = [e for e in audited(app, "token.revoke") if e["outcome"] == "denied"]
+    assert (refused["org_id"], refused["actor"], refused["actor_name"]) == (
+        admin.org_id, rp["client_id"], "Notebook hub")
 
 
 def test_a_persons_app_token_is_no_credential_for_introspection_or_revocation(
