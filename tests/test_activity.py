@@ -82,6 +82,7 @@ def test_denied_admin_call_is_recorded(client, api, scoped_token, machine_user):
     events = api.get("/activity?action=api.call").get_json()["items"]
     assert len(events) == 1
     assert events[0]["outcome"] == "denied" and events[0]["actor"] == machine_user.email
+    assert events[0]["actor_name"] == "demo-user"
     assert events[0]["target"] == "GET /api/v1/users"
 
 

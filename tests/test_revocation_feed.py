@@ -175,6 +175,13 @@ def test_feed_requires_client_credentials(client):
     assert response.headers["WWW-Authenticate"].startswith("Basic")
 
 
+def test_a_refusal_says_which_credentials_the_feed_needs(client, api, machine_user):
+    unauthenticated = feed(client, api._headers()).get_json()  # a bearer token is not enough
+    assert "client_secret_basic" in unauthenticated["error_description"]
+    not_a_server = feed(client, basic(machine_user.client_id, machine_user.client_secret))
+    assert "resource servers" in not_a_server.get_json()["error_description"]
+
+
 def test_wrong_secret_is_refused(client, runner):
     server = create_resource_server(runner)
     response = feed(client, basic(server["client_id"], "sgs_wrong"))

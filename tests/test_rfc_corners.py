@@ -35,6 +35,17 @@ def test_403_insufficient_scope_carries_a_challenge(client, scoped_token):
     assert challenge.startswith("Bearer ") and 'error="insufficient_scope"' in challenge
 
 
+@pytest.mark.parametrize("scheme", ["Bearer  ", "bearer ", "BEARER "])
+def test_a_bearer_caller_may_write_the_scheme_in_any_case_with_any_spaces(
+        client, org, scoped_token, scheme):
+    """RFC 6750 §2.1 (``"Bearer" 1*SP b64token``) and RFC 9110 §11.1 (the scheme is
+    case-insensitive), at the endpoints that take a bearer caller."""
+    headers = {"Authorization": scheme + org.admin_token}
+    info = client.post("/oauth/introspect", data={"token": scoped_token["token"]},
+                       headers=headers)
+    assert info.status_code == 200 and info.get_json()["active"] is True
+
+
 def test_token_endpoint_ignores_parameters_in_the_query_string(client, machine_user):
     response = client.post("/oauth/token?scope=admin&grant_type=password",
                            data={"grant_type": "client_credentials", "scope": "cli"},

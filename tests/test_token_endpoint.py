@@ -51,6 +51,31 @@ def test_wrong_secret_is_401_with_basic_challenge(client, machine_user):
     assert response.get_json()["error"] == "invalid_client"
 
 
+def test_a_refused_client_is_told_how_to_authenticate_where_it_called(client, machine_user):
+    wrong = basic(machine_user.client_id, "sgs_wrong")
+    at_token = client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                           headers=wrong).get_json()["error_description"]
+    assert "HTTP Basic" in at_token and "bearer" not in at_token  # no bearer here
+    at_introspect = client.post("/oauth/introspect", data={"token": "sgt_x"},
+                                headers=wrong).get_json()["error_description"]
+    assert "HTTP Basic" in at_introspect and "bearer token" in at_introspect
+
+
+def test_a_client_id_as_long_as_its_column_authenticates(app, client, machine_user):
+    from sqlalchemy import update
+
+    from app.models import MachineUser, db
+
+    longest = "0123456789@" + "d" * 101 + ".example"
+    assert len(longest) == 120  # MachineUser.client_id is a String(120)
+    with app.app_context():
+        db.session.execute(update(MachineUser).values(client_id=longest))
+        db.session.commit()
+    response = client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                           headers=basic(longest, machine_user.client_secret))
+    assert response.status_code == 200
+
+
 def test_unknown_client_looks_like_wrong_secret(client, machine_user):
     wrong_secret = client.post("/oauth/token", data={"grant_type": "client_credentials"},
                                headers=basic(machine_user.client_id, "x"))
@@ -128,6 +153,20 @@ def test_bad_secret_and_bad_scope_are_audited_as_denied(client, api, machine_use
                       ("token.issue", "denied", "demo-user", "demo-user")}
 
 
+def test_a_refused_scope_is_audited_naming_the_user_and_why(app, client, org, machine_user):
+    from sqlalchemy import select
+
+    from app.models import AuditEvent, db
+
+    issue(client, machine_user, scope="admin")
+    with app.app_context():
+        (event,) = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "token.issue", AuditEvent.outcome == "denied")).all()
+        assert (event.org_id, event.actor, event.subject, event.subject_name) == (
+            org.id, machine_user.client_id, machine_user.client_id, "demo-user")
+        assert "admin" in event.detail  # the scope refused, as the answer says
+
+
 def refused_client_auths(app) -> list[tuple]:
     from sqlalchemy import select
 
@@ -160,6 +199,7 @@ def test_an_empty_secret_is_refused_and_audited(app, client, machine_user):
     ("nobody@scopegate.local", "nobody@scopegate.local"),
     ("x" * 300, "x" * 254),
     ("bad\x01id", "(unprintable)"),
+    ("bad\x00id", "(unprintable)"),  # never sent to the database: PostgreSQL refuses NUL
 ])
 def test_an_unknown_client_is_audited_in_no_organization(app, client, org, client_id, target):
     response = client.post("/oauth/token", data={"grant_type": "client_credentials"},
@@ -204,3 +244,28 @@ def test_oauth_and_api_responses_set_no_cookie(client, api, machine_user):
     listed = api.get("/users")
     for response in (issued, introspected, listed):
         assert response.status_code == 200 and "Set-Cookie" not in response.headers
+
+
+def test_a_machine_user_deleted_while_its_token_is_issued_gets_401_not_a_token(
+        app, client, machine_user, monkeypatch):
+    """The user's row goes between the secret check and the token's insert (a
+    deletion racing the request): the insert fails its foreign key, and the answer
+    is the wrong-credentials one, with no token left behind."""
+    from sqlalchemy import delete, func, select
+
+    from app.models import MachineUser, Token, db
+    from app.services import tokens
+
+    issue_token = tokens.issue_client_credentials
+
+    def deleted_meanwhile(user, requested):
+        db.session.execute(delete(MachineUser).where(MachineUser.id == user.id))
+        return issue_token(user, requested)
+
+    monkeypatch.setattr(tokens, "issue_client_credentials", deleted_meanwhile)
+    response = issue(client, machine_user)
+    assert response.status_code == 401 and response.get_json()["error"] == "invalid_client"
+    assert response.headers["WWW-Authenticate"].startswith("Basic")
+    with app.app_context():
+        left = select(func.count()).where(Token.client_id == machine_user.client_id)
+        assert db.session.scalar(left) == 0

@@ -45,26 +45,59 @@ def test_https_and_loopback_redirect_uris_are_accepted(client, api_token, uri):
     assert create(client, api_token, redirect_uris=[uri]).status_code == 201
 
 
-@pytest.mark.parametrize("uri", [
-    "http://hub.example.com/cb", "/relative/cb", "hub.example.com/cb", "ftp://x.example/cb",
-    "https://x.example/cb#frag", "javascript:alert(1)", "https://user:pw@x.example/cb",
-    "https://x.example/a b", "https://x.example:99999/cb", "", "https://x.example/\x00",
-    "https://" + "a" * 2100 + ".example/"])
-def test_other_redirect_uris_are_refused(client, api_token, uri):
+@pytest.mark.parametrize("uri, why", [
+    ("http://hub.example.com/cb", "only for loopback"), ("/relative/cb", "absolute"),
+    ("hub.example.com/cb", "absolute"), ("ftp://x.example/cb", "absolute https"),
+    ("https://x.example/cb#frag", "fragment"), ("javascript:alert(1)", "absolute"),
+    ("https://user:pw@x.example/cb", "credentials"),
+    ("https://user@x.example/cb", "credentials"),  # a user name alone is one too
+    ("https://x.example/a b", "spaces"), ("https://x.example:99999/cb", "not a valid URI"),
+    ("", "1-2000 characters"), ("https://x.example/\x00", "control characters"),
+    ("https://x.example/" + "a" * 1983, "1-2000 characters")])  # one past the longest
+def test_other_redirect_uris_are_refused_saying_why(client, api_token, uri, why):
     response = create(client, api_token, redirect_uris=[uri])
     assert response.status_code == 422 and response.get_json()["error"] == "invalid_request"
+    assert why in response.get_json()["error_description"]
 
 
-@pytest.mark.parametrize("body", [
-    {"redirect_uris": [REDIRECT]}, {"name": "x"}, {"name": "x", "redirect_uris": []},
-    {"name": "x", "redirect_uris": REDIRECT}, {"name": "", "redirect_uris": [REDIRECT]},
-    {"name": "x", "redirect_uris": [REDIRECT], "public": "yes"},
-    {"name": "x", "redirect_uris": [REDIRECT] * 11},
-    {"name": "x", "redirect_uris": [REDIRECT], "secret": "mine"},
-    {"name": ["x"], "redirect_uris": [REDIRECT]}, {"name": "x", "redirect_uris": [1]}])
-def test_a_malformed_registration_is_a_clear_422(client, api_token, body):
+def test_the_longest_redirect_uri_and_the_most_of_them_are_accepted(client, api_token):
+    longest = "https://x.example/" + "a" * 1982
+    assert len(longest) == 2000
+    assert create(client, api_token, redirect_uris=[longest]).status_code == 201
+    most = [f"https://x.example/cb{n}" for n in range(10)]
+    assert create(client, api_token, redirect_uris=most).get_json()["redirect_uris"] == most
+
+
+@pytest.mark.parametrize("body, why", [
+    ({"redirect_uris": [REDIRECT]}, "`name`"), ({"name": "x"}, "`redirect_uris`"),
+    ({"name": "x", "redirect_uris": []}, "non-empty list"),
+    ({"name": "x", "redirect_uris": REDIRECT}, "non-empty list"),
+    ({"name": "", "redirect_uris": [REDIRECT]}, "1-100 printable"),
+    ({"name": "hub\x00", "redirect_uris": [REDIRECT]}, "1-100 printable"),
+    ({"name": "h" * 101, "redirect_uris": [REDIRECT]}, "1-100 printable"),
+    ({"name": "x", "redirect_uris": [REDIRECT], "public": "yes"}, "`public`"),
+    ({"name": "x", "redirect_uris": [REDIRECT] * 11}, "At most 10"),
+    ({"name": "x", "redirect_uris": [REDIRECT], "secret": "mine"}, "secret"),
+    ({"name": ["x"], "redirect_uris": [REDIRECT]}, "`name`"),
+    ({"name": "x", "redirect_uris": [1]}, "must be a string")])
+def test_a_malformed_registration_is_a_422_saying_why(client, api_token, body, why):
     response = client.post("/api/v1/apps", json=body, headers=auth(api_token))
-    assert response.status_code == 422 and response.get_json()["error_description"]
+    assert response.status_code == 422 and why in response.get_json()["error_description"]
+
+
+def test_a_name_of_100_characters_is_accepted(client, api_token):
+    assert create(client, api_token, name="h" * 100).status_code == 201
+
+
+def test_registering_an_app_is_audited_with_its_kind(app, client, api_token, admin):
+    made = [create(client, api_token, public=public).get_json()["client_id"]
+            for public in (False, True)]
+    with app.app_context():
+        events = db.session.query(AuditEvent).filter_by(action="app.create") \
+            .order_by(AuditEvent.id).all()
+        seen = [(e.org_id, e.actor, e.target, e.detail, e.outcome) for e in events]
+    assert seen == [(admin.org_id, admin.uid, made[0], "Notebook hub (confidential)", "success"),
+                    (admin.org_id, admin.uid, made[1], "Notebook hub (public)", "success")]
 
 
 def test_apps_are_listed_a_page_at_a_time(client, api_token):
@@ -91,6 +124,31 @@ def test_apps_are_listed_for_their_organization_only(app, client, api_token, oth
         assert response.status_code == 404
     assert client.post(f"/api/v1/apps/{theirs_id}/secret",
                        headers=auth(api_token)).status_code == 404
+
+
+def test_a_missing_app_is_404_saying_what_was_asked(client, api_token):
+    malformed = client.get("/api/v1/apps/notebook-hub", headers=auth(api_token))
+    assert malformed.status_code == 404
+    assert "app-0123456789abcdef" in malformed.get_json()["error_description"]  # the shape
+    unknown = client.get("/api/v1/apps/app-0000000000000000", headers=auth(api_token))
+    assert unknown.status_code == 404
+    assert "app-0000000000000000" in unknown.get_json()["error_description"]
+
+
+def test_another_organizations_app_is_answered_like_one_that_does_not_exist(
+        app, client, api_token, other_admin):
+    from app.services import apps, callers, orgs
+
+    with app.app_context():
+        account = orgs.get_account(other_admin.email)
+        theirs = apps.create(callers.from_account(account), "Other", [REDIRECT])[0].client_id
+    missing = "app-0000000000000000"
+    for method, path in (("get", ""), ("delete", ""), ("post", "/secret")):
+        answers = [getattr(client, method)(f"/api/v1/apps/{each}{path}", headers=auth(api_token))
+                   for each in (theirs, missing)]
+        assert [a.status_code for a in answers] == [404, 404]
+        bodies = [a.get_data(as_text=True) for a in answers]
+        assert bodies[0].replace(theirs, missing) == bodies[1]
 
 
 def test_rotating_the_secret_replaces_it(client, api_token):

@@ -185,6 +185,35 @@ def test_scope_order_does_not_matter(signed_in, rp):
     assert response.status_code == 302
 
 
+def test_agreeing_again_to_other_scopes_remembers_both(signed_in, rp):
+    sign_in_to_app(signed_in, rp, scope="openid email")
+    sign_in_to_app(signed_in, rp, scope="openid profile")
+    verifier, challenge = pkce()
+    response = signed_in.get(authorize_url(rp["client_id"], challenge,
+                                           scope="openid email profile"))
+    assert response.status_code == 302  # asks nothing: each was agreed to once
+
+
+def test_another_persons_consent_to_the_same_app_covers_nothing(app, signed_in, rp, admin):
+    sign_in_to_app(signed_in, rp)  # the admin agreed
+    member = joined_member(app, admin)
+    verifier, challenge = pkce()
+    assert member.get(authorize_url(rp["client_id"], challenge)).status_code == 200
+    sign_in_to_app(member, rp, scope="openid")  # hers is her own, the admin's unchanged
+    with app.app_context():
+        kept = dict(db.session.execute(select(Consent.account_id, Consent.scope)).all())
+        assert kept == {orgs.get_account(admin.email).id: "openid profile email",
+                        orgs.get_account("mia@acme.test").id: "openid"}
+
+
+def test_agreeing_is_audited_with_what_was_shared(app, signed_in, rp, admin):
+    sign_in_to_app(signed_in, rp, scope="openid email")
+    assert audited(app, "consent.grant") == [{
+        "org_id": admin.org_id, "actor": admin.uid, "actor_name": admin.email,
+        "subject": admin.uid, "subject_name": admin.email, "target": rp["client_id"],
+        "outcome": "success", "detail": "openid email"}]
+
+
 def test_prompt_consent_asks_even_when_remembered(signed_in, rp):
     sign_in_to_app(signed_in, rp)
     verifier, challenge = pkce()
@@ -288,16 +317,17 @@ def test_a_machine_user_cannot_be_used_as_an_app(signed_in, app, admin):
     assert response.status_code == 400 and "Location" not in response.headers
 
 
-@pytest.mark.parametrize("challenge, method", [(None, None), ("x" * 43, "plain"),
-                                               ("x" * 43, None)])
-def test_missing_or_plain_pkce_is_invalid_request_sent_to_the_app(signed_in, rp, challenge,
-                                                                   method):
+@pytest.mark.parametrize("challenge, method, why", [
+    (None, None, "PKCE is required"), ("x" * 43, "plain", "must be `S256`"),
+    ("x" * 43, None, "must be `S256`")])
+def test_missing_or_plain_pkce_is_invalid_request_sent_to_the_app_saying_why(
+        signed_in, rp, challenge, method, why):
     url = authorize_url(rp["client_id"], challenge, method=method)
     response = signed_in.get(url)
     assert response.status_code == 302
     params = params_of(response.headers["Location"])
     assert params["error"] == "invalid_request" and params["state"] == "st-123"
-    assert params["iss"] == "http://localhost"
+    assert params["iss"] == "http://localhost" and why in params["error_description"]
 
 
 @pytest.mark.parametrize("response_type", ["token", "id_token", "code id_token", ""])
@@ -564,6 +594,15 @@ def test_userinfo_answers_get_and_post_with_a_header_or_the_form(client, signed_
         assert response.headers["Cache-Control"] == "no-store"
 
 
+def test_userinfo_reads_the_header_first_when_the_form_carries_a_token_too(client, signed_in,
+                                                                          rp, admin):
+    """The header, "or else" the form: a form field never overrides the header."""
+    access = tokens_for(client, rp, signed_in)["access_token"]
+    response = client.post("/oauth/userinfo", data={"access_token": "sga_not-this-one"},
+                           headers={"Authorization": f"Bearer {access}"})
+    assert response.status_code == 200 and response.get_json()["sub"] == admin.uid
+
+
 def test_userinfo_refuses_anything_but_a_persons_access_token(client, signed_in, rp,
                                                               api_token):
     tokens = tokens_for(client, rp, signed_in)
@@ -607,19 +646,28 @@ def test_an_app_introspects_and_revokes_only_its_own_tokens(app, client, signed_
     assert client.post("/oauth/revoke", data={"token": mine["refresh_token"]},
                        headers=auth).status_code == 200
     assert introspect(client, api_token, mine["access_token"]) == {"active": False}
+    assert client.post("/oauth/revoke", data={"token": theirs["access_token"]},
+                       headers=auth).status_code == 200  # a no-op, audited as the app's
     assert introspect(client, api_token, theirs["access_token"])["active"] is True
+    [refused] = [e for e in audited(app, "token.revoke") if e["outcome"] == "denied"]
+    assert (refused["org_id"], refused["actor"], refused["actor_name"]) == (
+        admin.org_id, rp["client_id"], "Notebook hub")
 
 
 def test_a_persons_app_token_is_no_credential_for_introspection_or_revocation(
-        client, signed_in, rp, api_token):
+        app, client, signed_in, rp, api_token, admin):
     """An app holds a person's token to act for them, not to read or end other
     tokens: as a bearer at /oauth/introspect and /oauth/revoke it reaches
-    nothing, not even another token of the same person."""
+    nothing, not even another token of the same person. The refused revocation
+    is audited as that person's."""
     bearer = {"Authorization": f"Bearer {tokens_for(client, rp, signed_in)['access_token']}"}
     seen = client.post("/oauth/introspect", data={"token": api_token}, headers=bearer)
     assert seen.status_code == 200 and seen.get_json() == {"active": False}
     client.post("/oauth/revoke", data={"token": api_token}, headers=bearer)
     assert introspect(client, api_token, api_token)["active"] is True
+    [refused] = audited(app, "token.revoke")
+    assert (refused["org_id"], refused["actor"], refused["actor_name"], refused["outcome"]) \
+        == (admin.org_id, admin.uid, admin.email, "denied")
 
 
 def test_a_refresh_token_is_no_bearer_credential(client, signed_in, rp, api_token):
@@ -748,6 +796,7 @@ def test_forget_all_forgets_every_consent_of_a_person(app, signed_in, rp, admin)
         assert consents.forget_all(account) == 1
         db.session.commit()
         assert consents.connected(account) == []
+        assert consents.forget_all(account) == 0  # nothing left to forget
 
 
 def test_rp_initiated_logout_asks_then_ends_the_session_and_returns_with_state(
