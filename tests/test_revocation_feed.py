@@ -85,6 +85,22 @@ def test_feed_leaves_out_expired_and_live_tokens(client, app, api, rs, machine_u
     assert live["token_id"]
 
 
+def test_feed_leaves_out_a_token_expiring_this_second(client, app, api, rs, machine_user,
+                                                     monkeypatch):
+    """Expiring now is expired (as introspection has it): nothing left to refuse."""
+    from app.services import revocations
+
+    T = now()
+    monkeypatch.setattr(revocations, "now", lambda: T)
+    expiring, later = new_token(api), new_token(api)
+    with app.app_context():
+        for token, exp in ((expiring, T), (later, T + 1)):
+            db.session.execute(update(Token).where(Token.token_id == token["token_id"])
+                               .values(revoked_at=T - 100, expires_at=exp))
+        db.session.commit()
+    assert revoked_ids(client, rs) == {later["token_id"]}
+
+
 def test_cursor_pages_through_every_revocation_once(client, app, api, rs, machine_user):
     ids = [new_token(api)["token_id"] for _ in range(5)]
     with app.app_context():  # revoked long enough ago to be settled
