@@ -106,7 +106,11 @@ def test_token_scopes_above_user_ceiling_are_refused(api):
     api.post("/users", {"name": "reader", "scopes": ["read_user_session"]})
     response = api.post("/users/reader/tokens", {"scopes": ["create_session"]})
     assert response.status_code == 400
-    assert response.get_json()["error"] == "invalid_scope"
+    body = response.get_json()
+    assert body["error"] == "invalid_scope"
+    # names the scope refused and the ones this user may have
+    assert "create_session" in body["error_description"]
+    assert "read_user_session" in body["error_description"]
 
 
 def test_admin_scope_can_never_be_granted(api, machine_user):
@@ -116,7 +120,23 @@ def test_admin_scope_can_never_be_granted(api, machine_user):
 
 
 def test_empty_scope_list_is_refused(api, machine_user):
-    assert api.post("/users/demo-user/tokens", {"scopes": []}).status_code == 400
+    response = api.post("/users/demo-user/tokens", {"scopes": []})
+    assert response.status_code == 400
+    assert "at least one scope" in response.get_json()["error_description"].lower()
+
+
+def test_a_machine_user_needs_at_least_one_scope(api):
+    response = api.post("/users", {"name": "x", "scopes": []})
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["error"] == "invalid_scope"
+    assert "at least one scope" in body["error_description"].lower()
+
+
+def test_a_scope_that_is_not_a_string_is_422_naming_the_field(api, machine_user):
+    response = api.post("/users/demo-user/tokens", {"scopes": [1]})
+    assert response.status_code == 422
+    assert "`scopes`" in response.get_json()["error_description"]
 
 
 def test_list_tokens_shows_metadata_never_secrets(api, org, scoped_token):
