@@ -1,7 +1,11 @@
 """The admin API as the documentation walks through it, and its refusals."""
 
-import pytest
+import time
 
+import pytest
+from sqlalchemy import update
+
+from app.models import Token, db
 from app.services import callers, reach, tokens
 from sdk.auth.scopes import CATALOG
 from tests.conftest import Api, issue
@@ -91,6 +95,7 @@ def test_token_lifetime_above_30_days_is_refused(api, machine_user):
 def test_token_lifetime_must_be_positive_integer(api, machine_user, expires_in, status):
     response = api.post("/users/demo-user/tokens", {"scopes": ["cli"], "expires_in": expires_in})
     assert response.status_code == status
+    assert "`expires_in`" in response.get_json()["error_description"]
 
 
 def test_token_scopes_outside_catalog_are_refused(api, machine_user):
@@ -162,6 +167,35 @@ def test_list_tokens_filters_by_user_kind_and_active(api, scoped_token):
     inactive = api.get("/tokens?active=false").get_json()["items"]
     assert [t["token_id"] for t in inactive] == [scoped_token["token_id"]]
     assert api.get("/tokens?active=maybe").status_code == 422
+
+
+def test_a_token_listing_refusal_names_what_was_wrong(api, machine_user):
+    unknown = api.get("/tokens?user=nobody")
+    assert unknown.status_code == 404 and "nobody" in unknown.get_json()["error_description"]
+    bad_kind = api.get("/tokens?kind=bogus")
+    assert bad_kind.status_code == 422 and "`kind`" in bad_kind.get_json()["error_description"]
+
+
+def test_the_active_filter_counts_a_token_expiring_this_second_as_inactive(
+        app, api, machine_user, monkeypatch):
+    """Active means not revoked and expiring after now, as introspection has it."""
+    T = int(time.time())
+    monkeypatch.setattr(tokens, "now", lambda: T)
+    live, expiring, revoked = (
+        api.post("/users/demo-user/tokens", {"scopes": ["cli"]}).get_json()["token_id"]
+        for _ in range(3))
+    with app.app_context():
+        for token_id, values in ((live, {"expires_at": T + 1}), (expiring, {"expires_at": T}),
+                                 (revoked, {"revoked_at": T - 1, "expires_at": T + 1})):
+            db.session.execute(update(Token).where(Token.token_id == token_id).values(**values))
+        db.session.commit()
+
+    def listed(active: str) -> set[str]:
+        items = api.get(f"/tokens?kind=scoped&active={active}").get_json()["items"]
+        return {t["token_id"] for t in items}
+
+    assert listed("true") == {live}
+    assert listed("false") == {expiring, revoked}
 
 
 def test_list_tokens_paginates_with_cursor(api, machine_user):
