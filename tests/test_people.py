@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.errors import Forbidden, Unprocessable
 from app.models import Account, Token, db, now
@@ -362,6 +362,26 @@ def test_offboarding_revokes_every_token_of_the_account_whatever_its_kind(app, a
 def test_a_disabled_person_gets_no_new_token(api, ann):
     api.patch("/people/ann@acme.test", {"disabled": True})
     assert api.post("/people/ann@acme.test/tokens", {}).status_code == 409
+
+
+@pytest.mark.parametrize("change", [{"disabled_at": 1}, {"role": "admin"}])
+def test_a_person_disabled_or_promoted_while_their_token_is_issued_gets_none(
+        app, api, ann, monkeypatch, change):
+    """The second read inside the write transaction sees a change that landed
+    between the first check and the insert: no token is made."""
+    insert = tokens._new
+
+    def changed_meanwhile(**row):
+        made = insert(**row)
+        db.session.execute(update(Account).where(Account.uid == ann["uid"]).values(**change))
+        return made
+
+    monkeypatch.setattr(tokens, "_new", changed_meanwhile)
+    response = api.post("/people/ann@acme.test/tokens", {"name": "raced"})
+    assert response.status_code == 409
+    assert "ann@acme.test" in response.get_json()["error_description"]
+    with app.app_context():
+        assert db.session.scalar(select(Token).where(Token.name == "raced")) is None
 
 
 def test_tokens_a_person_created_for_machine_users_stay(app, client, api):
