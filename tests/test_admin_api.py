@@ -378,6 +378,16 @@ def test_revoke_user_token_scope_revokes_only_own_client_credentials_tokens(
     assert api.introspect(own).get_json() == {"active": False}
 
 
+def test_a_revocation_by_id_is_audited_with_who_revoked_what(api, org, machine_user,
+                                                              scoped_token):
+    api.delete(f"/tokens/{scoped_token['token_id']}")
+    (event,) = api.get("/activity?action=token.revoke").get_json()["items"]
+    assert (event["outcome"], event["actor"], event["actor_name"]) == (
+        "success", org.admin_uid, org.admin_email)
+    assert (event["subject"], event["subject_name"], event["target"]) == (
+        machine_user.email, "demo-user", scoped_token["token_id"])
+
+
 def test_a_refused_revocation_by_id_is_audited_with_the_token_and_its_user(
         api, client, machine_user):
     holder = api.post("/users/demo-user/tokens", {"scopes": ["revoke_user_token"]}).get_json()

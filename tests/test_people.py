@@ -359,6 +359,17 @@ def test_offboarding_revokes_every_token_of_the_account_whatever_its_kind(app, a
         assert live == []
 
 
+def test_disabling_revokes_a_persons_token_stored_without_its_account(app, api, ann):
+    """A row found by the person's unique ID alone (``account_id`` never set)
+    dies with the others."""
+    with app.app_context():
+        db.session.execute(update(Token).where(Token.token_id == ann["token"]["token_id"])
+                           .values(account_id=None))
+        db.session.commit()
+    api.patch("/people/ann@acme.test", {"disabled": True})
+    assert api.introspect(ann["token"]["token"]).get_json() == {"active": False}
+
+
 def test_a_disabled_person_gets_no_new_token(api, ann):
     api.patch("/people/ann@acme.test", {"disabled": True})
     assert api.post("/people/ann@acme.test/tokens", {}).status_code == 409
