@@ -190,6 +190,14 @@ def test_a_person_is_found_by_email_or_unique_id(api):
 # -- members ------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("name, status", [("x" * 100, 201), ("x" * 101, 422), (5, 422)])
+def test_a_personal_tokens_name_is_a_string_of_at_most_100_characters(api, org, name, status):
+    response = api.post(f"/people/{org.admin_email}/tokens", {"name": name})
+    assert response.status_code == status
+    if status == 422:
+        assert "`name`" in response.get_json()["error_description"]
+
+
 def test_member_token_introspects_as_member_without_admin_scope(app, api):
     invitation = invite(api)
     token = member_token(api)
@@ -372,7 +380,9 @@ def test_disabling_revokes_a_persons_token_stored_without_its_account(app, api, 
 
 def test_a_disabled_person_gets_no_new_token(api, ann):
     api.patch("/people/ann@acme.test", {"disabled": True})
-    assert api.post("/people/ann@acme.test/tokens", {}).status_code == 409
+    response = api.post("/people/ann@acme.test/tokens", {})
+    assert response.status_code == 409
+    assert "ann@acme.test" in response.get_json()["error_description"]
 
 
 @pytest.mark.parametrize("change", [{"disabled_at": 1}, {"role": "admin"}])
