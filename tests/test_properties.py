@@ -14,7 +14,7 @@ from app import create_app
 from app.errors import MAX_DESCRIPTION, ScopegateError, safe_description
 from app.services import lifetimes, scopes, secrets, users
 from app.services.inputs import INT64_MAX, whole_number
-from app.services.pagination import parse_cursor
+from app.services.pagination import MAX_PAGE, page_size, parse_cursor
 from sdk.auth.scopes import CATALOG
 
 # `make test`: the same 200 examples every run; `make fuzz`: 5,000 random ones.
@@ -188,6 +188,13 @@ def test_any_other_text_is_a_422_never_a_crash(text):
 def test_numbers_past_64_bits_are_refused(number):
     with pytest.raises(ScopegateError):
         parse_cursor(str(number))
+
+
+@pytest.mark.parametrize("limit", [True, False, 0, MAX_PAGE + 1, "10", 1.0])
+def test_a_page_size_is_an_integer_from_1_to_the_maximum_never_a_bool(app_context, limit):
+    with pytest.raises(ScopegateError) as raised:
+        page_size(limit)
+    assert raised.value.status_code == 422
 
 
 # --- names ------------------------------------------------------------------------

@@ -264,6 +264,17 @@ def test_feed_lists_a_revoked_refresh_family(client, app, org, rs):
     assert revoked_ids(client, rs) == set(ids.values())
 
 
+def test_a_missing_family_revokes_nothing(client, app, api, rs, scoped_token):
+    """Tokens outside any sign-in have no family: "no family" must not match them all."""
+    from app.services import tokens
+
+    with app.app_context():
+        assert tokens.revoke_family(None) == 0
+        db.session.commit()
+    assert revoked_ids(client, rs) == set()
+    assert api.introspect(scoped_token["token"]).get_json()["active"] is True
+
+
 def test_feed_lists_every_token_of_an_offboarded_person(client, app, api, rs):
     from app.services import links
 
