@@ -74,6 +74,11 @@ def test_the_default_ceiling_is_the_whole_catalog():
     assert scopes.ceiling(None) == list(CATALOG)
 
 
+@pytest.mark.parametrize("requested", [None, "", "   "])
+def test_an_app_asking_for_no_scope_is_granted_none_not_refused(requested):
+    assert scopes.app_scopes(requested) == []
+
+
 # --- token format and checksum ---------------------------------------------------
 
 
