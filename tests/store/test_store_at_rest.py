@@ -153,3 +153,10 @@ def test_init_db_re_encrypts_every_key_not_under_the_current_secret(fresh_url):
     with after.app_context():
         assert {json.loads(keys.unseal(s))["kid"] for s in stored} == {
             old_kid, current_kid, "legacy"}
+
+
+def test_init_db_says_whether_it_created_the_signing_key(fresh_url):
+    runner = make_app(fresh_url).test_cli_runner()
+    first = json.loads(runner.invoke(args=["init-db", "--json"]).output)
+    again = json.loads(runner.invoke(args=["init-db", "--json"]).output)
+    assert (first["signing_key_created"], again["signing_key_created"]) == (True, False)
