@@ -1,7 +1,11 @@
 """The admin API as the documentation walks through it, and its refusals."""
 
-import pytest
+import time
 
+import pytest
+from sqlalchemy import update
+
+from app.models import Token, db
 from app.services import callers, reach, tokens
 from sdk.auth.scopes import CATALOG
 from tests.conftest import Api, issue
@@ -91,6 +95,7 @@ def test_token_lifetime_above_30_days_is_refused(api, machine_user):
 def test_token_lifetime_must_be_positive_integer(api, machine_user, expires_in, status):
     response = api.post("/users/demo-user/tokens", {"scopes": ["cli"], "expires_in": expires_in})
     assert response.status_code == status
+    assert "`expires_in`" in response.get_json()["error_description"]
 
 
 def test_token_scopes_outside_catalog_are_refused(api, machine_user):
@@ -106,7 +111,11 @@ def test_token_scopes_above_user_ceiling_are_refused(api):
     api.post("/users", {"name": "reader", "scopes": ["read_user_session"]})
     response = api.post("/users/reader/tokens", {"scopes": ["create_session"]})
     assert response.status_code == 400
-    assert response.get_json()["error"] == "invalid_scope"
+    body = response.get_json()
+    assert body["error"] == "invalid_scope"
+    # names the scope refused and the ones this user may have
+    assert "create_session" in body["error_description"]
+    assert "read_user_session" in body["error_description"]
 
 
 def test_admin_scope_can_never_be_granted(api, machine_user):
@@ -116,7 +125,23 @@ def test_admin_scope_can_never_be_granted(api, machine_user):
 
 
 def test_empty_scope_list_is_refused(api, machine_user):
-    assert api.post("/users/demo-user/tokens", {"scopes": []}).status_code == 400
+    response = api.post("/users/demo-user/tokens", {"scopes": []})
+    assert response.status_code == 400
+    assert "at least one scope" in response.get_json()["error_description"].lower()
+
+
+def test_a_machine_user_needs_at_least_one_scope(api):
+    response = api.post("/users", {"name": "x", "scopes": []})
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["error"] == "invalid_scope"
+    assert "at least one scope" in body["error_description"].lower()
+
+
+def test_a_scope_that_is_not_a_string_is_422_naming_the_field(api, machine_user):
+    response = api.post("/users/demo-user/tokens", {"scopes": [1]})
+    assert response.status_code == 422
+    assert "`scopes`" in response.get_json()["error_description"]
 
 
 def test_list_tokens_shows_metadata_never_secrets(api, org, scoped_token):
@@ -144,6 +169,35 @@ def test_list_tokens_filters_by_user_kind_and_active(api, scoped_token):
     assert api.get("/tokens?active=maybe").status_code == 422
 
 
+def test_a_token_listing_refusal_names_what_was_wrong(api, machine_user):
+    unknown = api.get("/tokens?user=nobody")
+    assert unknown.status_code == 404 and "nobody" in unknown.get_json()["error_description"]
+    bad_kind = api.get("/tokens?kind=bogus")
+    assert bad_kind.status_code == 422 and "`kind`" in bad_kind.get_json()["error_description"]
+
+
+def test_the_active_filter_counts_a_token_expiring_this_second_as_inactive(
+        app, api, machine_user, monkeypatch):
+    """Active means not revoked and expiring after now, as introspection has it."""
+    T = int(time.time())
+    monkeypatch.setattr(tokens, "now", lambda: T)
+    live, expiring, revoked = (
+        api.post("/users/demo-user/tokens", {"scopes": ["cli"]}).get_json()["token_id"]
+        for _ in range(3))
+    with app.app_context():
+        for token_id, values in ((live, {"expires_at": T + 1}), (expiring, {"expires_at": T}),
+                                 (revoked, {"revoked_at": T - 1, "expires_at": T + 1})):
+            db.session.execute(update(Token).where(Token.token_id == token_id).values(**values))
+        db.session.commit()
+
+    def listed(active: str) -> set[str]:
+        items = api.get(f"/tokens?kind=scoped&active={active}").get_json()["items"]
+        return {t["token_id"] for t in items}
+
+    assert listed("true") == {live}
+    assert listed("false") == {expiring, revoked}
+
+
 def test_list_tokens_paginates_with_cursor(api, machine_user):
     for _ in range(5):
         api.post("/users/demo-user/tokens", {"scopes": ["cli"]})
@@ -166,7 +220,9 @@ def test_a_page_holds_1_to_500_items(api):
     for limit in (1, 500):
         assert api.get(f"/tokens?limit={limit}").status_code == 200, limit
     for limit in (0, 501):
-        assert api.get(f"/tokens?limit={limit}").status_code == 422, limit
+        response = api.get(f"/tokens?limit={limit}")
+        assert response.status_code == 422, limit
+        assert "`limit`" in response.get_json()["error_description"]
 
 
 def test_revoke_by_token_id_takes_effect_immediately(api, scoped_token):
@@ -322,6 +378,16 @@ def test_revoke_user_token_scope_revokes_only_own_client_credentials_tokens(
     assert api.introspect(admin_made["token"]).get_json()["active"] is True
     assert scoped.delete(f"/tokens/{own_id}").status_code == 204
     assert api.introspect(own).get_json() == {"active": False}
+
+
+def test_a_revocation_by_id_is_audited_with_who_revoked_what(api, org, machine_user,
+                                                              scoped_token):
+    api.delete(f"/tokens/{scoped_token['token_id']}")
+    (event,) = api.get("/activity?action=token.revoke").get_json()["items"]
+    assert (event["outcome"], event["actor"], event["actor_name"]) == (
+        "success", org.admin_uid, org.admin_email)
+    assert (event["subject"], event["subject_name"], event["target"]) == (
+        machine_user.email, "demo-user", scoped_token["token_id"])
 
 
 def test_a_refused_revocation_by_id_is_audited_with_the_token_and_its_user(

@@ -1,6 +1,7 @@
 """No log line holds the one-time setup code (it is in the URL path): the
 development server's request log is filtered like the access logs
-(production's and gunicorn's: tests/store)."""
+(production's and gunicorn's: tests/store). A refused action is one audit
+log line saying what, who and which request; a success is not logged there."""
 
 from __future__ import annotations
 
@@ -34,3 +35,14 @@ def test_the_app_access_log_is_redacted(app, client, caplog):
     assert "sEcReT456" not in caplog.text
     assert '"path": "/setup/[redacted]"' in caplog.text
     assert observability.access_log.name == "scopegate.access"
+
+
+def test_a_refusal_is_one_audit_log_line_with_what_who_and_the_request(
+        client, api, scoped_token, machine_user, caplog):
+    with caplog.at_level(logging.INFO, logger="scopegate.audit"):
+        api.post("/users", {"name": "another-user"})  # a success: not logged here
+        client.get("/api/v1/users", headers={"X-Request-Id": "req-42",
+                                             "Authorization": f"Bearer {scoped_token['token']}"})
+    lines = [r.getMessage() for r in caplog.records if r.name == "scopegate.audit"]
+    assert lines == [f"api.call denied actor={machine_user.email} "
+                     "target=GET /api/v1/users request_id=req-42"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.errors import Forbidden, Unprocessable
 from app.models import Account, Token, db, now
@@ -190,6 +190,14 @@ def test_a_person_is_found_by_email_or_unique_id(api):
 # -- members ------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("name, status", [("x" * 100, 201), ("x" * 101, 422), (5, 422)])
+def test_a_personal_tokens_name_is_a_string_of_at_most_100_characters(api, org, name, status):
+    response = api.post(f"/people/{org.admin_email}/tokens", {"name": name})
+    assert response.status_code == status
+    if status == 422:
+        assert "`name`" in response.get_json()["error_description"]
+
+
 def test_member_token_introspects_as_member_without_admin_scope(app, api):
     invitation = invite(api)
     token = member_token(api)
@@ -359,9 +367,42 @@ def test_offboarding_revokes_every_token_of_the_account_whatever_its_kind(app, a
         assert live == []
 
 
+def test_disabling_revokes_a_persons_token_stored_without_its_account(app, api, ann):
+    """A row found by the person's unique ID alone (``account_id`` never set)
+    dies with the others."""
+    with app.app_context():
+        db.session.execute(update(Token).where(Token.token_id == ann["token"]["token_id"])
+                           .values(account_id=None))
+        db.session.commit()
+    api.patch("/people/ann@acme.test", {"disabled": True})
+    assert api.introspect(ann["token"]["token"]).get_json() == {"active": False}
+
+
 def test_a_disabled_person_gets_no_new_token(api, ann):
     api.patch("/people/ann@acme.test", {"disabled": True})
-    assert api.post("/people/ann@acme.test/tokens", {}).status_code == 409
+    response = api.post("/people/ann@acme.test/tokens", {})
+    assert response.status_code == 409
+    assert "ann@acme.test" in response.get_json()["error_description"]
+
+
+@pytest.mark.parametrize("change", [{"disabled_at": 1}, {"role": "admin"}])
+def test_a_person_disabled_or_promoted_while_their_token_is_issued_gets_none(
+        app, api, ann, monkeypatch, change):
+    """The second read inside the write transaction sees a change that landed
+    between the first check and the insert: no token is made."""
+    insert = tokens._new
+
+    def changed_meanwhile(**row):
+        made = insert(**row)
+        db.session.execute(update(Account).where(Account.uid == ann["uid"]).values(**change))
+        return made
+
+    monkeypatch.setattr(tokens, "_new", changed_meanwhile)
+    response = api.post("/people/ann@acme.test/tokens", {"name": "raced"})
+    assert response.status_code == 409
+    assert "ann@acme.test" in response.get_json()["error_description"]
+    with app.app_context():
+        assert db.session.scalar(select(Token).where(Token.name == "raced")) is None
 
 
 def test_tokens_a_person_created_for_machine_users_stay(app, client, api):

@@ -14,7 +14,7 @@ from app import create_app
 from app.errors import MAX_DESCRIPTION, ScopegateError, safe_description
 from app.services import lifetimes, scopes, secrets, users
 from app.services.inputs import INT64_MAX, whole_number
-from app.services.pagination import parse_cursor
+from app.services.pagination import MAX_PAGE, page_size, parse_cursor
 from sdk.auth.scopes import CATALOG
 
 # `make test`: the same 200 examples every run; `make fuzz`: 5,000 random ones.
@@ -72,6 +72,11 @@ def test_an_empty_list_is_refused_but_no_scope_means_the_whole_ceiling(allowed):
 
 def test_the_default_ceiling_is_the_whole_catalog():
     assert scopes.ceiling(None) == list(CATALOG)
+
+
+@pytest.mark.parametrize("requested", [None, "", "   "])
+def test_an_app_asking_for_no_scope_is_granted_none_not_refused(requested):
+    assert scopes.app_scopes(requested) == []
 
 
 # --- token format and checksum ---------------------------------------------------
@@ -188,6 +193,13 @@ def test_any_other_text_is_a_422_never_a_crash(text):
 def test_numbers_past_64_bits_are_refused(number):
     with pytest.raises(ScopegateError):
         parse_cursor(str(number))
+
+
+@pytest.mark.parametrize("limit", [True, False, 0, MAX_PAGE + 1, "10", 1.0])
+def test_a_page_size_is_an_integer_from_1_to_the_maximum_never_a_bool(app_context, limit):
+    with pytest.raises(ScopegateError) as raised:
+        page_size(limit)
+    assert raised.value.status_code == 422
 
 
 # --- names ------------------------------------------------------------------------

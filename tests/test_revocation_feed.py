@@ -85,6 +85,22 @@ def test_feed_leaves_out_expired_and_live_tokens(client, app, api, rs, machine_u
     assert live["token_id"]
 
 
+def test_feed_leaves_out_a_token_expiring_this_second(client, app, api, rs, machine_user,
+                                                     monkeypatch):
+    """Expiring now is expired (as introspection has it): nothing left to refuse."""
+    from app.services import revocations
+
+    T = now()
+    monkeypatch.setattr(revocations, "now", lambda: T)
+    expiring, later = new_token(api), new_token(api)
+    with app.app_context():
+        for token, exp in ((expiring, T), (later, T + 1)):
+            db.session.execute(update(Token).where(Token.token_id == token["token_id"])
+                               .values(revoked_at=T - 100, expires_at=exp))
+        db.session.commit()
+    assert revoked_ids(client, rs) == {later["token_id"]}
+
+
 def test_cursor_pages_through_every_revocation_once(client, app, api, rs, machine_user):
     ids = [new_token(api)["token_id"] for _ in range(5)]
     with app.app_context():  # revoked long enough ago to be settled
@@ -253,6 +269,17 @@ def test_feed_lists_a_revoked_refresh_family(client, app, org, rs):
         tokens.revoke_family("f" * 32)
         db.session.commit()
     assert revoked_ids(client, rs) == set(ids.values())
+
+
+def test_a_missing_family_revokes_nothing(client, app, api, rs, scoped_token):
+    """Tokens outside any sign-in have no family: "no family" must not match them all."""
+    from app.services import tokens
+
+    with app.app_context():
+        assert tokens.revoke_family(None) == 0
+        db.session.commit()
+    assert revoked_ids(client, rs) == set()
+    assert api.introspect(scoped_token["token"]).get_json()["active"] is True
 
 
 def test_feed_lists_every_token_of_an_offboarded_person(client, app, api, rs):

@@ -32,6 +32,16 @@ def test_noise_is_not_well_formed(junk):
     assert not secrets.is_well_formed(junk)
 
 
+def test_a_right_checksum_does_not_make_a_wrong_shape_well_formed():
+    """Prefix, separator and alphabet are each checked, not only the checksum."""
+    value = secrets.generate("sgt")
+    body = value[4:4 + 33]
+    dashed = body[:-1] + "-"  # outside the base62 alphabet, with its own right checksum
+    for shaped in ("sgx_" + value[4:], "sgt-" + value[4:],
+                   "sgt_" + dashed + secrets._checksum(dashed)):
+        assert not secrets.is_well_formed(shaped), shaped
+
+
 def test_database_holds_no_token_or_secret_value(app, org, machine_user, scoped_token, client):
     from tests.conftest import issue
 

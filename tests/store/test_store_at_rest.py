@@ -126,3 +126,37 @@ def test_changing_the_secret_key_with_the_previous_one_re_encrypts(fresh_url):
     after = make_app(fresh_url, SCOPEGATE_SECRET_KEY="a-new-secret")  # previous dropped
     with after.app_context():
         assert keys.signing_key().kid == kid
+
+
+def test_init_db_re_encrypts_every_key_not_under_the_current_secret(fresh_url):
+    """A key already under the current secret is left alone and the ones after
+    it are still done: an old-secret key, a current one, then a clear one
+    give two re-encrypted keys, all opened by the new secret alone."""
+    old = make_app(fresh_url)
+    with old.app_context():
+        upgrade()
+        keys.ensure_key()  # ES256, under the old secret
+        old_kid = keys.signing_key().kid
+    rotated = make_app(fresh_url, SCOPEGATE_SECRET_KEY="a-new-secret",
+                       SCOPEGATE_SECRET_KEY_PREVIOUS="store-test-secret")
+    with rotated.app_context():
+        keys.ensure_key(keys.ID_TOKEN_ALG)  # under the new secret already
+        current_kid = keys.signing_key(keys.ID_TOKEN_ALG).kid
+        db.session.add(SigningKey(kid="legacy", private_jwk=json.dumps(
+            {"kty": "EC", "crv": "P-256", "kid": "legacy", **_fresh_private_members()})))
+        db.session.commit()
+    result = rotated.test_cli_runner().invoke(args=["init-db", "--json"])
+    assert json.loads(result.output)["signing_keys_encrypted"] == 2
+    after = make_app(fresh_url, SCOPEGATE_SECRET_KEY="a-new-secret")  # previous dropped
+    stored = stored_jwks(after)
+    assert len(stored) == 3 and all(s.startswith(keys.SEALED) for s in stored)
+    with after.app_context():
+        assert {json.loads(keys.unseal(s))["kid"] for s in stored} == {
+            old_kid, current_kid, "legacy"}
+
+
+def test_init_db_says_whether_it_created_the_signing_key(fresh_url):
+    runner = make_app(fresh_url).test_cli_runner()
+    first = json.loads(runner.invoke(args=["init-db", "--json"]).output)
+    again = json.loads(runner.invoke(args=["init-db", "--json"]).output)
+    assert (first["signing_key_created"], again["signing_key_created"]) == (True, False)

@@ -203,6 +203,9 @@ def test_deleting_an_app_revokes_every_token_issued_to_it(client, api_token, sig
     client.delete(f"/api/v1/apps/{body['client_id']}", headers=auth(api_token))
     assert introspect(client, api_token, tokens["access_token"]) == {"active": False}
     assert introspect(client, api_token, tokens["refresh_token"]) == {"active": False}
+    (event,) = client.get("/api/v1/activity?action=app.delete",
+                          headers=auth(api_token)).get_json()["items"]
+    assert event["detail"].endswith("; 2 token(s) revoked")
 
 
 def test_apps_need_an_admin_token(client, scoped_token_value):
