@@ -261,6 +261,27 @@ def test_role_change_revokes_personal_tokens(api, org):
                               "role member -> admin; 1 personal token(s) revoked")
 
 
+def test_role_change_leaves_the_tokens_apps_hold_for_the_person(app, api, org):
+    """Only personal tokens carry the role's rights; an app's sign-in stays."""
+    ann = join(app, invite(api))
+    member_token(api)
+    with app.app_context():
+        account = db.session.get(Account, ann.id)
+        _, app_token = tokens._new(kind=tokens.APP, org_id=account.org_id, subject_uid=ann.uid,
+                                   subject_name=account.email, scope=[], lifetime=3600,
+                                   created_by=ann.uid, account_id=ann.id,
+                                   client_id="app-notebooks")
+        db.session.commit()
+        app_token_id = app_token.token_id
+    assert api.patch("/people/ann@acme.test", {"role": "admin"}).status_code == 200
+    with app.app_context():
+        assert db.session.scalar(select(Token.revoked_at).where(
+            Token.token_id == app_token_id)) is None
+    [event] = events(api, "person.update")
+    assert_admin_acted_on_ann(event, org, ann.uid,
+                              "role member -> admin; 1 personal token(s) revoked")
+
+
 @pytest.mark.parametrize("body", [{}, {"role": "root"}, {"disabled": "yes"}, {"name": "x"},
                                   {"role": None}, {"role": ["admin"]}, {"disabled": 1}])
 def test_update_refuses_bad_input_with_422(api, body):
