@@ -238,6 +238,16 @@ def test_get_and_list_users(api, machine_user):
     assert names == ["demo-user"]
 
 
+def test_users_list_pages_like_the_other_lists(api):
+    for name in ("first-bot", "second-bot", "third-bot"):
+        api.post("/users", {"name": name})
+    first = api.get("/users?limit=2").get_json()
+    assert [u["name"] for u in first["items"]] == ["third-bot", "second-bot"]
+    rest = api.get(f"/users?limit=2&cursor={first['next_cursor']}").get_json()
+    assert [u["name"] for u in rest["items"]] == ["first-bot"]
+    assert rest["next_cursor"] is None
+
+
 def test_credentials_are_shown_once_and_replace_previous(api, client, machine_user):
     again = api.post("/users/demo-user/credentials").get_json()
     assert again["client_id"] == machine_user.client_id
