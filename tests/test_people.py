@@ -341,6 +341,14 @@ def test_disabling_ends_sessions_tokens_and_sign_in_at_once(app, api, org, ann):
     assert_admin_acted_on_ann(event, org, ann["uid"], "1 session(s) ended, 1 token(s) revoked")
 
 
+def test_disabling_a_person_who_holds_nothing_audits_that_nothing_ended(api, org):
+    invitation = invite(api)
+    api.patch("/people/ann@acme.test", {"disabled": True})
+    [event] = events(api, "person.disable")
+    assert_admin_acted_on_ann(event, org, invitation["uid"],
+                              "0 session(s) ended, 0 token(s) revoked")
+
+
 def test_deleting_ends_everything_and_keeps_history(app, api, org, ann):
     assert api.delete("/people/ann@acme.test").status_code == 204
     assert_everything_ended(app, api, ann)
