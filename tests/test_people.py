@@ -312,6 +312,32 @@ def test_an_invited_admin_who_has_not_joined_does_not_count(app, api, org):
     assert api.patch(f"/people/{org.admin_email}", {"role": "member"}).status_code == 200
 
 
+def test_only_enabled_admins_of_the_organization_who_joined_count(app, api, org, other_org):
+    """A member, a disabled admin and another organization's admins leave the
+    last admin still the last."""
+    join(app, invite(api, "ann@acme.test", "member"))
+    join(app, invite(api, "boss@acme.test", "admin"))
+    assert api.patch("/people/boss@acme.test", {"disabled": True}).status_code == 200
+    path = f"/people/{org.admin_email}"
+    assert api.patch(path, {"role": "member"}).status_code == 409
+    assert api.patch(path, {"disabled": True}).status_code == 409
+    assert api.delete(path).status_code == 409
+
+
+def test_without_an_admin_who_joined_the_rule_keeps_nobody(app):
+    """An organization whose first admin has not joined yet: the operator may
+    still remove its people, that admin included (nobody is the last admin)."""
+    with app.app_context():
+        newco = orgs.create_org(callers.operator(), "newco")
+        operator = callers.operator(newco.id)
+        people.invite(operator, "boss@newco.test", "admin")
+        _, link = people.invite(operator, "ann@newco.test", "member")
+        links.use(code_of(link.url), links.INVITE, PASSWORD, PASSWORD)
+        people.delete_person(operator, "ann@newco.test")
+        people.delete_person(operator, "boss@newco.test")
+        assert db.session.scalar(select(Account.id).where(Account.org_id == newco.id)) is None
+
+
 # -- offboarding ----------------------------------------------------------------
 
 

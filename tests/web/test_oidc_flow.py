@@ -13,7 +13,7 @@ from joserfc.jwk import KeySet
 from sqlalchemy import select, update
 
 from app.models import AuditEvent, AuthorizationCode, Consent, Token, WebSession, db
-from app.services import apps, callers, consents, keys, links, orgs, people
+from app.services import apps, callers, consents, keys, links, orgs, people, signin
 from tests.conftest import basic
 from tests.web.conftest import Browser
 from tests.web.oidc_helpers import REDIRECT, authorize_url, base_of, params_of, pkce
@@ -354,6 +354,30 @@ def test_an_overlong_nonce_is_invalid_request(signed_in, rp):
     assert params_of(response.headers["Location"])["error"] == "invalid_request"
 
 
+def test_a_nonce_sent_again_while_its_code_is_on_file_is_refused_as_a_replay(signed_in, rp):
+    """OIDC Core §15.5.2: the same app's next sign-in with a new nonce works;
+    with the nonce of a code still on file it is refused."""
+    sign_in_to_app(signed_in, rp, nonce="n-once")
+    sign_in_to_app(signed_in, rp, nonce="n-twice")
+    verifier, challenge = pkce()
+    response = signed_in.get(authorize_url(rp["client_id"], challenge, nonce="n-once"))
+    assert params_of(response.headers["Location"])["error"] == "invalid_request"
+
+
+def test_a_nonce_is_free_again_from_its_codes_expiry_second(app, signed_in, rp, monkeypatch):
+    """Replays are looked for among live codes: the window is the code's lifetime."""
+    sign_in_to_app(signed_in, rp, nonce="n-once")
+    with app.app_context():
+        expires_at = db.session.scalar(select(AuthorizationCode.expires_at))
+    monkeypatch.setattr(signin, "now", lambda: expires_at)
+    assert sign_in_to_app(signed_in, rp, nonce="n-once")
+
+
+def test_another_apps_nonce_is_no_replay(app, signed_in, rp, admin):
+    sign_in_to_app(signed_in, rp, nonce="n-once")
+    assert sign_in_to_app(signed_in, register(app, admin), nonce="n-once")
+
+
 @pytest.mark.parametrize("max_age", ["-1", "abc", "1" * 20])
 def test_a_bad_max_age_is_invalid_request(signed_in, rp, max_age):
     verifier, challenge = pkce()
@@ -411,6 +435,17 @@ def test_a_code_expires_after_60_seconds(app, client, signed_in, rp):
         row.expires_at = int(time.time()) - 1
         db.session.commit()
     assert redeem(client, rp, code, verifier).get_json()["error"] == "invalid_grant"
+
+
+def test_a_code_is_dead_from_its_expiry_second(app, client, signed_in, rp, monkeypatch):
+    first, second = sign_in_to_app(signed_in, rp), sign_in_to_app(signed_in, rp)
+    with app.app_context():
+        first_end, second_end = db.session.scalars(
+            select(AuthorizationCode.expires_at).order_by(AuthorizationCode.id))
+    monkeypatch.setattr(signin, "now", lambda: first_end - 1)
+    assert redeem(client, rp, *first).status_code == 200
+    monkeypatch.setattr(signin, "now", lambda: second_end)
+    assert redeem(client, rp, *second).get_json()["error"] == "invalid_grant"
 
 
 def test_a_second_redemption_fails_and_revokes_what_the_first_issued(app, client, signed_in,
@@ -783,14 +818,29 @@ def test_logout_never_redirects_to_an_unregistered_uri(client, signed_in, rp, ta
     response = signed_in.get(f"/oauth/logout?id_token_hint={id_token}"
                              f"&post_logout_redirect_uri={target}")
     assert response.status_code == 400 and "Location" not in response.headers
+    assert "`post_logout_redirect_uri` is not registered for this app." in response.get_data(
+        as_text=True)
 
 
 def test_logout_needs_an_id_token_hint_to_redirect(signed_in):
     response = signed_in.get(f"/oauth/logout?post_logout_redirect_uri={REDIRECT}")
     assert response.status_code == 400
+    assert "`post_logout_redirect_uri` needs an `id_token_hint`." in response.get_data(
+        as_text=True)
     forged = signed_in.get(f"/oauth/logout?id_token_hint=e30.e30.x&post_logout_redirect_uri="
                            f"{REDIRECT}")
     assert forged.status_code == 400
+    assert "`id_token_hint` is not an ID token issued here." in forged.get_data(as_text=True)
+
+
+def test_logout_naming_a_deleted_app_is_refused(app, client, signed_in, rp, admin):
+    id_token = tokens_for(client, rp, signed_in)["id_token"]
+    with app.app_context():
+        apps.delete_app(callers.from_account(orgs.get_account(admin.email)), rp["client_id"])
+    response = signed_in.get(f"/oauth/logout?id_token_hint={id_token}")
+    assert response.status_code == 400
+    assert "The app named by `id_token_hint` is not registered." in response.get_data(
+        as_text=True)
 
 
 def test_every_step_is_audited_with_the_persons_unique_id(app, client, signed_in, rp, admin):
