@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.errors import Forbidden, Unprocessable
 from app.models import Account, Token, db, now
-from app.services import callers, links, logins, orgs, people, sessions, tokens
+from app.services import callers, links, logins, orgs, passwords, people, sessions, tokens
 from tests.conftest import Api
 from tests.web.conftest import fast_argon2  # noqa: F401  (cheap argon2 for these tests)
 
@@ -101,6 +101,18 @@ def test_invitation_password_follows_the_password_rule(app, api):
     with app.app_context(), pytest.raises(Unprocessable, match="at least 12 characters"):
         links.use(code_of(invitation["invite_url"]), links.INVITE, "short", "short")
     join(app, invitation)  # a refused password does not burn the link
+
+
+def test_a_new_password_is_12_to_1024_characters_typed_twice_alike(app):
+    with app.app_context():
+        for fine in ("x" * 12, "x" * 1024):
+            passwords.check_new_password(fine, fine)
+        for refused, why in (("x" * 11, "at least 12 characters"),
+                             ("x" * 1025, "at most 1024 characters")):
+            with pytest.raises(Unprocessable, match=why):
+                passwords.check_new_password(refused, refused)
+        with pytest.raises(Unprocessable, match="The two passwords differ."):
+            passwords.check_new_password("x" * 12, "y" * 12)
 
 
 def test_an_expired_invitation_is_dead(app, api):

@@ -255,6 +255,19 @@ def test_max_age_older_than_the_sign_in_forces_a_fresh_one(app, signed_in, rp):
     assert "max_age" not in too_old.headers["Location"]
 
 
+def test_a_sign_in_exactly_max_age_old_is_still_fresh(app, signed_in, rp, monkeypatch):
+    sign_in_to_app(signed_in, rp)
+    with app.app_context():
+        signed_in_at = db.session.scalar(select(WebSession.created_at))
+    monkeypatch.setattr(signin, "now", lambda: signed_in_at + 30)
+    verifier, challenge = pkce()
+    # Ten digits is the longest max_age taken.
+    fresh = signed_in.get(authorize_url(rp["client_id"], challenge, max_age="0000000030"))
+    assert "code" in params_of(fresh.headers["Location"])
+    stale = signed_in.get(authorize_url(rp["client_id"], challenge, max_age="29"))
+    assert stale.headers["Location"].startswith("/login?next=")
+
+
 @pytest.mark.parametrize("redirect_uri", [
     "https://evil.example.com/callback",
     REDIRECT + "/more",
@@ -378,11 +391,13 @@ def test_another_apps_nonce_is_no_replay(app, signed_in, rp, admin):
     assert sign_in_to_app(signed_in, register(app, admin), nonce="n-once")
 
 
-@pytest.mark.parametrize("max_age", ["-1", "abc", "1" * 20])
+@pytest.mark.parametrize("max_age", ["-1", "abc", "1" * 11, "1" * 20])
 def test_a_bad_max_age_is_invalid_request(signed_in, rp, max_age):
     verifier, challenge = pkce()
     response = signed_in.get(authorize_url(rp["client_id"], challenge, max_age=max_age))
-    assert params_of(response.headers["Location"])["error"] == "invalid_request"
+    params = params_of(response.headers["Location"])
+    assert params["error"] == "invalid_request"
+    assert params["error_description"] == "`max_age` must be a non-negative number of seconds."
 
 
 def test_another_organizations_app_is_refused_with_access_denied(app, signed_in, other_admin):
