@@ -528,7 +528,10 @@ def test_refresh_tokens_rotate_and_reuse_revokes_the_family(app, client, signed_
         assert db.session.query(AuditEvent).filter_by(action="refresh.reuse").count() == 1
 
 
-def test_a_refresh_returns_a_new_id_token_for_the_same_person(client, signed_in, rp):
+def test_a_refresh_returns_a_new_id_token_for_the_same_person(app, client, signed_in, rp):
+    with app.app_context():  # signed in a while before the app asked: auth_time is not now
+        db.session.execute(update(WebSession).values(created_at=WebSession.created_at - 100))
+        db.session.commit()
     first = tokens_for(client, rp, signed_in)
     second = refresh(client, rp, first["refresh_token"]).get_json()
     keyset = KeySet.import_key_set(client.get("/oauth/jwks").get_json())
@@ -537,12 +540,15 @@ def test_a_refresh_returns_a_new_id_token_for_the_same_person(client, signed_in,
 
 
 def test_refresh_tokens_die_30_days_after_sign_in_however_often_rotated(app, client,
-                                                                         signed_in, rp):
+                                                                         signed_in, rp,
+                                                                         monkeypatch):
     first = tokens_for(client, rp, signed_in)
     with app.app_context():
         row = db.session.query(Token).filter_by(kind="refresh").one()
         end = row.expires_at
         assert end - row.issued_at == 30 * 86400
+    later = row.issued_at + 1000
+    monkeypatch.setattr(signin, "now", lambda: later)  # rotated well after the sign-in
     refresh(client, rp, first["refresh_token"])
     with app.app_context():
         rotated = db.session.query(Token).filter_by(kind="refresh", revoked_at=None).one()
