@@ -221,6 +221,17 @@ def test_prompt_none_with_another_value_is_invalid_request(signed_in, rp):
     assert params_of(response.headers["Location"])["error"] == "invalid_request"
 
 
+def test_prompt_none_with_another_value_is_refused_without_openid_too(signed_in, rp):
+    """Authlib checks prompt only for OpenID requests; the rule holds for plain OAuth."""
+    verifier, challenge = pkce()
+    response = signed_in.get(authorize_url(rp["client_id"], challenge, scope="email",
+                                           prompt="none login"))
+    params = params_of(response.headers["Location"])
+    assert params["error"] == "invalid_request"
+    assert params["error_description"] == (
+        "`prompt=none` cannot be combined with other values.")
+
+
 def test_prompt_login_forces_a_fresh_sign_in_and_auth_time_moves(app, client, signed_in, rp,
                                                                  admin):
     with app.app_context():  # the session started a while ago
@@ -362,9 +373,12 @@ def test_a_repeated_parameter_is_refused(signed_in, rp):
 
 
 def test_an_overlong_nonce_is_invalid_request(signed_in, rp):
+    assert sign_in_to_app(signed_in, rp, nonce="n" * 255)  # the longest kept with a code
     verifier, challenge = pkce()
     response = signed_in.get(authorize_url(rp["client_id"], challenge, nonce="n" * 256))
-    assert params_of(response.headers["Location"])["error"] == "invalid_request"
+    params = params_of(response.headers["Location"])
+    assert params["error"] == "invalid_request"
+    assert params["error_description"] == "`nonce` is longer than 255 characters."
 
 
 def test_a_nonce_sent_again_while_its_code_is_on_file_is_refused_as_a_replay(signed_in, rp):
@@ -389,6 +403,13 @@ def test_a_nonce_is_free_again_from_its_codes_expiry_second(app, signed_in, rp, 
 def test_another_apps_nonce_is_no_replay(app, signed_in, rp, admin):
     sign_in_to_app(signed_in, rp, nonce="n-once")
     assert sign_in_to_app(signed_in, register(app, admin), nonce="n-once")
+
+
+def test_an_empty_max_age_is_no_max_age(signed_in, rp):
+    sign_in_to_app(signed_in, rp)
+    verifier, challenge = pkce()
+    response = signed_in.get(authorize_url(rp["client_id"], challenge, max_age=""))
+    assert "code" in params_of(response.headers["Location"])
 
 
 @pytest.mark.parametrize("max_age", ["-1", "abc", "1" * 11, "1" * 20])
@@ -464,7 +485,7 @@ def test_a_code_is_dead_from_its_expiry_second(app, client, signed_in, rp, monke
 
 
 def test_a_second_redemption_fails_and_revokes_what_the_first_issued(app, client, signed_in,
-                                                                      rp, api_token):
+                                                                      rp, api_token, admin):
     code, verifier = sign_in_to_app(signed_in, rp, scope="openid offline_access")
     first = redeem(client, rp, code, verifier).get_json()
     again = redeem(client, rp, code, verifier)
@@ -472,8 +493,11 @@ def test_a_second_redemption_fails_and_revokes_what_the_first_issued(app, client
     assert introspect(client, api_token, first["access_token"]) == {"active": False}
     assert refresh(client, rp, first["refresh_token"]).get_json()["error"] == "invalid_grant"
     with app.app_context():
-        event = db.session.query(AuditEvent).filter_by(action="code.reuse").one()
-        assert event.outcome == "denied" and event.subject
+        family = db.session.scalar(select(AuthorizationCode.family_id))
+    assert audited(app, "code.reuse") == [{
+        "org_id": admin.org_id, "actor": rp["client_id"], "actor_name": "Notebook hub",
+        "subject": admin.uid, "subject_name": admin.email, "target": family,
+        "outcome": "denied", "detail": "already used; 2 token(s) of its sign-in revoked"}]
 
 
 def test_codes_are_stored_only_as_digests(app, signed_in, rp):
