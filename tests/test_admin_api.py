@@ -198,6 +198,31 @@ def test_the_active_filter_counts_a_token_expiring_this_second_as_inactive(
     assert listed("false") == {expiring, revoked}
 
 
+def test_another_organizations_users_are_unknown_to_the_token_list(client, api, other_org,
+                                                                    machine_user):
+    """Its names and unique IDs, of live users, deleted ones and admins, are 404
+    exactly like a name nobody ever had: a list never confirms they exist."""
+    rival = Api(client, other_org.admin_token)
+    live = rival.post("/users", {"name": "rival-bot"}).get_json()
+    gone = rival.post("/users", {"name": "gone-bot"}).get_json()
+    rival.delete("/users/gone-bot")
+    for value in ("rival-bot", live["email"], "gone-bot", gone["email"],
+                  other_org.admin_email, other_org.admin_uid):
+        assert api.get(f"/tokens?user={value}").status_code == 404, value
+
+
+def test_a_name_another_organization_also_uses_is_not_marked_shared(client, api, other_org,
+                                                                    scoped_token):
+    """"Shared" means several users of this organization had the name; another
+    organization's users are neither counted nor revealed."""
+    rival = Api(client, other_org.admin_token)
+    rival.post("/users", {"name": "demo-user"})
+    rival.post("/users/demo-user/tokens", {"scopes": ["cli"]})
+    assert api.get("/users/demo-user").get_json()["name_shared"] is False
+    [token] = api.get("/tokens?user=demo-user").get_json()["items"]
+    assert token["user_name_shared"] is False
+
+
 def test_list_tokens_paginates_with_cursor(api, machine_user):
     for _ in range(5):
         api.post("/users/demo-user/tokens", {"scopes": ["cli"]})
@@ -292,6 +317,16 @@ def test_get_and_list_users(api, machine_user):
     assert api.get(f"/users/{machine_user.email}").get_json()["name"] == "demo-user"
     names = [u["name"] for u in api.get("/users").get_json()["items"]]
     assert names == ["demo-user"]
+
+
+def test_users_list_pages_like_the_other_lists(api):
+    for name in ("first-bot", "second-bot", "third-bot"):
+        api.post("/users", {"name": name})
+    first = api.get("/users?limit=2").get_json()
+    assert [u["name"] for u in first["items"]] == ["third-bot", "second-bot"]
+    rest = api.get(f"/users?limit=2&cursor={first['next_cursor']}").get_json()
+    assert [u["name"] for u in rest["items"]] == ["first-bot"]
+    assert rest["next_cursor"] is None
 
 
 def test_credentials_are_shown_once_and_replace_previous(api, client, machine_user):

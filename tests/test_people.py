@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from app.errors import Forbidden, Unprocessable
 from app.models import Account, Token, db, now
-from app.services import callers, links, logins, orgs, people, sessions, tokens
+from app.services import callers, links, logins, orgs, passwords, people, sessions, tokens
 from tests.conftest import Api
 from tests.web.conftest import fast_argon2  # noqa: F401  (cheap argon2 for these tests)
 
@@ -101,6 +101,18 @@ def test_invitation_password_follows_the_password_rule(app, api):
     with app.app_context(), pytest.raises(Unprocessable, match="at least 12 characters"):
         links.use(code_of(invitation["invite_url"]), links.INVITE, "short", "short")
     join(app, invitation)  # a refused password does not burn the link
+
+
+def test_a_new_password_is_12_to_1024_characters_typed_twice_alike(app):
+    with app.app_context():
+        for fine in ("x" * 12, "x" * 1024):
+            passwords.check_new_password(fine, fine)
+        for refused, why in (("x" * 11, "at least 12 characters"),
+                             ("x" * 1025, "at most 1024 characters")):
+            with pytest.raises(Unprocessable, match=why):
+                passwords.check_new_password(refused, refused)
+        with pytest.raises(Unprocessable, match="The two passwords differ."):
+            passwords.check_new_password("x" * 12, "y" * 12)
 
 
 def test_an_expired_invitation_is_dead(app, api):
@@ -269,6 +281,27 @@ def test_role_change_revokes_personal_tokens(api, org):
                               "role member -> admin; 1 personal token(s) revoked")
 
 
+def test_role_change_leaves_the_tokens_apps_hold_for_the_person(app, api, org):
+    """Only personal tokens carry the role's rights; an app's sign-in stays."""
+    ann = join(app, invite(api))
+    member_token(api)
+    with app.app_context():
+        account = db.session.get(Account, ann.id)
+        _, app_token = tokens._new(kind=tokens.APP, org_id=account.org_id, subject_uid=ann.uid,
+                                   subject_name=account.email, scope=[], lifetime=3600,
+                                   created_by=ann.uid, account_id=ann.id,
+                                   client_id="app-notebooks")
+        db.session.commit()
+        app_token_id = app_token.token_id
+    assert api.patch("/people/ann@acme.test", {"role": "admin"}).status_code == 200
+    with app.app_context():
+        assert db.session.scalar(select(Token.revoked_at).where(
+            Token.token_id == app_token_id)) is None
+    [event] = events(api, "person.update")
+    assert_admin_acted_on_ann(event, org, ann.uid,
+                              "role member -> admin; 1 personal token(s) revoked")
+
+
 @pytest.mark.parametrize("body", [{}, {"role": "root"}, {"disabled": "yes"}, {"name": "x"},
                                   {"role": None}, {"role": ["admin"]}, {"disabled": 1}])
 def test_update_refuses_bad_input_with_422(api, body):
@@ -299,6 +332,32 @@ def test_an_invited_admin_who_has_not_joined_does_not_count(app, api, org):
     assert api.patch(f"/people/{org.admin_email}", {"role": "member"}).status_code == 200
 
 
+def test_only_enabled_admins_of_the_organization_who_joined_count(app, api, org, other_org):
+    """A member, a disabled admin and another organization's admins leave the
+    last admin still the last."""
+    join(app, invite(api, "ann@acme.test", "member"))
+    join(app, invite(api, "boss@acme.test", "admin"))
+    assert api.patch("/people/boss@acme.test", {"disabled": True}).status_code == 200
+    path = f"/people/{org.admin_email}"
+    assert api.patch(path, {"role": "member"}).status_code == 409
+    assert api.patch(path, {"disabled": True}).status_code == 409
+    assert api.delete(path).status_code == 409
+
+
+def test_without_an_admin_who_joined_the_rule_keeps_nobody(app):
+    """An organization whose first admin has not joined yet: the operator may
+    still remove its people, that admin included (nobody is the last admin)."""
+    with app.app_context():
+        newco = orgs.create_org(callers.operator(), "newco")
+        operator = callers.operator(newco.id)
+        people.invite(operator, "boss@newco.test", "admin")
+        _, link = people.invite(operator, "ann@newco.test", "member")
+        links.use(code_of(link.url), links.INVITE, PASSWORD, PASSWORD)
+        people.delete_person(operator, "ann@newco.test")
+        people.delete_person(operator, "boss@newco.test")
+        assert db.session.scalar(select(Account.id).where(Account.org_id == newco.id)) is None
+
+
 # -- offboarding ----------------------------------------------------------------
 
 
@@ -326,6 +385,14 @@ def test_disabling_ends_sessions_tokens_and_sign_in_at_once(app, api, org, ann):
     assert_everything_ended(app, api, ann)
     [event] = events(api, "person.disable")
     assert_admin_acted_on_ann(event, org, ann["uid"], "1 session(s) ended, 1 token(s) revoked")
+
+
+def test_disabling_a_person_who_holds_nothing_audits_that_nothing_ended(api, org):
+    invitation = invite(api)
+    api.patch("/people/ann@acme.test", {"disabled": True})
+    [event] = events(api, "person.disable")
+    assert_admin_acted_on_ann(event, org, invitation["uid"],
+                              "0 session(s) ended, 0 token(s) revoked")
 
 
 def test_deleting_ends_everything_and_keeps_history(app, api, org, ann):

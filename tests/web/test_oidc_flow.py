@@ -13,7 +13,7 @@ from joserfc.jwk import KeySet
 from sqlalchemy import select, update
 
 from app.models import AuditEvent, AuthorizationCode, Consent, Token, WebSession, db
-from app.services import apps, callers, consents, keys, links, orgs, people
+from app.services import apps, callers, consents, keys, links, orgs, people, signin
 from tests.conftest import basic
 from tests.web.conftest import Browser
 from tests.web.oidc_helpers import REDIRECT, authorize_url, base_of, params_of, pkce
@@ -221,10 +221,13 @@ def test_prompt_consent_asks_even_when_remembered(signed_in, rp):
     assert response.status_code == 200
 
 
-def test_prompt_none_without_a_session_is_login_required(app, rp):
+# Authlib answers prompt=none itself for OpenID requests only; plain OAuth relies on ours.
+@pytest.mark.parametrize("scope", ["openid email profile", "email"])
+def test_prompt_none_without_a_session_is_login_required(app, rp, scope):
     browser = Browser(app.test_client())
     verifier, challenge = pkce()
-    response = browser.get(authorize_url(rp["client_id"], challenge, prompt="none"))
+    response = browser.get(authorize_url(rp["client_id"], challenge, prompt="none",
+                                         scope=scope))
     assert response.status_code == 302
     params = params_of(response.headers["Location"])
     assert params["error"] == "login_required" and params["state"] == "st-123"
@@ -248,6 +251,17 @@ def test_prompt_none_with_another_value_is_invalid_request(signed_in, rp):
     verifier, challenge = pkce()
     response = signed_in.get(authorize_url(rp["client_id"], challenge, prompt="none login"))
     assert params_of(response.headers["Location"])["error"] == "invalid_request"
+
+
+def test_prompt_none_with_another_value_is_refused_without_openid_too(signed_in, rp):
+    """Authlib checks prompt only for OpenID requests; the rule holds for plain OAuth."""
+    verifier, challenge = pkce()
+    response = signed_in.get(authorize_url(rp["client_id"], challenge, scope="email",
+                                           prompt="none login"))
+    params = params_of(response.headers["Location"])
+    assert params["error"] == "invalid_request"
+    assert params["error_description"] == (
+        "`prompt=none` cannot be combined with other values.")
 
 
 def test_prompt_login_forces_a_fresh_sign_in_and_auth_time_moves(app, client, signed_in, rp,
@@ -282,6 +296,19 @@ def test_max_age_older_than_the_sign_in_forces_a_fresh_one(app, signed_in, rp):
     too_old = signed_in.get(authorize_url(rp["client_id"], challenge, max_age="10"))
     assert too_old.headers["Location"].startswith("/login?next=")
     assert "max_age" not in too_old.headers["Location"]
+
+
+def test_a_sign_in_exactly_max_age_old_is_still_fresh(app, signed_in, rp, monkeypatch):
+    sign_in_to_app(signed_in, rp)
+    with app.app_context():
+        signed_in_at = db.session.scalar(select(WebSession.created_at))
+    monkeypatch.setattr(signin, "now", lambda: signed_in_at + 30)
+    verifier, challenge = pkce()
+    # Ten digits is the longest max_age taken.
+    fresh = signed_in.get(authorize_url(rp["client_id"], challenge, max_age="0000000030"))
+    assert "code" in params_of(fresh.headers["Location"])
+    stale = signed_in.get(authorize_url(rp["client_id"], challenge, max_age="29"))
+    assert stale.headers["Location"].startswith("/login?next=")
 
 
 @pytest.mark.parametrize("redirect_uri", [
@@ -379,16 +406,52 @@ def test_a_repeated_parameter_is_refused(signed_in, rp):
 
 
 def test_an_overlong_nonce_is_invalid_request(signed_in, rp):
+    assert sign_in_to_app(signed_in, rp, nonce="n" * 255)  # the longest kept with a code
     verifier, challenge = pkce()
     response = signed_in.get(authorize_url(rp["client_id"], challenge, nonce="n" * 256))
+    params = params_of(response.headers["Location"])
+    assert params["error"] == "invalid_request"
+    assert params["error_description"] == "`nonce` is longer than 255 characters."
+
+
+def test_a_nonce_sent_again_while_its_code_is_on_file_is_refused_as_a_replay(signed_in, rp):
+    """OIDC Core §15.5.2: the same app's next sign-in with a new nonce works;
+    with the nonce of a code still on file it is refused."""
+    sign_in_to_app(signed_in, rp, nonce="n-once")
+    sign_in_to_app(signed_in, rp, nonce="n-twice")
+    verifier, challenge = pkce()
+    response = signed_in.get(authorize_url(rp["client_id"], challenge, nonce="n-once"))
     assert params_of(response.headers["Location"])["error"] == "invalid_request"
 
 
-@pytest.mark.parametrize("max_age", ["-1", "abc", "1" * 20])
+def test_a_nonce_is_free_again_from_its_codes_expiry_second(app, signed_in, rp, monkeypatch):
+    """Replays are looked for among live codes: the window is the code's lifetime."""
+    sign_in_to_app(signed_in, rp, nonce="n-once")
+    with app.app_context():
+        expires_at = db.session.scalar(select(AuthorizationCode.expires_at))
+    monkeypatch.setattr(signin, "now", lambda: expires_at)
+    assert sign_in_to_app(signed_in, rp, nonce="n-once")
+
+
+def test_another_apps_nonce_is_no_replay(app, signed_in, rp, admin):
+    sign_in_to_app(signed_in, rp, nonce="n-once")
+    assert sign_in_to_app(signed_in, register(app, admin), nonce="n-once")
+
+
+def test_an_empty_max_age_is_no_max_age(signed_in, rp):
+    sign_in_to_app(signed_in, rp)
+    verifier, challenge = pkce()
+    response = signed_in.get(authorize_url(rp["client_id"], challenge, max_age=""))
+    assert "code" in params_of(response.headers["Location"])
+
+
+@pytest.mark.parametrize("max_age", ["-1", "abc", "1" * 11, "1" * 20])
 def test_a_bad_max_age_is_invalid_request(signed_in, rp, max_age):
     verifier, challenge = pkce()
     response = signed_in.get(authorize_url(rp["client_id"], challenge, max_age=max_age))
-    assert params_of(response.headers["Location"])["error"] == "invalid_request"
+    params = params_of(response.headers["Location"])
+    assert params["error"] == "invalid_request"
+    assert params["error_description"] == "`max_age` must be a non-negative number of seconds."
 
 
 def test_another_organizations_app_is_refused_with_access_denied(app, signed_in, other_admin):
@@ -443,8 +506,19 @@ def test_a_code_expires_after_60_seconds(app, client, signed_in, rp):
     assert redeem(client, rp, code, verifier).get_json()["error"] == "invalid_grant"
 
 
+def test_a_code_is_dead_from_its_expiry_second(app, client, signed_in, rp, monkeypatch):
+    first, second = sign_in_to_app(signed_in, rp), sign_in_to_app(signed_in, rp)
+    with app.app_context():
+        first_end, second_end = db.session.scalars(
+            select(AuthorizationCode.expires_at).order_by(AuthorizationCode.id))
+    monkeypatch.setattr(signin, "now", lambda: first_end - 1)
+    assert redeem(client, rp, *first).status_code == 200
+    monkeypatch.setattr(signin, "now", lambda: second_end)
+    assert redeem(client, rp, *second).get_json()["error"] == "invalid_grant"
+
+
 def test_a_second_redemption_fails_and_revokes_what_the_first_issued(app, client, signed_in,
-                                                                      rp, api_token):
+                                                                      rp, api_token, admin):
     code, verifier = sign_in_to_app(signed_in, rp, scope="openid offline_access")
     first = redeem(client, rp, code, verifier).get_json()
     again = redeem(client, rp, code, verifier)
@@ -452,8 +526,11 @@ def test_a_second_redemption_fails_and_revokes_what_the_first_issued(app, client
     assert introspect(client, api_token, first["access_token"]) == {"active": False}
     assert refresh(client, rp, first["refresh_token"]).get_json()["error"] == "invalid_grant"
     with app.app_context():
-        event = db.session.query(AuditEvent).filter_by(action="code.reuse").one()
-        assert event.outcome == "denied" and event.subject
+        family = db.session.scalar(select(AuthorizationCode.family_id))
+    assert audited(app, "code.reuse") == [{
+        "org_id": admin.org_id, "actor": rp["client_id"], "actor_name": "Notebook hub",
+        "subject": admin.uid, "subject_name": admin.email, "target": family,
+        "outcome": "denied", "detail": "already used; 2 token(s) of its sign-in revoked"}]
 
 
 def test_codes_are_stored_only_as_digests(app, signed_in, rp):
@@ -508,7 +585,10 @@ def test_refresh_tokens_rotate_and_reuse_revokes_the_family(app, client, signed_
         assert db.session.query(AuditEvent).filter_by(action="refresh.reuse").count() == 1
 
 
-def test_a_refresh_returns_a_new_id_token_for_the_same_person(client, signed_in, rp):
+def test_a_refresh_returns_a_new_id_token_for_the_same_person(app, client, signed_in, rp):
+    with app.app_context():  # signed in a while before the app asked: auth_time is not now
+        db.session.execute(update(WebSession).values(created_at=WebSession.created_at - 100))
+        db.session.commit()
     first = tokens_for(client, rp, signed_in)
     second = refresh(client, rp, first["refresh_token"]).get_json()
     keyset = KeySet.import_key_set(client.get("/oauth/jwks").get_json())
@@ -517,12 +597,15 @@ def test_a_refresh_returns_a_new_id_token_for_the_same_person(client, signed_in,
 
 
 def test_refresh_tokens_die_30_days_after_sign_in_however_often_rotated(app, client,
-                                                                         signed_in, rp):
+                                                                         signed_in, rp,
+                                                                         monkeypatch):
     first = tokens_for(client, rp, signed_in)
     with app.app_context():
         row = db.session.query(Token).filter_by(kind="refresh").one()
         end = row.expires_at
         assert end - row.issued_at == 30 * 86400
+    later = row.issued_at + 1000
+    monkeypatch.setattr(signin, "now", lambda: later)  # rotated well after the sign-in
     refresh(client, rp, first["refresh_token"])
     with app.app_context():
         rotated = db.session.query(Token).filter_by(kind="refresh", revoked_at=None).one()
@@ -832,14 +915,29 @@ def test_logout_never_redirects_to_an_unregistered_uri(client, signed_in, rp, ta
     response = signed_in.get(f"/oauth/logout?id_token_hint={id_token}"
                              f"&post_logout_redirect_uri={target}")
     assert response.status_code == 400 and "Location" not in response.headers
+    assert "`post_logout_redirect_uri` is not registered for this app." in response.get_data(
+        as_text=True)
 
 
 def test_logout_needs_an_id_token_hint_to_redirect(signed_in):
     response = signed_in.get(f"/oauth/logout?post_logout_redirect_uri={REDIRECT}")
     assert response.status_code == 400
+    assert "`post_logout_redirect_uri` needs an `id_token_hint`." in response.get_data(
+        as_text=True)
     forged = signed_in.get(f"/oauth/logout?id_token_hint=e30.e30.x&post_logout_redirect_uri="
                            f"{REDIRECT}")
     assert forged.status_code == 400
+    assert "`id_token_hint` is not an ID token issued here." in forged.get_data(as_text=True)
+
+
+def test_logout_naming_a_deleted_app_is_refused(app, client, signed_in, rp, admin):
+    id_token = tokens_for(client, rp, signed_in)["id_token"]
+    with app.app_context():
+        apps.delete_app(callers.from_account(orgs.get_account(admin.email)), rp["client_id"])
+    response = signed_in.get(f"/oauth/logout?id_token_hint={id_token}")
+    assert response.status_code == 400
+    assert "The app named by `id_token_hint` is not registered." in response.get_data(
+        as_text=True)
 
 
 def test_every_step_is_audited_with_the_persons_unique_id(app, client, signed_in, rp, admin):

@@ -6,7 +6,7 @@ import time
 import pytest
 from sqlalchemy import select, update
 
-from app.models import Account, AuditEvent, SetupCode, WebSession, db
+from app.models import Account, AuditEvent, Organization, SetupCode, WebSession, db
 from app.services import orgs, secrets, sessions, setup
 from tests.web.conftest import PASSWORD, Browser, make_admin
 
@@ -51,6 +51,30 @@ def test_a_used_setup_link_stays_dead_even_once_every_account_is_gone(app):
         assert setup.needed()
         with pytest.raises(setup.DeadLink):
             setup.check(code)
+
+
+def test_a_link_replaced_after_its_page_was_opened_cannot_complete_setup(app):
+    """The page checked the link; a newer link printed before the form was sent kills it."""
+    first = new_code(app)
+    new_code(app)
+    with app.app_context():
+        with pytest.raises(setup.DeadLink):
+            setup.complete(first, "acme", "first@acme.test", PASSWORD, PASSWORD)
+        assert setup.needed()
+        assert db.session.scalar(select(Organization.id)) is None
+
+
+def test_setup_is_audited_as_the_operator_creating_the_organization_and_its_admin(app):
+    code = new_code(app)
+    with app.app_context():
+        account = setup.complete(code, "acme", "first@acme.test", PASSWORD, PASSWORD)
+        org_id, uid = account.org_id, account.uid
+        events = db.session.execute(select(
+            AuditEvent.action, AuditEvent.actor, AuditEvent.actor_name, AuditEvent.org_id,
+            AuditEvent.subject, AuditEvent.target).order_by(AuditEvent.id)).all()
+    assert [tuple(e) for e in events] == [
+        ("org.create", "operator", "operator", org_id, None, "acme"),
+        ("account.create", "operator", "operator", org_id, uid, "first@acme.test")]
 
 
 def test_only_the_code_digest_is_stored(app):
