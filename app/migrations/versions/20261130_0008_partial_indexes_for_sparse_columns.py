@@ -4,8 +4,8 @@ A scoped token has no ``family_id``, ``account_id`` or ``revoked_at`` and a
 successful audit event no ``source``; every query on those indexes asks for a
 value (``= ?``, the revocation feed's ``IS NOT NULL``), so rows without one
 need no entry. Each issuance then writes four index entries fewer: measured
-on the bare store, a token and its audit event cost 181 µs CPU per commit
-with full indexes and 150 µs with these (bench/RESULTS.md §16).
+on the bare store, a token and its audit event cost 208-213 µs CPU per
+commit with full indexes and 172-181 µs with these (bench/RESULTS.md §16).
 
 Revision ID: 0008
 Revises: 0007
