@@ -309,6 +309,19 @@ def test_update_refuses_bad_input_with_422(api, body):
     assert api.patch("/people/ann@acme.test", body).status_code == 422
 
 
+def test_a_disabled_flag_that_is_not_a_boolean_is_refused_saying_so(api):
+    invite(api)
+    answer = api.patch("/people/ann@acme.test", {"disabled": "yes"})
+    assert answer.status_code == 422
+    assert "`disabled` must be true or false" in answer.get_json()["error_description"].lower()
+
+
+def test_an_unknown_person_is_404_saying_so(api):
+    answer = api.get("/people/nobody@acme.test")
+    assert answer.status_code == 404
+    assert "no such person" in answer.get_json()["error_description"].lower()
+
+
 # -- the last admin -----------------------------------------------------------
 
 

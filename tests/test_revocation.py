@@ -96,6 +96,16 @@ def _resource_server(runner, name, *options):
     return basic(server["client_id"], server["client_secret"])
 
 
+def test_creating_a_resource_server_is_audited_saying_whether_it_may_revoke(app, runner):
+    from app.models import AuditEvent
+
+    _resource_server(runner, "incident-response", "--may-revoke")
+    _resource_server(runner, "sessions-service")
+    with app.app_context():
+        details = {e.detail for e in AuditEvent.query.filter_by(action="resource_server.create")}
+    assert details == {"incident-response (may revoke)", "sessions-service"}
+
+
 def test_resource_server_cannot_revoke_an_admins_personal_token(client, api, org, runner):
     """The attack from issue 11: a service's credentials revoking anyone's token."""
     rs = _resource_server(runner, "sessions-service")

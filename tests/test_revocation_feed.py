@@ -136,6 +136,19 @@ def test_cursor_pages_through_revocations_stamped_in_the_same_second(client, app
     assert seen == ids
 
 
+def test_a_page_ending_at_the_last_revocation_is_caught_up(client, api, rs, machine_user):
+    """A page holding exactly ``limit`` items and nothing after them is caught up: its
+    cursor steps back by the lag like any caught-up cursor, so a revocation stamped
+    before it but committed later is not skipped (the next read re-serves these)."""
+    first, second = new_token(api), new_token(api)
+    for token in (first, second):
+        api.delete(f"/tokens/{token['token_id']}")
+    page = feed(client, rs, limit="2").get_json()
+    assert {item["token_id"] for item in page["items"]} == {first["token_id"], second["token_id"]}
+    assert revoked_ids(client, rs, since=page["next_cursor"]) == {
+        first["token_id"], second["token_id"]}
+
+
 def test_feed_follows_revocation_time_not_token_age(client, app, api, rs, machine_user):
     older, newer = (new_token(api)["token_id"] for _ in range(2))
     with app.app_context():  # the newer token was revoked first

@@ -209,6 +209,21 @@ def test_unknown_email_and_wrong_password_look_the_same(admin, browser):
     assert strip(wrong) == strip(unknown)
 
 
+def test_an_unknown_email_costs_a_real_password_check(admin, browser, monkeypatch):
+    """No timing oracle: for an email nobody has, the password is still checked
+    against an argon2 hash (a fixed dummy), as long as a real account's check takes."""
+    from app.services import logins, passwords
+
+    checked = []
+    real = passwords.verify_password
+    monkeypatch.setattr(logins.passwords, "verify_password",
+                        lambda stored, password: checked.append(stored) or real(stored, password))
+    browser.get("/login")
+    browser.post("/login", {"email": "nobody@acme.test", "password": "whatever pw"})
+    browser.post("/login", {"email": "other@acme.test", "password": "whatever pw"})
+    assert len(checked) == 2 and all(h and h.startswith("$argon2id$") for h in checked)
+
+
 def test_failed_logins_are_audited_for_the_account_org(app, admin, browser):
     browser.post("/login", {"email": admin.email, "password": "nope nope nope"})
     with app.app_context():
