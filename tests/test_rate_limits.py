@@ -213,3 +213,18 @@ def test_a_throttle_allows_its_amount_then_says_how_long_to_wait_until_cleared()
         assert throttle.hit("sign-in", "ann", 3, 900) == 300
         throttle.clear("sign-in", "ann", 3, 900)
         assert throttle.hit("sign-in", "ann", 3, 900) == 0
+
+
+def test_remembered_counter_keys_are_the_ones_limits_builds_and_stay_bounded(monkeypatch):
+    """The fast path's remembered keys (``KeyedLimit``) must name the same counters as
+    Flask-Limiter's views, and a flood of new callers must not grow them without end."""
+    from limits import parse
+
+    item = parse("5/minute")
+    keyed = ratelimits.KeyedLimit(item)
+    monkeypatch.setattr(ratelimits.KeyedLimit, "MAX_KEYS", 3)
+    identifiers = [("scopegate", f"client:{n}", "oauth.token:x") for n in range(7)]
+    for ids in identifiers + identifiers[:2]:
+        assert keyed.key_for(*ids) == item.key_for(*ids)
+        assert len(keyed._keys) <= 3
+    assert (keyed.amount, keyed.get_expiry()) == (item.amount, item.get_expiry())
