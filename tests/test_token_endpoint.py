@@ -142,6 +142,14 @@ def test_issued_tokens_are_audited_with_user_id(client, api, machine_user):
     assert events[0]["target"] == api.get("/tokens").get_json()["items"][0]["token_id"]
 
 
+def test_an_issued_token_is_listed_as_the_machine_users_own(client, api, machine_user):
+    issue(client, machine_user, scope="cli")
+    [listed] = [t for t in api.get("/tokens").get_json()["items"] if t["kind"] == "scoped"]
+    assert listed["client_id"] == machine_user.client_id
+    assert listed["created_by"] == machine_user.client_id
+    assert (listed["user_id"], listed["email"]) == ("demo-user", machine_user.email)
+
+
 def test_bad_secret_and_bad_scope_are_audited_as_denied(client, api, machine_user):
     client.post("/oauth/token", data={"grant_type": "client_credentials"},
                 headers=basic(machine_user.client_id, "bad"))

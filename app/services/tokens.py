@@ -22,7 +22,7 @@ from app.models import (
 from app.models.prepared import Prepared
 from app.services import audit, claims, lifetimes, reach, scopes, secrets, subjects
 from app.services.callers import ADMIN as ADMIN_ROLE
-from app.services.callers import OPERATOR, Caller
+from app.services.callers import MACHINE, OPERATOR, Caller
 from app.services.pagination import Page, paginate
 from sdk.auth.redaction import looks_like_secret
 from sdk.auth.scopes import ADMIN_SCOPE
@@ -172,7 +172,7 @@ def issue_client_credentials(user: MachineUserClient, requested: str | None
         scope=granted, lifetime=lifetimes.lifetime(SCOPED, None), created_by=user.client_id,
         machine_user_id=user.id, client_id=user.client_id,
     )
-    actor = Caller("machine", user.client_id, user.name, user.org_id)
+    actor = Caller(MACHINE, user.client_id, user.name, user.org_id)
     audit.record("token.issue", actor=actor, subject=user.client_id, subject_name=user.name,
                  target=token.token_id)
     return value, token
