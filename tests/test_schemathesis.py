@@ -5,7 +5,8 @@ schemas.
 
 ``SCOPEGATE_SCHEMATHESIS`` picks the run: ``ci`` (default; fixed seed, about
 a minute on two cores), ``fuzz`` (``make fuzz``: random seed, many more
-examples) or ``off``. It runs once, on SQLite: what it probes is HTTP input
+examples) or ``off``. ``SCOPEGATE_SCHEMATHESIS_SEED`` replays a seed a fuzz run
+printed (``Seed: ...``). It runs once, on SQLite: what it probes is HTTP input
 handling, which does not depend on the store, and the PostgreSQL half of
 ``make test`` already covers the storage paths.
 """
@@ -25,6 +26,8 @@ RUNS = {
            "--generation-database", "none"],
     "fuzz": ["--max-examples", "500", "--workers", "2", "--generation-database", "none"],
 }
+if os.environ.get("SCOPEGATE_SCHEMATHESIS_SEED"):
+    RUNS[MODE] = [*RUNS[MODE], "--seed", os.environ["SCOPEGATE_SCHEMATHESIS_SEED"]]
 
 pytestmark = [
     pytest.mark.skipif(MODE == "off", reason="SCOPEGATE_SCHEMATHESIS=off"),
