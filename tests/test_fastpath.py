@@ -264,3 +264,30 @@ def test_answers_are_counted_in_metrics(limited_app):
         headers=basic(client_id, secret))
     assert response.status_code == 200
     assert sample._value.get() == before + 1
+
+
+
+def test_a_read_only_answer_begins_no_session_transaction_on_sqlite(app, client, api,
+                                                                    machine_user):
+    """The hot reads (client, token) run on the thread's own SQLite connection directly
+    (``models.prepared._reader``): an introspection that writes nothing begins none."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("SQLite only: on a server database reads stay in the session's transaction")
+    value = issue(client, machine_user).get_json()["access_token"]
+    api.introspect(value)  # the first use writes last_used_at; the next ones only read
+    begun = []
+
+    def count(session, transaction, connection):
+        begun.append(session)
+
+    event.listen(Session, "after_begin", count)
+    try:
+        answer = client.post("/oauth/introspect", data={"token": value},
+                             headers=basic(machine_user.client_id, machine_user.client_secret))
+    finally:
+        event.remove(Session, "after_begin", count)
+    assert answer.get_json()["active"] is True
+    assert begun == []

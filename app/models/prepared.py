@@ -21,6 +21,7 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
@@ -42,6 +43,19 @@ def _connection() -> tuple[Any, Any]:
         cached = session.info[_CONNECTION] = (connection.dialect,
                                               connection.connection.driver_connection)
     return cached
+
+
+def _reader() -> tuple[Any, Any]:
+    """Where a read runs: the session's transaction, except on SQLite when the session is
+    bound to one connection of its own (``app.oauth.fastpath``'s, one per thread). There
+    the read runs on that connection without beginning the session's transaction: the
+    pysqlite driver runs a SELECT outside any transaction whether or not SQLAlchemy began
+    one (its begin emits nothing on SQLite), and within one after a write, so the rows are
+    the same; a read-only request then has no transaction to end (about 20 µs less)."""
+    bind = db.session().bind
+    if isinstance(bind, Connection) and bind.dialect.name == "sqlite":
+        return bind.dialect, bind.connection.driver_connection
+    return _connection()
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -74,9 +88,9 @@ class Prepared:
             self._compiled[dialect.name] = compiled
         return compiled
 
-    def _cursor(self, params: Mapping[str, Any]) -> tuple[Any, str]:
+    def _cursor(self, params: Mapping[str, Any], read: bool = False) -> tuple[Any, str]:
         """The executed cursor and the dialect's name."""
-        dialect, connection = _connection()
+        dialect, connection = _reader() if read else _connection()
         sql, order = self._sql(dialect)
         values = order(params) if order is not None else params
         cursor = connection.cursor()
@@ -99,7 +113,7 @@ class Prepared:
 
     def first(self, params: Mapping[str, Any]) -> dict[str, Any] | None:
         """The first row as a dict of column name -> value, or None."""
-        cursor, dialect = self._cursor(params)
+        cursor, dialect = self._cursor(params, read=True)
         try:
             row = cursor.fetchone()
             if row is None:
