@@ -619,6 +619,13 @@ def test_another_apps_refresh_token_is_invalid_grant(app, client, signed_in, rp,
     assert refresh(client, rp, first["refresh_token"]).status_code == 200
 
 
+def test_an_access_token_is_no_refresh_token(client, signed_in, rp, api_token):
+    first = tokens_for(client, rp, signed_in)
+    response = refresh(client, rp, first["access_token"])
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_grant"
+    assert introspect(client, api_token, first["access_token"])["active"] is True
+
+
 def test_no_refresh_token_without_offline_access(client, signed_in, rp):
     tokens = tokens_for(client, rp, signed_in, scope="openid email")
     assert "refresh_token" not in tokens
