@@ -261,6 +261,17 @@ def test_members_do_not_issue_their_own_personal_tokens(app, api):
         tokens.create_personal(account, callers.from_account(account), name="mine")
 
 
+def test_a_member_is_told_only_an_admin_manages_people_even_below_the_api(app, api):
+    account = join(app, invite(api))
+    with app.app_context():
+        member = callers.from_account(db.session.get(Account, account.id))
+        for attempt in (lambda: people.listing(member),
+                        lambda: people.get(member, "ann@acme.test"),
+                        lambda: people.invite(member, "bob@acme.test", "admin")):
+            with pytest.raises(Forbidden, match="(?i)only an admin of the organization"):
+                attempt()
+
+
 def test_an_admin_of_another_organization_cannot_issue_a_members_personal_token(
         app, api, other_org):
     account = join(app, invite(api))
