@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select, update
 
+from app.api import representations
 from app.errors import Forbidden, Unprocessable
 from app.models import Account, Token, db, now
 from app.services import callers, links, logins, orgs, passwords, people, sessions, tokens
@@ -134,6 +135,15 @@ def test_a_link_is_dead_from_its_expiry_second(app, api, monkeypatch):
         monkeypatch.setattr(links, "now", lambda: expires_at)
         with pytest.raises(links.DeadLink):
             links.person_of(code, links.INVITE)
+
+
+def test_an_invitation_says_when_its_link_expires_24_hours_on(app, api):
+    body = invite(api)
+    with app.app_context():
+        created, expires_at = db.session.execute(
+            db.text("SELECT created_at, expires_at FROM setup_code")).one()
+    assert expires_at - created == 24 * 3600
+    assert body["invite_expires_at"] == representations.iso(expires_at)
 
 
 def test_a_person_disabled_after_their_link_was_issued_cannot_use_it(app, api):
