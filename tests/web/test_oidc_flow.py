@@ -533,6 +533,29 @@ def test_a_second_redemption_fails_and_revokes_what_the_first_issued(app, client
         "outcome": "denied", "detail": "already used; 2 token(s) of its sign-in revoked"}]
 
 
+def test_redeeming_and_refreshing_are_audited_as_the_app_naming_the_new_token(
+        app, client, signed_in, rp, admin, api_token):
+    first = tokens_for(client, rp, signed_in, scope="openid email offline_access")
+    first_id = introspect(client, api_token, first["access_token"])["token_id"]
+    second = refresh(client, rp, first["refresh_token"]).get_json()
+    second_id = introspect(client, api_token, second["access_token"])["token_id"]
+    for action, token_id in (("code.redeem", first_id), ("token.refresh", second_id)):
+        assert audited(app, action) == [{
+            "org_id": admin.org_id, "actor": rp["client_id"], "actor_name": "Notebook hub",
+            "subject": admin.uid, "subject_name": admin.email, "target": token_id,
+            "outcome": "success", "detail": "openid email offline_access"}]
+
+
+def test_a_code_of_a_person_disabled_before_its_redemption_is_invalid_grant(app, client, rp,
+                                                                            admin):
+    code, verifier = sign_in_to_app(joined_member(app, admin), rp)
+    with app.app_context():
+        caller = callers.from_account(orgs.get_account(admin.email))
+        people.update(caller, "mia@acme.test", disabled=True)
+    response = redeem(client, rp, code, verifier)
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_grant"
+
+
 def test_codes_are_stored_only_as_digests(app, signed_in, rp):
     code, _ = sign_in_to_app(signed_in, rp)
     with app.app_context():
