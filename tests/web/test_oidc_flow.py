@@ -387,6 +387,11 @@ def test_address_and_phone_are_accepted_and_not_granted(client, signed_in, rp):
     assert tokens["scope"] == "openid email"
 
 
+def test_an_app_granted_no_scope_gets_a_token_with_an_empty_scope(client, signed_in, rp):
+    tokens = tokens_for(client, rp, signed_in, scope="address phone")
+    assert tokens["scope"] == "" and tokens["access_token"]
+
+
 @pytest.mark.parametrize("name, error", [("request", "request_not_supported"),
                                          ("request_uri", "request_uri_not_supported")])
 def test_request_objects_are_refused_as_unsupported(signed_in, rp, name, error):
