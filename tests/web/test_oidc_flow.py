@@ -561,6 +561,12 @@ def test_a_code_of_a_person_disabled_before_its_redemption_is_invalid_grant(app,
     assert response.status_code == 400 and response.get_json()["error"] == "invalid_grant"
 
 
+def test_redeeming_a_code_leaves_the_other_codes_on_file_unspent(client, signed_in, rp):
+    first, second = sign_in_to_app(signed_in, rp), sign_in_to_app(signed_in, rp)
+    assert redeem(client, rp, *second).status_code == 200
+    assert redeem(client, rp, *first).status_code == 200
+
+
 def test_codes_are_stored_only_as_digests(app, signed_in, rp):
     code, _ = sign_in_to_app(signed_in, rp)
     with app.app_context():
