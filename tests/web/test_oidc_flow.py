@@ -137,6 +137,28 @@ def test_allowing_answers_303_with_the_code_the_state_and_the_issuer(signed_in, 
     assert len(params["code"]) >= 40
 
 
+def test_an_issuer_configured_with_a_trailing_slash_is_named_without_it_everywhere(
+        app, client, signed_in, rp):
+    app.config["SCOPEGATE_ISSUER"] = "http://localhost/"
+    verifier, challenge = pkce()
+    response = signed_in.post(authorize_url(rp["client_id"], challenge), {"decision": "allow"})
+    params = params_of(response.headers["Location"])
+    id_token = redeem(client, rp, params["code"], verifier).get_json()["id_token"]
+    keyset = KeySet.import_key_set(client.get("/oauth/jwks").get_json())
+    discovery = client.get("/.well-known/openid-configuration").get_json()
+    assert (params["iss"], jwt.decode(id_token, keyset).claims["iss"], discovery["issuer"]) == (
+        "http://localhost",) * 3
+
+
+def test_an_authorization_is_audited_as_the_person_naming_the_app_and_the_scope(
+        app, signed_in, rp, admin):
+    sign_in_to_app(signed_in, rp, scope="email openid")
+    assert audited(app, "oidc.authorize") == [{
+        "org_id": admin.org_id, "actor": admin.uid, "actor_name": admin.email,
+        "subject": admin.uid, "subject_name": admin.email, "target": rp["client_id"],
+        "outcome": "success", "detail": "email openid"}]
+
+
 def test_the_consent_form_needs_its_csrf_token(signed_in, rp):
     verifier, challenge = pkce()
     response = signed_in.post(authorize_url(rp["client_id"], challenge),
