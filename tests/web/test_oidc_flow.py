@@ -481,16 +481,18 @@ def test_a_bad_max_age_is_invalid_request(signed_in, rp, max_age):
     assert params["error_description"] == "`max_age` must be a non-negative number of seconds."
 
 
-def test_another_organizations_app_is_refused_with_access_denied(app, signed_in, other_admin):
+def test_another_organizations_app_is_refused_with_access_denied(app, signed_in, admin,
+                                                                 other_admin):
     theirs = register(app, other_admin)
     verifier, challenge = pkce()
     response = signed_in.get(authorize_url(theirs["client_id"], challenge))
     assert response.status_code == 302
     params = params_of(response.headers["Location"])
     assert params["error"] == "access_denied" and params["iss"] == "http://localhost"
-    with app.app_context():
-        event = db.session.query(AuditEvent).filter_by(action="oidc.authorize").one()
-        assert event.outcome == "denied" and event.target == theirs["client_id"]
+    assert audited(app, "oidc.authorize") == [{
+        "org_id": admin.org_id, "actor": admin.uid, "actor_name": admin.email,
+        "subject": admin.uid, "subject_name": admin.email, "target": theirs["client_id"],
+        "outcome": "denied", "detail": "the app belongs to another organization"}]
 
 
 # --- the back channel -----------------------------------------------------------
