@@ -12,7 +12,17 @@ from sqlalchemy import select, update
 from app.api import representations
 from app.errors import Forbidden, Unprocessable
 from app.models import Account, Token, db, now
-from app.services import callers, links, logins, orgs, passwords, people, sessions, tokens
+from app.services import (
+    callers,
+    links,
+    logins,
+    orgs,
+    passwords,
+    people,
+    sessions,
+    tokens,
+    users,
+)
 from tests.conftest import Api
 from tests.web.conftest import fast_argon2  # noqa: F401  (cheap argon2 for these tests)
 
@@ -289,6 +299,15 @@ def test_an_admin_of_another_organization_cannot_issue_a_members_personal_token(
         stranger = orgs.get_account(other_org.admin_email)
         tokens.create_personal(db.session.get(Account, account.id),
                                callers.from_account(stranger))
+
+
+def test_a_deleted_admin_is_still_named_as_the_creator_of_their_machine_users(app, api):
+    boss = join(app, invite(api, "boss@acme.test", "admin"))
+    with app.app_context():
+        users.create(callers.from_account(db.session.get(Account, boss.id)), "bot", ["cli"])
+    assert api.delete("/people/boss@acme.test").status_code == 204
+    bot = api.get("/users/bot").get_json()
+    assert (bot["created_by"], bot["created_by_name"]) == (boss.uid, "boss@acme.test")
 
 
 def test_role_change_revokes_personal_tokens(api, org):
