@@ -65,6 +65,14 @@ def test_filter_by_action_and_time(api, machine_user):
     assert api.get("/activity?since=yesterday").status_code == 422
 
 
+@pytest.mark.parametrize("name", ["since", "until"])
+@pytest.mark.parametrize("value", ["yesterday", "9" * 30])
+def test_a_bad_time_is_422_naming_its_parameter(api, name, value):
+    response = api.get(f"/activity?{name}={value}")
+    assert response.status_code == 422
+    assert f"`{name}`" in response.get_json()["error_description"]
+
+
 def test_paginates_newest_first(api):
     for i in range(5):
         api.post("/users", {"name": f"u{i}"})

@@ -319,6 +319,12 @@ def test_get_and_list_users(api, machine_user):
     assert names == ["demo-user"]
 
 
+def test_a_user_names_the_admin_who_created_it(api, org, machine_user):
+    admin_uid = api.get("/me").get_json()["sub"]
+    for user in (api.get("/users/demo-user").get_json(), api.get("/users").get_json()["items"][0]):
+        assert (user["created_by"], user["created_by_name"]) == (admin_uid, org.admin_email)
+
+
 def test_users_list_pages_like_the_other_lists(api):
     for name in ("first-bot", "second-bot", "third-bot"):
         api.post("/users", {"name": name})

@@ -9,9 +9,20 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select, update
 
+from app.api import representations
 from app.errors import Forbidden, Unprocessable
 from app.models import Account, Token, db, now
-from app.services import callers, links, logins, orgs, passwords, people, sessions, tokens
+from app.services import (
+    callers,
+    links,
+    logins,
+    orgs,
+    passwords,
+    people,
+    sessions,
+    tokens,
+    users,
+)
 from tests.conftest import Api
 from tests.web.conftest import fast_argon2  # noqa: F401  (cheap argon2 for these tests)
 
@@ -134,6 +145,15 @@ def test_a_link_is_dead_from_its_expiry_second(app, api, monkeypatch):
         monkeypatch.setattr(links, "now", lambda: expires_at)
         with pytest.raises(links.DeadLink):
             links.person_of(code, links.INVITE)
+
+
+def test_an_invitation_says_when_its_link_expires_24_hours_on(app, api):
+    body = invite(api)
+    with app.app_context():
+        created, expires_at = db.session.execute(
+            db.text("SELECT created_at, expires_at FROM setup_code")).one()
+    assert expires_at - created == 24 * 3600
+    assert body["invite_expires_at"] == representations.iso(expires_at)
 
 
 def test_a_person_disabled_after_their_link_was_issued_cannot_use_it(app, api):
@@ -261,6 +281,17 @@ def test_members_do_not_issue_their_own_personal_tokens(app, api):
         tokens.create_personal(account, callers.from_account(account), name="mine")
 
 
+def test_a_member_is_told_only_an_admin_manages_people_even_below_the_api(app, api):
+    account = join(app, invite(api))
+    with app.app_context():
+        member = callers.from_account(db.session.get(Account, account.id))
+        for attempt in (lambda: people.listing(member),
+                        lambda: people.get(member, "ann@acme.test"),
+                        lambda: people.invite(member, "bob@acme.test", "admin")):
+            with pytest.raises(Forbidden, match="(?i)only an admin of the organization"):
+                attempt()
+
+
 def test_an_admin_of_another_organization_cannot_issue_a_members_personal_token(
         app, api, other_org):
     account = join(app, invite(api))
@@ -268,6 +299,15 @@ def test_an_admin_of_another_organization_cannot_issue_a_members_personal_token(
         stranger = orgs.get_account(other_org.admin_email)
         tokens.create_personal(db.session.get(Account, account.id),
                                callers.from_account(stranger))
+
+
+def test_a_deleted_admin_is_still_named_as_the_creator_of_their_machine_users(app, api):
+    boss = join(app, invite(api, "boss@acme.test", "admin"))
+    with app.app_context():
+        users.create(callers.from_account(db.session.get(Account, boss.id)), "bot", ["cli"])
+    assert api.delete("/people/boss@acme.test").status_code == 204
+    bot = api.get("/users/bot").get_json()
+    assert (bot["created_by"], bot["created_by_name"]) == (boss.uid, "boss@acme.test")
 
 
 def test_role_change_revokes_personal_tokens(api, org):

@@ -137,6 +137,28 @@ def test_allowing_answers_303_with_the_code_the_state_and_the_issuer(signed_in, 
     assert len(params["code"]) >= 40
 
 
+def test_an_issuer_configured_with_a_trailing_slash_is_named_without_it_everywhere(
+        app, client, signed_in, rp):
+    app.config["SCOPEGATE_ISSUER"] = "http://localhost/"
+    verifier, challenge = pkce()
+    response = signed_in.post(authorize_url(rp["client_id"], challenge), {"decision": "allow"})
+    params = params_of(response.headers["Location"])
+    id_token = redeem(client, rp, params["code"], verifier).get_json()["id_token"]
+    keyset = KeySet.import_key_set(client.get("/oauth/jwks").get_json())
+    discovery = client.get("/.well-known/openid-configuration").get_json()
+    assert (params["iss"], jwt.decode(id_token, keyset).claims["iss"], discovery["issuer"]) == (
+        "http://localhost",) * 3
+
+
+def test_an_authorization_is_audited_as_the_person_naming_the_app_and_the_scope(
+        app, signed_in, rp, admin):
+    sign_in_to_app(signed_in, rp, scope="email openid")
+    assert audited(app, "oidc.authorize") == [{
+        "org_id": admin.org_id, "actor": admin.uid, "actor_name": admin.email,
+        "subject": admin.uid, "subject_name": admin.email, "target": rp["client_id"],
+        "outcome": "success", "detail": "email openid"}]
+
+
 def test_the_consent_form_needs_its_csrf_token(signed_in, rp):
     verifier, challenge = pkce()
     response = signed_in.post(authorize_url(rp["client_id"], challenge),
@@ -387,6 +409,11 @@ def test_address_and_phone_are_accepted_and_not_granted(client, signed_in, rp):
     assert tokens["scope"] == "openid email"
 
 
+def test_an_app_granted_no_scope_gets_a_token_with_an_empty_scope(client, signed_in, rp):
+    tokens = tokens_for(client, rp, signed_in, scope="address phone")
+    assert tokens["scope"] == "" and tokens["access_token"]
+
+
 @pytest.mark.parametrize("name, error", [("request", "request_not_supported"),
                                          ("request_uri", "request_uri_not_supported")])
 def test_request_objects_are_refused_as_unsupported(signed_in, rp, name, error):
@@ -454,16 +481,18 @@ def test_a_bad_max_age_is_invalid_request(signed_in, rp, max_age):
     assert params["error_description"] == "`max_age` must be a non-negative number of seconds."
 
 
-def test_another_organizations_app_is_refused_with_access_denied(app, signed_in, other_admin):
+def test_another_organizations_app_is_refused_with_access_denied(app, signed_in, admin,
+                                                                 other_admin):
     theirs = register(app, other_admin)
     verifier, challenge = pkce()
     response = signed_in.get(authorize_url(theirs["client_id"], challenge))
     assert response.status_code == 302
     params = params_of(response.headers["Location"])
     assert params["error"] == "access_denied" and params["iss"] == "http://localhost"
-    with app.app_context():
-        event = db.session.query(AuditEvent).filter_by(action="oidc.authorize").one()
-        assert event.outcome == "denied" and event.target == theirs["client_id"]
+    assert audited(app, "oidc.authorize") == [{
+        "org_id": admin.org_id, "actor": admin.uid, "actor_name": admin.email,
+        "subject": admin.uid, "subject_name": admin.email, "target": theirs["client_id"],
+        "outcome": "denied", "detail": "the app belongs to another organization"}]
 
 
 # --- the back channel -----------------------------------------------------------
@@ -531,6 +560,35 @@ def test_a_second_redemption_fails_and_revokes_what_the_first_issued(app, client
         "org_id": admin.org_id, "actor": rp["client_id"], "actor_name": "Notebook hub",
         "subject": admin.uid, "subject_name": admin.email, "target": family,
         "outcome": "denied", "detail": "already used; 2 token(s) of its sign-in revoked"}]
+
+
+def test_redeeming_and_refreshing_are_audited_as_the_app_naming_the_new_token(
+        app, client, signed_in, rp, admin, api_token):
+    first = tokens_for(client, rp, signed_in, scope="openid email offline_access")
+    first_id = introspect(client, api_token, first["access_token"])["token_id"]
+    second = refresh(client, rp, first["refresh_token"]).get_json()
+    second_id = introspect(client, api_token, second["access_token"])["token_id"]
+    for action, token_id in (("code.redeem", first_id), ("token.refresh", second_id)):
+        assert audited(app, action) == [{
+            "org_id": admin.org_id, "actor": rp["client_id"], "actor_name": "Notebook hub",
+            "subject": admin.uid, "subject_name": admin.email, "target": token_id,
+            "outcome": "success", "detail": "openid email offline_access"}]
+
+
+def test_a_code_of_a_person_disabled_before_its_redemption_is_invalid_grant(app, client, rp,
+                                                                            admin):
+    code, verifier = sign_in_to_app(joined_member(app, admin), rp)
+    with app.app_context():
+        caller = callers.from_account(orgs.get_account(admin.email))
+        people.update(caller, "mia@acme.test", disabled=True)
+    response = redeem(client, rp, code, verifier)
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_grant"
+
+
+def test_redeeming_a_code_leaves_the_other_codes_on_file_unspent(client, signed_in, rp):
+    first, second = sign_in_to_app(signed_in, rp), sign_in_to_app(signed_in, rp)
+    assert redeem(client, rp, *second).status_code == 200
+    assert redeem(client, rp, *first).status_code == 200
 
 
 def test_codes_are_stored_only_as_digests(app, signed_in, rp):
@@ -617,6 +675,13 @@ def test_another_apps_refresh_token_is_invalid_grant(app, client, signed_in, rp,
     first = tokens_for(client, rp, signed_in)
     assert refresh(client, other, first["refresh_token"]).get_json()["error"] == "invalid_grant"
     assert refresh(client, rp, first["refresh_token"]).status_code == 200
+
+
+def test_an_access_token_is_no_refresh_token(client, signed_in, rp, api_token):
+    first = tokens_for(client, rp, signed_in)
+    response = refresh(client, rp, first["access_token"])
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_grant"
+    assert introspect(client, api_token, first["access_token"])["active"] is True
 
 
 def test_no_refresh_token_without_offline_access(client, signed_in, rp):

@@ -140,13 +140,20 @@ def chart_of(app, admin, **filters) -> charts.Chart:
 
 def test_chart_buckets_are_whole_hours_and_count_repeated_events(app, admin):
     add_events(app, admin, (T0 + 1800, "u-a", "alice", 1), (T0 + 2 * H + 10, "u-a", "alice", 3),
-               (T0 + 5 * H, "u-b", "bob", 1), (T0 + 5 * H + 1, "u-b", "bob", 7))
+               (T0 + 5 * H, "u-b", "bob", 1), (T0 + 5 * H + 1, "u-b", "bob", 7),
+               (T0 + 60, "u-a", "alice", 5))  # in the first bucket, but before `since`
     chart = chart_of(app, admin, since=str(T0 + 1800), until=str(T0 + 5 * H))
     assert (chart.start, chart.end, chart.width, chart.unit) == (T0, T0 + 6 * H, H, "hour")
     assert [(s.key, s.label, s.counts) for s in chart.series] == [
         ("u-a", "alice", [1, 0, 3, 0, 0, 0]), ("u-b", "bob", [0, 0, 0, 0, 0, 1])]
     assert (chart.peak, chart.bucket_start(2), chart.capped, chart.others) == (
         3, T0 + 2 * H, False, 0)
+
+
+def test_a_span_shorter_than_a_bucket_is_one_bucket(app, admin):
+    add_events(app, admin, (T0, "u-a", "alice", 1))
+    chart = chart_of(app, admin, since=str(T0), until=str(T0 + H - 1))
+    assert (chart.start, chart.end, chart.series[0].counts) == (T0, T0 + H, [1])
 
 
 def test_chart_buckets_widen_to_days_weeks_then_a_sixtieth_of_the_span(app, admin):
@@ -182,13 +189,20 @@ def test_chart_shows_the_eight_busiest_users_and_counts_the_others(app, admin):
 
 
 def test_chart_for_chosen_users_keeps_their_order_and_a_row_for_the_idle(app, admin):
-    add_events(app, admin, (T0, "u-a", "alice", 1), (T0, "u-b", "bob", 2))
+    add_events(app, admin, (T0, "u-a", "alice", 1), (T0, "u-b", "bob", 2),
+               (T0 + 60, "u-a", "alice", 1))  # two events in one bucket add up
     chart = chart_of(app, admin, since=str(T0), until=str(T0 + H), users=["u-b", "idle", "u-a"])
-    assert [(s.key, s.label, s.total) for s in chart.series] == [
-        ("u-b", "u-b", 2), ("idle", "idle", 0), ("u-a", "u-a", 1)]
+    assert [(s.key, s.label, s.counts) for s in chart.series] == [
+        ("u-b", "u-b", [2, 0]), ("idle", "idle", [0, 0]), ("u-a", "u-a", [2, 0])]
 
 
-def test_chart_reads_at_most_5000_events_and_says_so(app, admin):
-    add_events(app, admin, *[(T0, "u-a", "alice", 1)] * (charts.MAX_EVENTS + 1))
+def test_chart_reads_the_newest_5000_events_page_by_page_and_says_so(app, admin):
+    app.config["SCOPEGATE_PAGE_SIZE"] = 7  # the lists' page size is not the chart's
+    add_events(app, admin, (T0, "u-b", "bob", 1),
+               *[(T0, "u-a", "alice", 1)] * (charts.MAX_EVENTS - 500),
+               *[(T0 + H, "u-a", "alice", 1)] * 500)
     chart = chart_of(app, admin, since=str(T0), until=str(T0 + H))
-    assert chart.capped and chart.series[0].total == charts.MAX_EVENTS
+    assert chart.capped and chart.series[0].counts == [charts.MAX_EVENTS - 500, 500]
+    # A chosen user's events are read, not the newest 5000 of everyone's.
+    chosen = chart_of(app, admin, since=str(T0), until=str(T0 + H), users=["u-b"])
+    assert not chosen.capped and chosen.series[0].counts == [1, 0]

@@ -12,7 +12,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from app import create_app
-from app.services import passwords
+from app.services import logins, passwords
 from tests.redis_server import RedisServer, available
 from tests.web.conftest import Browser
 
@@ -123,6 +123,13 @@ def test_password_checks_run_at_most_the_configured_number_at_once(app, admin, m
     statuses = concurrently(12, lambda i: attempt(app, admin.email, ip=f"192.0.2.{i}"))
     assert statuses == [401] * 12
     assert peak[0] == 2
+
+
+@pytest.mark.parametrize("wait, minutes", [(1, 1), (60, 1), (61, 2), (90, 2), (900, 15)])
+def test_a_throttled_sign_in_says_the_wait_in_whole_minutes_rounded_up(wait, minutes):
+    refused = logins.TooManyAttempts(wait)
+    assert f" in {minutes} minute(s)." in refused.get_error_description()
+    assert ("Retry-After", str(wait)) in refused.get_headers()
 
 
 def test_sign_in_posts_are_limited_per_address_with_a_page(app, admin):
