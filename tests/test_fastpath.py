@@ -112,6 +112,23 @@ def test_a_client_authentication_is_signalled_like_the_flask_views(app, client,
                     (flask, machine_user.client_id, "ScopedTokenGrant")]
 
 
+@pytest.mark.parametrize("environ, status", [
+    ({"HTTP_HOST": "auth.example.test", "SERVER_NAME": "localhost"}, 400),
+    ({"HTTP_HOST": "", "SERVER_NAME": "localhost"}, 200),
+    ({"HTTP_HOST": "auth.example.test", "wsgi.url_scheme": "https"}, 200),
+])
+def test_plain_http_is_refused_off_loopback_by_host_header_then_server_name(
+        client, machine_user, environ, status):
+    """Authlib refuses a token request over plain http unless the host is a
+    loopback one: the host is the Host header, else the server name."""
+    response = client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                           headers=basic(machine_user.client_id, machine_user.client_secret),
+                           environ_overrides=environ)
+    assert response.status_code == status, response.get_json()
+    if status == 400:
+        assert response.get_json()["error"] == "insecure_transport"
+
+
 def test_a_wrong_secret_says_what_to_fix_on_both_endpoints(client, machine_user):
     bad = basic(machine_user.client_id, "not-the-secret")
     token = client.post("/oauth/token", data={"grant_type": "client_credentials"}, headers=bad)
