@@ -158,6 +158,14 @@ def test_list_tokens_shows_metadata_never_secrets(api, org, scoped_token):
                            "created_at", "expires_at", "revoked_at", "last_used_at"}
 
 
+def test_a_token_an_admin_creates_is_listed_as_the_machine_users_made_by_the_admin(
+        api, org, machine_user, scoped_token):
+    [listed] = api.get("/tokens?kind=scoped").get_json()["items"]
+    assert listed["client_id"] == machine_user.client_id
+    assert (listed["user_id"], listed["email"]) == ("demo-user", machine_user.email)
+    assert listed["created_by"] == org.admin_uid
+
+
 def test_list_tokens_filters_by_user_kind_and_active(api, scoped_token):
     assert [t["token_id"] for t in api.get("/tokens?user=demo-user").get_json()["items"]] == [
         scoped_token["token_id"]]

@@ -10,6 +10,7 @@ import logging
 from contextlib import contextmanager, nullcontext
 
 import pytest
+from authlib.integrations.flask_oauth2.signals import client_authenticated
 
 from app import create_app, metrics
 from app.database import upgrade
@@ -87,6 +88,45 @@ def test_fast_path_answers_like_the_flask_views(app, client, api, machine_user):
             views = client.post(path, data=body, content_type=form, headers=headers)
         assert shape(fast) == shape(views), (path, body)
         assert fast.headers["X-Request-Id"]
+
+
+def test_a_client_authentication_is_signalled_like_the_flask_views(app, client,
+                                                                    machine_user):
+    """Authlib's Flask signal ``client_authenticated`` reaches a subscriber
+    whichever path answered, with the authenticated client and its grant."""
+    seen = []
+
+    def subscriber(sender, **kwargs):
+        seen.append((sender, kwargs["client"].client_id, type(kwargs["grant"]).__name__))
+
+    client_authenticated.connect(subscriber)
+    try:
+        issue(client, machine_user)
+        with flask_views(app):
+            issue(client, machine_user)
+    finally:
+        client_authenticated.disconnect(subscriber)
+    fast = app.extensions["scopegate.fastpath"].prepared["server"]
+    flask = app.extensions["scopegate.authorization"]
+    assert seen == [(fast, machine_user.client_id, "ScopedTokenGrant"),
+                    (flask, machine_user.client_id, "ScopedTokenGrant")]
+
+
+@pytest.mark.parametrize("environ, status", [
+    ({"HTTP_HOST": "auth.example.test", "SERVER_NAME": "localhost"}, 400),
+    ({"HTTP_HOST": "", "SERVER_NAME": "localhost"}, 200),
+    ({"HTTP_HOST": "auth.example.test", "wsgi.url_scheme": "https"}, 200),
+])
+def test_plain_http_is_refused_off_loopback_by_host_header_then_server_name(
+        client, machine_user, environ, status):
+    """Authlib refuses a token request over plain http unless the host is a
+    loopback one: the host is the Host header, else the server name."""
+    response = client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                           headers=basic(machine_user.client_id, machine_user.client_secret),
+                           environ_overrides=environ)
+    assert response.status_code == status, response.get_json()
+    if status == 400:
+        assert response.get_json()["error"] == "insecure_transport"
 
 
 def test_a_wrong_secret_says_what_to_fix_on_both_endpoints(client, machine_user):

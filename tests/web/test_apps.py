@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import select
 
 from app.models import AuditEvent, db
 from tests.web.conftest import secret_on
@@ -206,6 +207,29 @@ def test_deleting_an_app_revokes_every_token_issued_to_it(client, api_token, sig
     (event,) = client.get("/api/v1/activity?action=app.delete",
                           headers=auth(api_token)).get_json()["items"]
     assert event["detail"].endswith("; 2 token(s) revoked")
+
+
+def test_deleting_an_app_counts_only_live_tokens_and_keeps_earlier_revocation_times(
+        app, client, api_token, signed_in, monkeypatch):
+    """A token revoked before is neither counted again nor re-dated: the
+    revocation feed orders by revoked_at, and resource servers page it."""
+    from app.models import Token
+    from app.services import tokens as token_rules
+    from tests.web.test_oidc_flow import tokens_for
+
+    body = create(client, api_token).get_json()
+    issued = tokens_for(client, body, signed_in)
+    client.post("/oauth/revoke", data={"token": issued["access_token"]},
+                headers=auth(api_token))
+    with app.app_context():
+        first = db.session.scalar(select(Token.revoked_at).where(Token.kind == "app"))
+    monkeypatch.setattr(token_rules, "now", lambda: first + 100)
+    client.delete(f"/api/v1/apps/{body['client_id']}", headers=auth(api_token))
+    (event,) = client.get("/api/v1/activity?action=app.delete",
+                          headers=auth(api_token)).get_json()["items"]
+    assert event["detail"].endswith("; 1 token(s) revoked")
+    with app.app_context():
+        assert db.session.scalar(select(Token.revoked_at).where(Token.kind == "app")) == first
 
 
 def test_apps_need_an_admin_token(client, scoped_token_value):

@@ -393,7 +393,9 @@ def test_only_the_code_response_type_is_served(signed_in, rp, response_type):
 def test_a_scope_outside_the_app_scopes_is_invalid_scope(signed_in, rp, scope):
     verifier, challenge = pkce()
     response = signed_in.get(authorize_url(rp["client_id"], challenge, scope=scope))
-    assert params_of(response.headers["Location"])["error"] == "invalid_scope"
+    params = params_of(response.headers["Location"])
+    assert params["error"] == "invalid_scope"
+    assert scope.split()[1] in params["error_description"]  # says which one
 
 
 def test_unknown_parameters_and_display_and_hints_are_accepted(signed_in, rp):

@@ -74,6 +74,19 @@ def test_client_credentials_shown_once_and_they_work(app, signed_in):
     assert response.status_code == 200 and response.get_json()["access_token"].startswith("sgt_")
 
 
+def test_the_user_pages_say_when_its_current_credentials_were_issued(signed_in, monkeypatch):
+    from app.services import users
+
+    make_user(signed_in, "demo-user")
+    for at in (1_800_000_000, 1_800_086_400):  # issued, then replaced a day later
+        monkeypatch.setattr(users, "now", lambda at=at: at)
+        signed_in.get("/users/demo-user")
+        signed_in.post("/users/demo-user/credentials")
+    issued = 'issued <time datetime="2027-01-16T08:00:00Z"'
+    assert issued in signed_in.text("/users/demo-user")
+    assert issued in signed_in.text("/users")
+
+
 def test_replacing_credentials_says_it_revokes_what_the_old_secret_obtained(app, signed_in):
     make_user(signed_in, "demo-user")
     signed_in.get("/users/demo-user")
