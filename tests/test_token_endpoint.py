@@ -146,7 +146,8 @@ def test_an_issued_token_is_listed_as_the_machine_users_own(client, api, machine
     issue(client, machine_user, scope="cli")
     [listed] = [t for t in api.get("/tokens").get_json()["items"] if t["kind"] == "scoped"]
     assert listed["client_id"] == machine_user.client_id
-    assert listed["created_by"] == machine_user.client_id
+    assert (listed["created_by"], listed["created_by_name"]) == (machine_user.client_id,
+                                                                 "demo-user")
     assert (listed["user_id"], listed["email"]) == ("demo-user", machine_user.email)
 
 
