@@ -74,12 +74,12 @@ def make_test_app(tmp_path, **settings):
 
     On SQLite a new database is a copy of one migrated once; an existing one
     (a test restarting its app on the same folder) is migrated as usual."""
-    url = database_url(tmp_path)
+    url = settings.get("SCOPEGATE_DATABASE_URL") or database_url(tmp_path)
     sqlite_file = Path(tmp_path) / "test.db"
     copied = url == f"sqlite:///{sqlite_file}" and not sqlite_file.exists()
     if copied:
         _migrated_copy(sqlite_file)
-    app = create_app({**_TEST_SETTINGS, "SCOPEGATE_DATABASE_URL": url, **settings})
+    app = create_app({**_TEST_SETTINGS, **settings, "SCOPEGATE_DATABASE_URL": url})
     with app.app_context():
         from app.database import upgrade
 

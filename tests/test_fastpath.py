@@ -306,7 +306,6 @@ def test_answers_are_counted_in_metrics(limited_app):
     assert sample._value.get() == before + 1
 
 
-
 def test_a_read_only_answer_begins_no_session_transaction_on_sqlite(app, client, api,
                                                                     machine_user):
     """The hot reads (client, token) run on the thread's own SQLite connection directly

@@ -26,8 +26,11 @@ RUNS = {
            "--generation-database", "none"],
     "fuzz": ["--max-examples", "500", "--workers", "2", "--generation-database", "none"],
 }
-if os.environ.get("SCOPEGATE_SCHEMATHESIS_SEED"):
-    RUNS[MODE] = [*RUNS[MODE], "--seed", os.environ["SCOPEGATE_SCHEMATHESIS_SEED"]]
+if os.environ.get("SCOPEGATE_SCHEMATHESIS_SEED"):  # replaces the run's own seed, if any
+    for run in RUNS.values():
+        if "--seed" in run:
+            del run[run.index("--seed"):run.index("--seed") + 2]
+        run += ["--seed", os.environ["SCOPEGATE_SCHEMATHESIS_SEED"]]
 
 pytestmark = [
     pytest.mark.skipif(MODE == "off", reason="SCOPEGATE_SCHEMATHESIS=off"),
