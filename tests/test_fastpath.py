@@ -6,18 +6,20 @@ same counters, audit origin, access log, metrics, the error format."""
 from __future__ import annotations
 
 import base64
+import json
 import logging
 from contextlib import contextmanager, nullcontext
 
 import pytest
 from authlib.integrations.flask_oauth2.signals import client_authenticated
+from flask import g
 
 from app import create_app, metrics
 from app.database import upgrade
 from app.models import AuditEvent, db
 from app.oauth.fastpath import FastPath
 from app.services import tokens
-from tests.conftest import basic, database_url, empty_tables, issue, make_org
+from tests.conftest import basic, database_url, empty_tables, issue, make_org, make_test_app
 from tests.web.conftest import Browser, make_admin
 from tests.web.test_oidc_flow import redeem, refresh, register, sign_in_to_app
 
@@ -236,9 +238,85 @@ def test_each_answer_is_one_access_log_line(client, machine_user):
         access.removeHandler(handler)
         access.setLevel(level)
     assert len(lines) == 1
-    assert '"path": "/oauth/token"' in lines[0] and '"status": 200' in lines[0]
-    assert response.headers["X-Request-Id"] in lines[0]
+    line = json.loads(lines[0])
+    assert (line["path"], line["status"]) == ("/oauth/token", 200)
+    assert line["request_id"] == response.headers["X-Request-Id"]
+    assert line["bytes"] == len(response.data)
+    assert isinstance(line["duration_ms"], float) and line["duration_ms"] >= 0
     assert response.get_json()["access_token"] not in lines[0]
+
+
+def test_a_request_without_an_id_gets_a_new_one_each_time(client, machine_user):
+    ids = [issue(client, machine_user).headers["X-Request-Id"] for _ in range(2)]
+    assert ids[0] != ids[1]
+    assert all(len(value) == 32 and int(value, 16) >= 0 for value in ids)
+
+
+def test_each_answer_header_is_sent_once_with_the_body_length(client, machine_user):
+    """Authlib's own Content-Type, Cache-Control and Pragma are replaced, not repeated."""
+    response = issue(client, machine_user)
+    for name in ("Content-Type", "Cache-Control", "Pragma", "X-Request-Id"):
+        assert len(response.headers.getlist(name)) == 1, name
+    assert response.headers.getlist("Content-Length") == [str(len(response.data))]
+
+
+def test_a_request_inside_the_apps_own_context_shares_it_like_flask(app, client,
+                                                                   machine_user):
+    """As Flask does for its views (tests read ``g`` after a request this way)."""
+    for views in (flask_views(app), nullcontext()):
+        with views, app.app_context():
+            response = issue(client, machine_user)
+            assert g.request_id == response.headers["X-Request-Id"]
+
+
+@pytest.fixture
+def other_app(tmp_path):
+    """A second app in the same process (made first: on PostgreSQL both share a database)."""
+    (tmp_path / "other").mkdir()
+    other = make_test_app(tmp_path / "other")
+    yield other
+    with other.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_a_request_inside_another_apps_context_is_served_by_its_own_app(
+        other_app, app, client, api, machine_user):
+    with other_app.app_context():
+        response = issue(client, machine_user)
+        assert "request_id" not in g  # the other app's context was left alone
+    assert response.status_code == 200
+    assert api.introspect(response.get_json()["access_token"]).get_json()["active"] is True
+
+
+def test_requests_on_one_thread_reuse_its_database_connection(app, client, machine_user):
+    """On SQLite the thread keeps its connection: no request pays for a pool checkout and
+    return. On a server database each request takes one from the pool and gives it back."""
+    from sqlalchemy import event
+
+    issue(client, machine_user)
+    with app.app_context():
+        engine = db.engine
+    seen = {"checkout": 0, "checkin": 0}
+
+    def counter(name):
+        def count(*_args):
+            seen[name] += 1
+        return count
+
+    listeners = [(name, counter(name)) for name in seen]
+    for name, listener in listeners:
+        event.listen(engine, name, listener)
+    try:
+        for _ in range(3):
+            assert issue(client, machine_user).status_code == 200
+    finally:
+        for name, listener in listeners:
+            event.remove(engine, name, listener)
+    if engine.dialect.name == "sqlite":
+        assert seen == {"checkout": 0, "checkin": 0}
+    else:
+        assert seen["checkout"] == seen["checkin"] >= 3
 
 
 @pytest.fixture

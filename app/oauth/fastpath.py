@@ -234,9 +234,9 @@ class FastPath:
         host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
         scheme, root = environ.get("wsgi.url_scheme", "http"), environ.get("SCRIPT_NAME", "")
         uri = f"{scheme}://{host}{root}{path}"
-        headers = {"Content-Type": environ.get("CONTENT_TYPE", "")}
-        if authorization:
-            headers["Authorization"] = authorization
+        # Authlib reads only Authorization from these requests' headers (the form was
+        # parsed here, and its type checked before the fast path took the request).
+        headers = {"Authorization": authorization} if authorization else {}
         request = FormRequest(uri, headers, form)
         if ROUTES[path][1] == "token":
             return authorization_server.create_token_response(request)
