@@ -233,17 +233,60 @@ def test_each_answer_is_one_access_log_line(client, machine_user):
     access.addHandler(handler)
     access.setLevel(logging.INFO)
     try:
-        response = issue(client, machine_user)
+        response = client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                               headers={**basic(machine_user.client_id,
+                                                machine_user.client_secret),
+                                        "User-Agent": "probe/1.0"})
+        status, _headers, _body = raw_call(client.application, {"grant_type": "nothing"},
+                                           drop=("HTTP_USER_AGENT",))
     finally:
         access.removeHandler(handler)
         access.setLevel(level)
-    assert len(lines) == 1
-    line = json.loads(lines[0])
-    assert (line["path"], line["status"]) == ("/oauth/token", 200)
-    assert line["request_id"] == response.headers["X-Request-Id"]
-    assert line["bytes"] == len(response.data)
+    assert len(lines) == 2
+    line, bare = (json.loads(text) for text in lines)
+    assert {k: line[k] for k in ("method", "path", "query", "status", "bytes", "remote_addr",
+                                 "user_agent", "request_id")} == {
+        "method": "POST", "path": "/oauth/token", "query": "", "status": 200,
+        "bytes": len(response.data), "remote_addr": "127.0.0.1", "user_agent": "probe/1.0",
+        "request_id": response.headers["X-Request-Id"]}
     assert isinstance(line["duration_ms"], float) and line["duration_ms"] >= 0
     assert response.get_json()["access_token"] not in lines[0]
+    assert (bare["status"], bare["user_agent"]) == (status, "")  # as the views log it
+
+
+def raw_call(app, form: dict, *, headers=None, drop=(), trailing: bytes = b""
+             ) -> tuple[int, dict, bytes]:
+    """A POST straight into the WSGI callable, for what a test client always sends:
+    ``drop`` removes environ keys; ``trailing`` puts bytes after the body in the
+    input stream (the next request on a kept-alive connection, say)."""
+    import io
+    from urllib.parse import urlencode
+
+    from werkzeug.test import EnvironBuilder
+
+    body = urlencode(form).encode()
+    environ = EnvironBuilder(method="POST", path="/oauth/token", data=body,
+                             content_type="application/x-www-form-urlencoded",
+                             headers=headers).get_environ()
+    for key in drop:
+        environ.pop(key, None)
+    environ["wsgi.input"] = io.BytesIO(body + trailing)
+    answer = {}
+
+    def start_response(status, headers, exc_info=None):
+        answer.update(status=int(status.split()[0]), headers=dict(headers))
+
+    chunks = b"".join(app(environ, start_response))
+    return answer["status"], answer["headers"], chunks
+
+
+def test_only_the_declared_length_of_the_body_is_read(app, machine_user):
+    """PEP 3333: an application reads no further than CONTENT_LENGTH."""
+    status, _headers, body = raw_call(
+        app, {"grant_type": "client_credentials"}, trailing=b"&scope=not-a-scope",
+        headers=basic(machine_user.client_id, machine_user.client_secret))
+    assert status == 200, body
+    assert "not-a-scope" not in json.loads(body)["scope"]
 
 
 def test_a_request_without_an_id_gets_a_new_one_each_time(client, machine_user):
@@ -382,6 +425,35 @@ def test_answers_are_counted_in_metrics(limited_app):
         headers=basic(client_id, secret))
     assert response.status_code == 200
     assert sample._value.get() == before + 1
+
+
+def test_an_answers_latency_is_measured_from_the_start_of_the_request(limited_app,
+                                                                       monkeypatch):
+    """The histogram counts the whole answer, here one made 50 ms slower on purpose."""
+    import time
+
+    from prometheus_client import REGISTRY
+
+    from app import observability
+
+    client_id, secret = limited_machine(limited_app)
+    make_id = observability.request_id
+
+    def slow_request_id(incoming):
+        time.sleep(0.05)
+        return make_id(incoming)
+
+    monkeypatch.setattr(observability, "request_id", slow_request_id)
+    def spent() -> float:
+        return REGISTRY.get_sample_value("scopegate_http_request_duration_seconds_sum",
+                                         {"endpoint": "/oauth/token"}) or 0.0
+
+    before = spent()
+    response = limited_app.test_client().post(
+        "/oauth/token", data={"grant_type": "client_credentials"},
+        headers=basic(client_id, secret))
+    assert response.status_code == 200
+    assert spent() - before >= 0.05
 
 
 def test_a_read_only_answer_begins_no_session_transaction_on_sqlite(app, client, api,
