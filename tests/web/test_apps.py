@@ -49,6 +49,7 @@ def test_https_and_loopback_redirect_uris_are_accepted(client, api_token, uri):
 @pytest.mark.parametrize("uri, why", [
     ("http://hub.example.com/cb", "only for loopback"), ("/relative/cb", "absolute"),
     ("hub.example.com/cb", "absolute"), ("ftp://x.example/cb", "absolute https"),
+    ("https:///cb", "absolute"),  # a scheme and a path, but no host
     ("https://x.example/cb#frag", "fragment"), ("javascript:alert(1)", "absolute"),
     ("https://user:pw@x.example/cb", "credentials"),
     ("https://user@x.example/cb", "credentials"),  # a user name alone is one too
