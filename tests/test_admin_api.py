@@ -35,23 +35,24 @@ def test_duplicate_user_name_is_409(api):
     response = api.post("/users", {"name": "demo-user"})
     assert response.status_code == 409
     assert response.get_json()["error"] == "conflict"
+    assert response.get_json()["error_description"] == "A user named 'demo-user' already exists."
 
 
-@pytest.mark.parametrize("body, status", [
-    ({"name": 5}, 422),
-    ({"name": ""}, 422),
-    ({"name": "has space"}, 422),
-    ({}, 422),
-    ({"name": "x", "extra": 1}, 422),
-    ({"name": "x", "scopes": ["admin"]}, 400),
-    ({"name": "x", "scopes": "cli"}, 422),
-    ({"name": "x", "scopes": [1]}, 422),
-    ([1, 2], 422),
+@pytest.mark.parametrize("body, status, why", [
+    ({"name": 5}, 422, "`name` must be a string"),
+    ({"name": ""}, 422, "`name` must be 1-100 characters"),
+    ({"name": "has space"}, 422, "`name` must be 1-100 characters"),
+    ({}, 422, "name"),
+    ({"name": "x", "extra": 1}, 422, "extra"),
+    ({"name": "x", "scopes": ["admin"]}, 400, "admin"),
+    ({"name": "x", "scopes": "cli"}, 422, "scopes"),
+    ({"name": "x", "scopes": [1]}, 422, "scopes"),
+    ([1, 2], 422, "object"),
 ])
-def test_bad_user_bodies_are_refused(api, body, status):
+def test_bad_user_bodies_are_refused_saying_why(api, body, status, why):
     response = api.post("/users", body)
     assert response.status_code == status
-    assert "error" in response.get_json()
+    assert why in response.get_json()["error_description"]
 
 
 def test_malformed_json_is_400(api):
