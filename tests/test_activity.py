@@ -1,9 +1,12 @@
 """GET /api/v1/activity: every action recorded once, filterable by user."""
 
 import time
+from dataclasses import replace
 
 import pytest
 
+from app.models import now
+from app.services import audit, callers, orgs, subjects
 from tests.conftest import Api, issue
 
 EVENT_FIELDS = {"id", "at", "actor", "actor_name", "subject", "action", "target", "outcome",
@@ -221,3 +224,49 @@ def test_times_are_iso_8601_or_a_date_and_naive_means_utc(app, api, server_in_to
                                                           count):
     event_at(app, api)
     assert found(api, since=since) == count
+
+
+# Who a name or unique ID stands for (app/services/subjects.py) after `flask
+# purge-audit` removed the creation events: live users are found from their own
+# rows, and an ID that only acted is still found by its events.
+
+@pytest.fixture
+def purged(app, api, org, other_org, machine_user):
+    """``demo-user`` in acme, a ``demo-user`` and an admin in globex, then every
+    audit event deleted (as an old enough retention would); globex's admin's ID."""
+    Api(api.client, other_org.admin_token).post("/users", {"name": "demo-user"})
+    with app.app_context():
+        theirs = orgs.get_account(other_org.admin_email).uid
+        audit.purge(now() + 1)
+    return theirs
+
+
+def _uids(app, org, value):
+    with app.app_context():
+        return subjects.uids(callers.from_account(orgs.get_account(org.admin_email)), value)
+
+
+def test_a_live_machine_user_is_found_by_name_and_id_after_audit_purge(
+        app, org, machine_user, purged):
+    assert _uids(app, org, "demo-user") == {machine_user.email}
+    assert _uids(app, org, machine_user.email) == {machine_user.email}
+
+
+def test_a_live_admin_is_found_by_email_and_id_after_audit_purge(app, org, purged):
+    assert _uids(app, org, org.admin_email) == {org.admin_uid}
+    assert _uids(app, org, org.admin_uid) == {org.admin_uid}
+
+
+def test_another_organizations_users_are_not_found_after_audit_purge(app, org, other_org,
+                                                                      purged):
+    assert _uids(app, org, purged) == set()  # globex's admin, by ID
+    assert _uids(app, org, other_org.admin_email) == set()
+    assert _uids(app, other_org, org.admin_uid) == set()
+
+
+def test_an_id_that_only_acted_is_found_by_its_events(app, org, purged):
+    with app.app_context():
+        admin = callers.from_account(orgs.get_account(org.admin_email))
+        gone = replace(admin, uid="person-who-left@ids.test")
+        audit.record("user.create", actor=gone, commit=True)
+    assert _uids(app, org, "person-who-left@ids.test") == {"person-who-left@ids.test"}

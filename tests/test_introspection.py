@@ -162,6 +162,27 @@ def test_last_used_moves_again_once_the_resolution_has_passed(app, api, scoped_t
     assert used_at(start + resolution) == start + resolution
 
 
+def test_introspection_records_use_of_that_token_only(api, machine_user, scoped_token):
+    other = api.post("/users/demo-user/tokens", {"scopes": ["cli"]}).get_json()
+    api.introspect(scoped_token["token"])
+    assert api.get(f"/tokens/{scoped_token['token_id']}").get_json()["last_used_at"]
+    assert api.get(f"/tokens/{other['token_id']}").get_json()["last_used_at"] is None
+
+
+def test_a_use_read_before_another_hosts_write_does_not_write_again(app, scoped_token,
+                                                                     monkeypatch):
+    """Two hosts read the token unused; the first writes, the second's write is a no-op."""
+    start = int(time.time())
+    with app.app_context():
+        read_by_both = tokens.find(scoped_token["token"])
+        monkeypatch.setattr(tokens, "now", lambda: start)
+        tokens.mark_used(read_by_both)
+        monkeypatch.setattr(tokens, "now", lambda: start + 1)
+        tokens.mark_used(read_by_both)
+        assert db.session.scalar(db.select(Token.last_used_at).where(
+            Token.token_id == scoped_token["token_id"])) == start
+
+
 def test_client_credentials_token_introspects(client, api, machine_user):
     value = issue(client, machine_user, scope="cli").get_json()["access_token"]
     info = api.introspect(value).get_json()

@@ -58,6 +58,12 @@ def test_member_personal_token_from_the_operator_introspects_as_member(api, runn
     assert info["active"] and info["role"] == "member" and info["scope"] == ""
 
 
+def test_an_unknown_email_is_named_in_the_error(runner, org):
+    for command in ("reset-password", "issue-admin-token"):
+        result = runner.invoke(args=[command, "--email", "Nobody@acme.test"])
+        assert result.output == "Error: No account with email 'Nobody@acme.test'.\n", command
+
+
 def test_refusals_are_one_line_errors(runner, org):
     for args in (["invite", "--org", "nope", "--email", "a@b.test", "--role", "member"],
                  ["invite", "--org", "acme", "--email", org.admin_email, "--role", "member"],

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import threading
 import time
+from types import SimpleNamespace
 
+import itsdangerous.timed
 import pytest
 from argon2 import PasswordHasher
+from itsdangerous import URLSafeTimedSerializer
 
 from app import create_app
 from app.services import logins, passwords
@@ -94,11 +97,27 @@ def test_a_forged_or_foreign_device_cookie_counts_as_no_cookie(app, admin, other
     other = signed_in_before(app, other_admin)  # a genuine cookie, for another email
     forged = Browser(app.test_client())
     forged.client.set_cookie("scopegate_device", "forged", path="/login")
-    forged.get("/login")
-    for browser, ip in ((other, "192.0.2.1"), (forged, "192.0.2.2")):
+    # Signed with the app's key for another purpose (itsdangerous's default salt).
+    unsalted = Browser(app.test_client())
+    unsalted.client.set_cookie("scopegate_device", URLSafeTimedSerializer(
+        app.config["SECRET_KEY"]).dumps({"email": admin.email, "device": "d"}), path="/login")
+    for n, browser in enumerate((other, forged, unsalted)):
+        ip = f"192.0.2.{n}"
+        browser.get("/login", **from_address(ip))
         statuses = [browser.post("/login", {"email": admin.email, "password": WRONG},
                                  **from_address(ip)).status_code for _ in range(6)]
         assert statuses == [401] * 5 + [429]
+        # They were counted against the email from that address, as without a cookie.
+        assert attempt(app, admin.email, ip=ip) == 429
+
+
+def test_a_device_cookie_older_than_a_year_counts_as_no_cookie(app, admin, monkeypatch):
+    browser = signed_in_before(app, admin)
+    a_year_on = time.time() + logins.DEVICE_LIFETIME + 60
+    monkeypatch.setattr(itsdangerous.timed, "time", SimpleNamespace(time=lambda: a_year_on))
+    for _ in range(8):
+        attempt(app, admin.email)  # a stranger at the same address
+    assert browser.login(admin).status_code == 429
 
 
 def test_password_checks_run_at_most_the_configured_number_at_once(app, admin, monkeypatch):
