@@ -270,3 +270,14 @@ def test_an_id_that_only_acted_is_found_by_its_events(app, org, purged):
         gone = replace(admin, uid="person-who-left@ids.test")
         audit.record("user.create", actor=gone, commit=True)
     assert _uids(app, org, "person-who-left@ids.test") == {"person-who-left@ids.test"}
+
+
+def test_live_users_are_named_after_audit_purge_and_other_organizations_are_not(
+        app, org, other_org, machine_user, purged):
+    with app.app_context():
+        caller = callers.from_account(orgs.get_account(org.admin_email))
+        theirs = subjects.uids(callers.from_account(orgs.get_account(other_org.admin_email)),
+                               "demo-user")
+        assert subjects.names_of(caller, {org.admin_uid, machine_user.email, purged, *theirs}
+                                 ) == {org.admin_uid: org.admin_email,
+                                       machine_user.email: "demo-user"}
