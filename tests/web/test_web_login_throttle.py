@@ -85,6 +85,13 @@ def test_a_stranger_at_the_admins_address_cannot_lock_out_the_admins_browser(app
     assert browser.login(admin).status_code == 303  # ... the admin's own does not
 
 
+def test_each_browser_that_signed_in_before_is_counted_on_its_own(app, admin):
+    laptop, phone = signed_in_before(app, admin), signed_in_before(app, admin)
+    assert [laptop.post("/login", {"email": admin.email, "password": WRONG}).status_code
+            for _ in range(6)] == [401] * 5 + [429]
+    assert phone.login(admin).status_code == 303
+
+
 def test_a_guesser_rotating_addresses_is_stopped_per_email(app, admin):
     app.config["SCOPEGATE_LOGIN_MAX_PER_EMAIL"] = 10
     browser = signed_in_before(app, admin)
