@@ -13,8 +13,10 @@ import itsdangerous.timed
 import pytest
 from argon2 import PasswordHasher
 from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import select
 
 from app import create_app
+from app.models import AuditEvent, db
 from app.services import logins, passwords
 from tests.redis_server import RedisServer, available
 from tests.web.conftest import Browser
@@ -56,6 +58,14 @@ def concurrently(n: int, call) -> list:
     for t in threads:
         t.join()
     return results
+
+
+def test_a_sign_in_without_an_email_is_refused_and_recorded_as_sent(app, admin):
+    assert attempt(app, "") == 401
+    with app.app_context():
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "login")
+                                   .order_by(AuditEvent.id.desc())).first()
+        assert (event.outcome, event.target, event.subject) == ("denied", None, None)
 
 
 def test_concurrent_attempts_cannot_race_past_the_limit(app, admin):
