@@ -161,6 +161,28 @@ def test_password_checks_run_at_most_the_configured_number_at_once(app, admin, m
     assert peak[0] == 2
 
 
+def test_a_sign_in_that_waits_too_long_for_a_password_check_is_429_with_retry_after(
+        app, admin, monkeypatch):
+    app.config["SCOPEGATE_PASSWORD_HASH_CONCURRENCY"] = 1
+    monkeypatch.setattr(passwords, "SLOT_WAIT", 1.0)
+
+    class SlowHasher(PasswordHasher):
+        def verify(self, *args):
+            time.sleep(2.5)  # holds the only slot well past the other attempt's wait
+            return super().verify(*args)
+
+    monkeypatch.setattr(passwords, "_hasher", SlowHasher(time_cost=1, memory_cost=8192))
+
+    def sign_in(i):
+        browser = Browser(app.test_client())
+        browser.get("/login", **from_address(f"192.0.2.{i}"))
+        response = browser.post("/login", {"email": admin.email, "password": WRONG},
+                                **from_address(f"192.0.2.{i}"))
+        return response.status_code, response.headers.get("Retry-After")
+
+    assert sorted(concurrently(2, sign_in), key=lambda r: r[0]) == [(401, None), (429, "1")]
+
+
 @pytest.mark.parametrize("wait, minutes", [(1, 1), (60, 1), (61, 2), (90, 2), (900, 15)])
 def test_a_throttled_sign_in_says_the_wait_in_whole_minutes_rounded_up(wait, minutes):
     refused = logins.TooManyAttempts(wait)
