@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from app import create_app
 from app.errors import MAX_DESCRIPTION, ScopegateError, safe_description
-from app.services import lifetimes, scopes, secrets, users
+from app.services import lifetimes, passwords, scopes, secrets, users
 from app.services.inputs import INT64_MAX, whole_number
 from app.services.pagination import MAX_PAGE, page_size, parse_cursor
 from sdk.auth.scopes import CATALOG
@@ -258,3 +258,10 @@ def test_the_request_limit_counters_decide_as_limits_stock_sliding_window(steps)
             clock[0] += advance
             assert getattr(ours, operation)(item, key) == getattr(stock, operation)(item, key)
             assert ours.get_window_stats(item, key) == stock.get_window_stats(item, key)
+
+
+@given(st.text(max_size=64))
+def test_no_password_verifies_against_an_account_without_one(password):
+    """An invited person has no hash until they choose a password."""
+    assert passwords.verify_password(None, password) is False
+    assert passwords.verify_password("", password) is False

@@ -15,7 +15,7 @@ import os
 import threading
 import time
 import weakref
-from math import floor
+from math import ceil, floor
 
 from flask import Flask, current_app
 from limits import RateLimitItemPerSecond, storage, strategies
@@ -200,7 +200,7 @@ class Throttle:
             if limiter.hit(item, name, key):
                 return 0
             reset = limiter.get_window_stats(item, name, key).reset_time
-            return max(1, int(reset - time.time()) + 1)
+            return max(1, ceil(reset - time.time()))
 
         return self._with_fallback(count)
 
