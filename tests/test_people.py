@@ -198,6 +198,17 @@ def test_invite_refuses_bad_input_with_422(api, body):
     assert response.get_json()["error"] == "invalid_request"
 
 
+@pytest.mark.parametrize("last_label, status", [("d" * 61, 201), ("d" * 62, 422)])
+def test_an_email_is_at_most_254_characters(api, last_label, status):
+    email = "a" * 64 + "@" + "b" * 63 + "." + "c" * 63 + "." + last_label
+    assert len(email) == 254 + (status == 422)
+    assert api.post("/people", {"email": email, "role": "member"}).status_code == status
+
+
+def test_an_admin_made_at_the_operator_cli_is_created_by_the_operator(api, org):
+    assert api.get(f"/people/{org.admin_email}").get_json()["created_by"] == "operator"
+
+
 def test_inviting_an_existing_email_is_409(api, org):
     response = api.post("/people", {"email": org.admin_email.upper(), "role": "member"})
     assert response.status_code == 409
