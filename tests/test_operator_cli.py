@@ -61,6 +61,11 @@ def test_admin_token_lifetime_above_365_days_is_refused(runner, org):
     assert "Traceback" not in result.output
 
 
+def test_an_existing_organization_name_is_named_in_the_error(runner, org):
+    result = runner.invoke(args=["create-org", "acme"])
+    assert result.output == "Error: An organization named 'acme' already exists.\n"
+
+
 def test_errors_are_one_line_not_tracebacks(runner, org):
     for args in (["create-org", "acme"], ["create-admin", "--org", "nope", "--email", "x@y.z"],
                  ["issue-admin-token", "--email", "nobody@x.test"]):

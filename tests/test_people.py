@@ -212,6 +212,13 @@ def test_an_admin_made_at_the_operator_cli_is_created_by_the_operator(api, org):
 def test_inviting_an_existing_email_is_409(api, org):
     response = api.post("/people", {"email": org.admin_email.upper(), "role": "member"})
     assert response.status_code == 409
+    assert response.get_json()["error_description"] == (
+        f"An account with email {org.admin_email} already exists.")
+
+
+def test_a_persons_unique_id_is_in_the_configured_domain(app, api):
+    uid = invite(api)["uid"]
+    assert uid.endswith("@" + app.config["SCOPEGATE_ID_DOMAIN"]) and len(uid.split("@")[0]) == 10
 
 
 def test_people_list_pages_like_the_other_lists(api, org):
