@@ -239,10 +239,11 @@ limit_steps = st.lists(st.tuples(st.floats(0, 25, allow_nan=False),
                                  st.sampled_from(["caller-a", "caller-b"])), max_size=80)
 
 
-@given(limit_steps)
-def test_the_request_limit_counters_decide_as_limits_stock_sliding_window(steps):
+@given(limit_steps, st.sampled_from(["5/10 seconds", "1/10 seconds", "0/10 seconds"]))
+def test_the_request_limit_counters_decide_as_limits_stock_sliding_window(steps, limit):
     """throttle.MemoryCounters keeps its own compact windows: every hit, test and
-    window statistic equals what limits' stock memory storage answers."""
+    window statistic equals what limits' stock memory storage answers (a limit of
+    one and of none included)."""
     from unittest import mock
 
     from limits import parse, storage, strategies
@@ -250,7 +251,7 @@ def test_the_request_limit_counters_decide_as_limits_stock_sliding_window(steps)
     from app.services.throttle import MemoryCounters
 
     clock = [1_700_000_000.0]
-    item = parse("5/10 seconds")
+    item = parse(limit)
     with mock.patch("time.time", lambda: clock[0]):
         ours = strategies.SlidingWindowCounterRateLimiter(MemoryCounters())
         stock = strategies.SlidingWindowCounterRateLimiter(storage.MemoryStorage())
