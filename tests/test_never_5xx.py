@@ -77,6 +77,17 @@ def test_basic_credentials_not_utf8_are_401_and_audited_once(app, client, org):
     assert [tuple(e) for e in events] == [("denied", "(not UTF-8)")]
 
 
+@pytest.mark.parametrize("method, path", [("POST", "/oauth/token"), ("POST", "/oauth/introspect"),
+                                          ("POST", "/oauth/revoke"), ("GET", "/oauth/revocations")])
+@pytest.mark.parametrize("header", ["Basic ", "Bearer ", "Basic   "])
+def test_authorization_scheme_with_nothing_after_it_is_401(client, org, method, path, header):
+    response = client.open(path, method=method, headers={"Authorization": header},
+                           data={"grant_type": "client_credentials", "token": "x"}
+                           if method == "POST" else None)
+    assert_json_error(response, 401, "invalid_client")
+    assert response.headers["WWW-Authenticate"].startswith("Basic")
+
+
 def test_setup_email_with_quoted_local_part_is_422_and_keeps_the_link(app, client):
     with app.app_context():
         code = setup.issue()

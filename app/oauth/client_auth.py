@@ -44,11 +44,15 @@ NOT_UTF8 = "(not UTF-8)"
 def basic_credentials(headers) -> tuple[str | None, str | None]:
     """(client_id, secret) of an HTTP Basic header. RFC 7617 §2.1 credentials
     are UTF-8; Authlib lets the decoding error escape (a 500), so a header that
-    is not UTF-8 names the client :data:`NOT_UTF8` with no secret."""
+    is not UTF-8 names the client :data:`NOT_UTF8` with no secret. A scheme
+    followed only by spaces (``"Basic "``) makes Authlib's split fail (a 500
+    too): that is no credentials."""
     try:
         return extract_basic_authorization(headers)
     except UnicodeDecodeError:
         return NOT_UTF8, None
+    except ValueError:
+        return None, None
 
 
 def client_secret_basic(query_client, request):
