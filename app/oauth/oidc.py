@@ -8,6 +8,7 @@ response parameter (RFC 9207) and userinfo. Every decision is asked of
 from __future__ import annotations
 
 from authlib.integrations.flask_oauth2 import ResourceProtector
+from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidRequestError, grants
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc7636 import CodeChallenge
@@ -16,7 +17,7 @@ from authlib.oidc.core import OpenIDCode, OpenIDToken, UserInfoEndpoint
 from flask import current_app
 from flask import request as flask_request
 
-from app.errors import Unauthorized
+from app.errors import MissingCredentials, Unauthorized
 from app.services import keys, scopes, signin, tokens
 
 #: How long an ID token is accepted for authentication (its ``exp``).
@@ -169,15 +170,26 @@ class UserInfo(UserInfoEndpoint):
 
 
 class UserInfoProtector(ResourceProtector):
-    """Bearer tokens from the Authorization header, or else from a POST form."""
+    """Bearer tokens from the Authorization header, or else from a POST form.
+
+    No credentials, or a header that is not ``Bearer <token>``, is answered as
+    the admin API answers it (RFC 6750 §3: no ``error`` without credentials,
+    ``invalid_token`` otherwise); Authlib's own answers there are
+    ``missing_authorization`` and ``unsupported_token_type``, which RFC 6750
+    does not define."""
 
     def parse_request_authorization(self, request):
-        if not request.headers.get("Authorization") and flask_request.method == "POST" \
-                and flask_request.mimetype == "application/x-www-form-urlencoded":
-            value = flask_request.form.get("access_token")
-            if value:
-                return self.get_token_validator("bearer"), value
-        return super().parse_request_authorization(request)
+        if not request.headers.get("Authorization"):
+            value = (flask_request.form.get("access_token") if flask_request.method == "POST"
+                     and flask_request.mimetype == "application/x-www-form-urlencoded"
+                     else None)
+            if not value:
+                raise MissingCredentials()
+            return self.get_token_validator("bearer"), value
+        try:
+            return super().parse_request_authorization(request)
+        except OAuth2Error:
+            raise Unauthorized() from None
 
 
 def register(server) -> None:

@@ -759,8 +759,25 @@ def test_userinfo_refuses_anything_but_a_persons_access_token(client, signed_in,
     for value in (tokens["refresh_token"], api_token, "sga_nonsense", ""):
         response = client.get("/oauth/userinfo", headers={"Authorization": f"Bearer {value}"})
         assert response.status_code == 401, value
-        assert "WWW-Authenticate" in response.headers
-    assert client.get("/oauth/userinfo").status_code == 401
+        assert response.headers["WWW-Authenticate"].startswith(
+            'Bearer realm="scopegate", error="invalid_token"'), value
+
+
+@pytest.mark.parametrize("header", [None, "Bearer", "Basic", "Bearer ", "Foo x"])
+def test_userinfo_without_a_bearer_token_challenges_like_the_admin_api(client, header):
+    """RFC 6750 §3: a request without credentials gets a challenge without an
+    error; one whose header is not ``Bearer <token>`` gets ``invalid_token``."""
+    headers = {"Authorization": header} if header is not None else {}
+    for response in (client.get("/oauth/userinfo", headers=headers),
+                     client.post("/oauth/userinfo", headers=headers, data={"access_token": ""})):
+        assert response.status_code == 401
+        error = "invalid_token"
+        challenge = response.headers["WWW-Authenticate"]
+        if header is None:
+            assert challenge == 'Bearer realm="scopegate"'
+        else:
+            assert challenge.startswith(f'Bearer realm="scopegate", error="{error}"')
+        assert response.get_json()["error"] == error
 
 
 def test_userinfo_needs_the_openid_scope(client, signed_in, rp):
