@@ -91,7 +91,7 @@ class WSGIAuthorizationServer(ClearErrors, AuthorizationServer):
     endpoint builds its request through its server)."""
 
     def __init__(self, flask_server: AuthorizationServer):
-        super().__init__(scopes_supported=flask_server.scopes_supported)
+        super().__init__()
         self.flask_server = flask_server
         self._token_generators = flask_server._token_generators
         self._client_auth = flask_server._client_auth

@@ -36,7 +36,6 @@ from app.services import audit, callers, scopes, tokens
 from app.services.apps import APP_PREFIX
 from app.services.orgs import RESOURCE_SERVER_PREFIX
 from sdk.auth.redaction import redact
-from sdk.auth.scopes import CATALOG
 
 
 def _by_client_id(model) -> Prepared:
@@ -208,10 +207,12 @@ def configure(server) -> None:
 
 
 def init_app(app: Flask) -> AuthorizationServer:
-    """One authorization server per app (tests build many apps)."""
-    app.config.setdefault("OAUTH2_SCOPES_SUPPORTED", list(CATALOG))
-    server = ScopegateAuthorizationServer(app, query_client=query_client,
-                                          save_token=save_token)
+    """One authorization server per app (tests build many apps).
+
+    Built without the app: Authlib's ``init_app`` only reads ``OAUTH2_*``
+    settings we do not use (every grant checks its scopes through
+    ``services.scopes`` and has its own token generator)."""
+    server = ScopegateAuthorizationServer(query_client=query_client, save_token=save_token)
     configure(server)
     app.extensions["scopegate.authorization"] = server
     return server
