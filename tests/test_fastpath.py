@@ -18,7 +18,7 @@ from flask import g
 from app import create_app, metrics
 from app.database import upgrade
 from app.models import AuditEvent, db
-from app.oauth.fastpath import FastPath
+from app.oauth.fastpath import FORM, FastPath
 from app.services import tokens
 from tests.conftest import basic, database_url, empty_tables, issue, make_org, make_test_app
 from tests.web.conftest import Browser, make_admin
@@ -189,6 +189,49 @@ def test_requests_it_does_not_recognise_as_plain_go_to_flask(app, client, machin
     assert client.post("/oauth/token", json={"grant_type": "client_credentials"},
                        headers=auth).status_code == 400
     assert client.get("/oauth/token").status_code == 405
+
+
+def served(app, body: bytes, **environ) -> tuple[bool, int]:
+    """(whether the fast path served it, status) of a raw POST to /oauth/token."""
+    import io
+
+    from werkzeug.test import EnvironBuilder
+
+    fast = app.extensions["scopegate.fastpath"]
+    calls = []
+    serve = fast._serve
+    fast._serve = lambda *args: calls.append(1) or serve(*args)
+    base = EnvironBuilder(method="POST", path="/oauth/token").get_environ()
+    base.update({"CONTENT_TYPE": FORM, "CONTENT_LENGTH": str(len(body)),
+                 "wsgi.input": io.BytesIO(body), **environ})
+    statuses = []
+    try:
+        b"".join(app(base, lambda status, headers, exc_info=None: statuses.append(status)))
+    finally:
+        del fast._serve
+    return bool(calls), int(statuses[0].split()[0])
+
+
+def test_plain_form_posts_up_to_the_body_limit_take_the_fast_path(app, machine_user):
+    auth = basic(machine_user.client_id, machine_user.client_secret)["Authorization"]
+    form = b"grant_type=client_credentials&pad="
+    limit = app.config["SCOPEGATE_MAX_BODY_BYTES"]
+    full = form + b"x" * (limit - len(form))
+    assert served(app, full, HTTP_AUTHORIZATION=auth) == (True, 200)
+    assert served(app, full + b"x", HTTP_AUTHORIZATION=auth) == (False, 413)
+    assert served(app, form, HTTP_AUTHORIZATION=auth,
+                  CONTENT_TYPE=f"{FORM.upper()} ; charset=utf-8") == (True, 200)
+
+
+def test_a_chunked_body_goes_to_flask_which_reads_its_framing(app, machine_user):
+    """With ``Transfer-Encoding`` the length is the chunks' business, not
+    ``CONTENT_LENGTH``'s (RFC 9112 §6.3): the WSGI server and Werkzeug handle it."""
+    auth = basic(machine_user.client_id, machine_user.client_secret)["Authorization"]
+    body = b"grant_type=client_credentials"
+    for encoding in ("chunked", "gzip, chunked"):
+        fast, _status = served(app, body, HTTP_AUTHORIZATION=auth,
+                               HTTP_TRANSFER_ENCODING=encoding)
+        assert not fast, encoding
 
 
 def test_an_unexpected_failure_is_a_json_500_logged_like_the_views(

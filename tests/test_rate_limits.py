@@ -183,6 +183,20 @@ def test_expiry_drops_windows_and_entries_no_limit_can_count_any_more():
     assert "request" not in counters._windows and not counters.events.get("sign-in")
 
 
+def test_expiry_keeps_a_window_while_the_next_one_still_weighs_it():
+    from unittest import mock
+
+    from app.services.throttle import MemoryCounters
+
+    counters, clock = MemoryCounters(), [1_700_000_000.0]  # a window starts here
+    with mock.patch("time.time", lambda: clock[0]):
+        assert all(counters.acquire_sliding_window_entry("request", 3, 10) for _ in range(3))
+        clock[0] += 10.1  # the next window: the full one before it still weighs 99 %
+        counters.expire()
+        assert counters.acquire_sliding_window_entry("request", 3, 10)  # 2.97 + 1 -> 3
+        assert not counters.acquire_sliding_window_entry("request", 3, 10)
+
+
 def test_a_dropped_counter_store_is_not_kept_alive_by_the_expiry_thread():
     import gc
     import weakref

@@ -278,3 +278,17 @@ def test_a_machine_user_deleted_while_its_token_is_issued_gets_401_not_a_token(
     with app.app_context():
         left = select(func.count()).where(Token.client_id == machine_user.client_id)
         assert db.session.scalar(left) == 0
+
+
+def test_a_token_that_fails_to_save_leaves_neither_the_token_nor_its_event(
+        app, client, api, machine_user, monkeypatch):
+    """The row and its ``token.issue`` event are committed together when the
+    token is saved, or not at all: an answer of 500 leaves nothing to revoke."""
+    def store_down(token, request):
+        raise RuntimeError("store down")
+
+    monkeypatch.setattr(app.extensions["scopegate.authorization"], "_save_token", store_down)
+    assert issue(client, machine_user).status_code == 500
+    monkeypatch.undo()
+    assert [t for t in api.get("/tokens").get_json()["items"] if t["kind"] == "scoped"] == []
+    assert api.get("/activity?action=token.issue").get_json()["items"] == []
