@@ -272,6 +272,14 @@ def test_an_id_that_only_acted_is_found_by_its_events(app, org, purged):
     assert _uids(app, org, "person-who-left@ids.test") == {"person-who-left@ids.test"}
 
 
+def test_a_deleted_user_that_never_acted_is_found_by_its_id_in_events_about_it(app, api, org):
+    uid = api.post("/users", {"name": "short-lived"}).get_json()["email"]
+    api.delete("/users/short-lived")
+    assert _uids(app, org, uid) == {uid}  # only ever the subject, never the actor
+    assert {e["action"] for e in api.get(f"/activity?user={uid}").get_json()["items"]} == {
+        "user.create", "user.delete"}
+
+
 def test_live_users_are_named_after_audit_purge_and_other_organizations_are_not(
         app, org, other_org, machine_user, purged):
     with app.app_context():

@@ -744,6 +744,17 @@ def test_userinfo_answers_get_and_post_with_a_header_or_the_form(client, signed_
         assert response.headers["Cache-Control"] == "no-store"
 
 
+def test_userinfo_reads_a_token_only_from_a_urlencoded_form(client, signed_in, rp):
+    """RFC 6750 §2.2: the form parameter is for ``application/x-www-form-urlencoded``
+    bodies; a multipart field or a query parameter carries no credentials."""
+    access = tokens_for(client, rp, signed_in)["access_token"]
+    for response in (client.post("/oauth/userinfo", data={"access_token": access},
+                                 content_type="multipart/form-data"),
+                     client.get("/oauth/userinfo", query_string={"access_token": access})):
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"] == 'Bearer realm="scopegate"'
+
+
 def test_userinfo_reads_the_header_first_when_the_form_carries_a_token_too(client, signed_in,
                                                                           rp, admin):
     """The header, "or else" the form: a form field never overrides the header."""
