@@ -127,7 +127,7 @@ def log_access(*, request_id: str, remote_addr: str | None, method: str, path: s
 
 def request_id(incoming: str) -> str:
     """A proxy's request id when it looks sane (so logs join across hops), else a new one."""
-    return incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    return incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
 
 
 def reject_nul_bytes_in(values) -> None:

@@ -37,6 +37,15 @@ def test_request_id_is_echoed_and_recorded(api, org):
     assert event["request_id"] == "req-123"
 
 
+def test_a_request_id_ending_in_a_newline_is_replaced(api):
+    response = api.client.get("/api/v1/users",
+                              environ_overrides={"HTTP_X_REQUEST_ID": "req-123\n"},
+                              headers=api._headers())
+    assert response.status_code == 200
+    assert len(response.headers["X-Request-Id"]) == 32 and "\n" not in response.headers[
+        "X-Request-Id"]
+
+
 def test_filter_by_unique_id_matches_name(api, machine_user, scoped_token):
     by_name = api.get("/activity?user=demo-user").get_json()["items"]
     by_uid = api.get(f"/activity?user={machine_user.email}").get_json()["items"]

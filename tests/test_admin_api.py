@@ -372,6 +372,15 @@ def test_names_shaped_like_a_unique_id_are_refused(api, name):
     assert "unique ID" in response.get_json()["error_description"]
 
 
+@pytest.mark.parametrize("name", ["0\n", "demo-user\n", "bot\n\n"])
+def test_a_name_ending_in_a_newline_is_refused(api, name):
+    """Found by `make fuzz`: a regular expression's ``$`` also matches before a
+    final newline, so the names' pattern must match the whole name."""
+    response = api.post("/users", {"name": name})
+    assert response.status_code == 422
+    assert "1-100 characters" in response.get_json()["error_description"]
+
+
 @pytest.mark.parametrize("name", ["svc@team", "f1bd9ff87@short.example", "bot-0123456789"])
 def test_names_with_an_at_sign_are_still_allowed(api, name):
     assert api.post("/users", {"name": name}).status_code == 201

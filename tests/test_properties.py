@@ -10,9 +10,9 @@ from authlib.oauth2.base import invalid_error_characters
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from app import create_app
+from app import create_app, observability
 from app.errors import MAX_DESCRIPTION, ScopegateError, safe_description
-from app.services import lifetimes, passwords, scopes, secrets, users
+from app.services import apps, claims, lifetimes, passwords, revocations, scopes, secrets, users
 from app.services.inputs import INT64_MAX, whole_number
 from app.services.pagination import MAX_PAGE, page_size, parse_cursor
 from sdk.auth.scopes import CATALOG
@@ -266,3 +266,27 @@ def test_no_password_verifies_against_an_account_without_one(password):
     """An invited person has no hash until they choose a password."""
     assert passwords.verify_password(None, password) is False
     assert passwords.verify_password("", password) is False
+
+
+
+def _accepted(check):
+    def accepts(value: str) -> bool:
+        try:
+            return check(value) is not False
+        except ScopegateError:
+            return False
+    return accepts
+
+
+@pytest.mark.parametrize("accepts, value", [
+    (_accepted(users._check_name), "demo-user"),
+    (apps.is_client_id, "app-0123456789abcdef"),
+    (claims.looks_like_jwt, "aa.bb.cc"),
+    (_accepted(revocations._position), "12.34"),
+    (lambda v: observability.request_id(v) == v, "req-123"),
+], ids=["name", "client_id", "jwt", "cursor", "request_id"])
+def test_no_shape_check_accepts_a_trailing_newline(accepts, value):
+    """A regular expression's ``$`` matches before a final newline too (found by
+    `make fuzz` in user names): every shape check matches the whole value."""
+    assert accepts(value)
+    assert not accepts(value + "\n")

@@ -31,7 +31,7 @@ _CLIENT_ID_RE = re.compile(r"^app-[0-9a-f]{16}$")
 
 def is_client_id(value: str) -> bool:
     """Shaped like an app's client_id (anything else is unknown without a query)."""
-    return isinstance(value, str) and bool(_CLIENT_ID_RE.match(value))
+    return isinstance(value, str) and bool(_CLIENT_ID_RE.fullmatch(value))
 
 
 def _is_loopback(host: str) -> bool:

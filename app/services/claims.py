@@ -88,4 +88,4 @@ def encode_jwt(token) -> str:
 
 def looks_like_jwt(value: str) -> bool:
     """Three base64url parts of sane length (the lookup is by digest anyway)."""
-    return bool(_JWT_SHAPE.match(value))
+    return bool(_JWT_SHAPE.fullmatch(value))

@@ -43,7 +43,7 @@ _EMAIL_RE = re.compile(
 def check_email(email) -> str:
     """An email address, lower-cased (it is the sign-in name)."""
     email = (email if isinstance(email, str) else "").strip().lower()
-    if len(email) > 254 or not _EMAIL_RE.match(email):
+    if len(email) > 254 or not _EMAIL_RE.fullmatch(email):
         raise Unprocessable("`email` is not an email address (such as ann@example.com).")
     return email
 

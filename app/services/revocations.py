@@ -42,7 +42,7 @@ class Feed:
 def _position(cursor: str | None) -> tuple[int, int]:
     if not cursor:
         return (0, 0)  # from the beginning: every revoked token still unexpired
-    match = _CURSOR.match(cursor)
+    match = _CURSOR.fullmatch(cursor)
     if not match:
         raise InvalidRequest("`since` is not a cursor this server handed out.")
     return int(match[1]), int(match[2])

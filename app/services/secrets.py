@@ -84,4 +84,4 @@ _UNIQUE_ID = re.compile(r"^[0-9a-f]{10}@[^@]+$", re.IGNORECASE)
 def looks_like_unique_id(value: str) -> bool:
     """True for ``f1bd9ff87c@anything``: a name of that shape could be taken for
     another user's unique ID wherever a name or an ID is accepted."""
-    return bool(_UNIQUE_ID.match(value))
+    return bool(_UNIQUE_ID.fullmatch(value))

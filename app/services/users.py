@@ -21,7 +21,7 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
 def _check_name(name) -> str:
     if not isinstance(name, str):
         raise Unprocessable("`name` must be a string.")
-    if not NAME_RE.match(name):
+    if not NAME_RE.fullmatch(name):
         raise Unprocessable(
             "`name` must be 1-100 characters: letters, digits and . _ - @ +, "
             "starting with a letter or digit."

@@ -83,7 +83,7 @@ class JwtValidator:
 
     def validate(self, token: str, now: float) -> dict:
         """The token's claims, or AuthenticationError."""
-        if len(token) > 8192 or not _SHAPE.match(token):
+        if len(token) > 8192 or not _SHAPE.fullmatch(token):
             raise _invalid("not a compact JWS")
         head_b64, payload_b64, signature_b64 = token.split(".")
         kid, alg = self._header(head_b64)
