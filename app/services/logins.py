@@ -106,7 +106,7 @@ def _buckets(email: str, ip: str | None, device: str | None) -> list[tuple[str, 
             ("login-email", email, cfg["SCOPEGATE_LOGIN_MAX_PER_EMAIL"])]
 
 
-def _admit(email: str, buckets: list[tuple[str, str, int]]) -> int:
+def _admit(buckets: list[tuple[str, str, int]]) -> int:
     """Count the attempt in every bucket; seconds to wait when one is full, else 0."""
     window = current_app.config["SCOPEGATE_LOGIN_THROTTLE_WINDOW"]
     store = throttle.current()
@@ -127,7 +127,7 @@ def authenticate(email: str, password: str, ip: str | None,
     account = db.session.scalar(select(Account).where(Account.email == email)) if email else None
     org_id = account.org_id if account else None
     subject = account.uid if account else None
-    wait = _admit(email, buckets)
+    wait = _admit(buckets)
     if wait:
         audit.record("login", audit.DENIED, org_id=org_id, subject=subject, target=email,
                      detail=THROTTLED, commit=True)
