@@ -16,6 +16,10 @@ Variants (each a proposal for app/, see bench/RESULTS.md):
   core-write  client_credentials: token row + audit row as two Core INSERTs (no unit of work)
   all         core-read + core-write
   no-pre-ping PostgreSQL without pool_pre_ping (a round trip on every pool checkout)
+  raw-write   SQLite, on the fast path: the token and audit INSERTs run on its per-thread
+              connection without beginning the session's transaction, and the token is
+              committed on that connection (research: a failed request's rollback is not
+              handled, so it is no proposal to merge as is; RESULTS.md §18)
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
-VARIANTS = ["baseline", "stmt", "core-read", "core-write", "all", "no-pre-ping"]
+VARIANTS = ["baseline", "stmt", "core-read", "core-write", "all", "no-pre-ping", "raw-write"]
 
 
 def patch_stmt() -> None:
@@ -176,6 +180,33 @@ def patch_no_pre_ping() -> None:
     database.init_app = init_app
 
 
+def patch_raw_write(app) -> None:
+    from sqlalchemy.engine import Connection
+
+    from app.models import db, prepared
+
+    session_connection = prepared._connection
+
+    def raw(bind) -> bool:
+        return isinstance(bind, Connection) and bind.dialect.name == "sqlite"
+
+    def _connection():
+        bind = db.session().bind
+        if raw(bind):
+            return bind.dialect, bind.connection.driver_connection
+        return session_connection()
+
+    def save_token(token, request):
+        bind = db.session().bind
+        if raw(bind):
+            bind.connection.driver_connection.commit()
+        else:
+            db.session.commit()
+
+    prepared._connection = _connection
+    app.extensions["scopegate.authorization"]._save_token = save_token
+
+
 def run_variant(name: str, n: int) -> dict:
     if name == "no-pre-ping":
         patch_no_pre_ping()
@@ -192,7 +223,10 @@ def run_variant(name: str, n: int) -> dict:
         import pg
 
         micro.DATABASE_URL = pg.create_database(os.environ["SCOPEGATE_TEST_PG_URL"])
-    return micro.measure(*micro.scopegate_app(), n)
+    made = micro.scopegate_app()
+    if name == "raw-write":
+        patch_raw_write(made[0])
+    return micro.measure(*made, n)
 
 
 def main() -> None:
