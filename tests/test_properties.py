@@ -268,7 +268,6 @@ def test_no_password_verifies_against_an_account_without_one(password):
     assert passwords.verify_password("", password) is False
 
 
-
 def _accepted(check):
     def accepts(value: str) -> bool:
         try:
