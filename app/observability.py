@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing.util
 import os
 import re
 import sys
 import threading
 import time
-import uuid
 from urllib.parse import unquote_to_bytes
 
 from flask import Flask, g, request
@@ -59,20 +59,45 @@ class FlushedSoonHandler(logging.StreamHandler):
     much of its access log (the audit trail is in the database)."""
 
     FLUSH_EVERY = 0.2
+    #: Lines are written together once they reach this size (or at the next flush).
+    BUFFER_BYTES = 16384
 
     def __init__(self, stream) -> None:
         super().__init__(stream)
         self._flusher_pid: int | None = None
+        # Kept here, not in the stream's buffer: with PYTHONUNBUFFERED (common in
+        # containers) stdout writes every line at once, a syscall per request.
+        self._lines: list[str] = []
+        self._size = 0
 
     def emit(self, record: logging.LogRecord) -> None:
-        try:
-            self.stream.write(self.format(record) + self.terminator)
-        except Exception:  # noqa: BLE001 - as StreamHandler: report, never raise
-            self.handleError(record)
         if self._flusher_pid != os.getpid():  # started lazily: threads do not survive a fork
             self._flusher_pid = os.getpid()
+            self._lines, self._size = [], 0  # a forked parent's lines are the parent's to write
             threading.Thread(target=self._flush_forever, daemon=True,
                              name="scopegate-access-log-flush").start()
+            # A multiprocessing worker (granian's) leaves with os._exit, so logging's own
+            # flush at exit never runs there; multiprocessing's exit finalizers do.
+            multiprocessing.util.Finalize(self, self.flush, exitpriority=10)
+        try:
+            line = self.format(record) + self.terminator
+            with self.lock:
+                self._lines.append(line)
+                self._size += len(line)
+                if self._size >= self.BUFFER_BYTES:
+                    self._write_lines()
+        except Exception:  # noqa: BLE001 - as StreamHandler: report, never raise
+            self.handleError(record)
+
+    def _write_lines(self) -> None:
+        lines, self._lines, self._size = self._lines, [], 0
+        if lines:
+            self.stream.write("".join(lines))
+
+    def flush(self) -> None:
+        with self.lock:
+            self._write_lines()
+            super().flush()
 
     def _flush_forever(self) -> None:
         while True:
@@ -127,7 +152,8 @@ def log_access(*, request_id: str, remote_addr: str | None, method: str, path: s
 
 def request_id(incoming: str) -> str:
     """A proxy's request id when it looks sane (so logs join across hops), else a new one."""
-    return incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+    # 128 random bits as 32 hex digits, as uuid4().hex was, without building a UUID.
+    return incoming if _REQUEST_ID.fullmatch(incoming) else os.urandom(16).hex()
 
 
 def reject_nul_bytes_in(values) -> None:
@@ -147,6 +173,9 @@ def _log_access(response) -> None:
 
 #: The environ keys access logs read the URL from (gunicorn: RAW_URI, PATH_INFO, QUERY_STRING).
 _URL_KEYS = ("RAW_URI", "REQUEST_URI", "PATH_INFO", "QUERY_STRING")
+#: Values that are exactly what the hot paths' URLs hold (the OAuth endpoints, no query):
+#: nothing to redact, so the two patterns are not run over them on every request.
+_PLAIN = frozenset({"", "/oauth/token", "/oauth/introspect", "/oauth/revoke"})
 
 
 class RedactURLForLogs:
@@ -163,8 +192,9 @@ class RedactURLForLogs:
             return self.wsgi_app(environ, start_response)
         finally:
             for key in _URL_KEYS:
-                if isinstance(environ.get(key), str):
-                    environ[key] = redact(environ[key])
+                value = environ.get(key)
+                if isinstance(value, str) and value not in _PLAIN:
+                    environ[key] = redact(value)
 
 
 def init_app(app: Flask) -> None:

@@ -16,6 +16,7 @@ Redis when ``SCOPEGATE_REDIS_URL`` is set, so every host shares them.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import time
@@ -56,6 +57,12 @@ def _digest(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()[:32]
 
 
+@functools.lru_cache(maxsize=4096)
+def _client_key(client_id: str) -> str:
+    """A client id's key, remembered: the same callers come back (a client id is not secret)."""
+    return f"client:{_digest(client_id)}"
+
+
 def caller_key(authorization: str) -> str:
     """Who the request claims to be: ``client:<id>`` (Basic) or ``token:<digest>``
     (Bearer); empty (the limit is skipped) when it claims nobody. Read once per
@@ -63,7 +70,7 @@ def caller_key(authorization: str) -> str:
     scheme, _, value = authorization.partition(" ")
     if scheme.lower() == "basic":
         client_id, _secret = basic_credentials({"Authorization": authorization})
-        return f"client:{_digest(client_id)}" if client_id else ""
+        return _client_key(client_id) if client_id else ""
     if scheme.lower() == "bearer" and value.strip():
         return f"token:{_digest(value.strip())}"
     return ""
@@ -155,13 +162,23 @@ class Pending:
     """The limits one request was checked against: the refusal, if any, and the
     counts that wait for the answer's status."""
 
-    def __init__(self, limiter, refused: RateLimited | None, deferred: list):
+    def __init__(self, limiter, refused: RateLimited | None, deferred):
         self.limiter, self.refused, self.deferred = limiter, refused, deferred
 
     def settle(self, status: int) -> None:
         for rule, item, args in self.deferred:
             if rule.deduct_when(status):
                 self.limiter.hit(item, *args)
+
+
+class CountedHere(Pending):
+    """:class:`Pending` for counters in this process (``throttle.MemoryCounters``): the
+    deferred counts go straight to them (``deferred``: (rule, key, limit, expiry))."""
+
+    def settle(self, status: int) -> None:
+        for rule, key, limit, expiry in self.deferred:
+            if rule.deduct_when(status):
+                self.limiter.storage.acquire_sliding_window_entry(key, limit, expiry)
 
 
 class KeyedLimit:
@@ -208,6 +225,7 @@ class EndpointLimits:
                   for rule in rules_for(endpoint) if rule.methods is None or "POST" in rule.methods]
         # Flask-Limiter evaluates a view's limits in this order and stops at the first breach.
         self.checks = sorted(checks, key=lambda check: check[0])
+        self._plans: dict[tuple[str, str], tuple] = {}
 
     def check(self, ip: str, authorization: str) -> Pending:
         if not self.extension.enabled:
@@ -225,8 +243,10 @@ class EndpointLimits:
 
     def _check(self, ip: str, authorization: str) -> Pending:
         limiter = self.extension.limiter
-        deferred = []
         caller = caller_key(authorization)
+        if isinstance(limiter.storage, throttle.MemoryCounters):
+            return self._check_here(limiter, ip, caller)
+        deferred = []
         for item, rule, scope in self.checks:
             key = rule.key(ip, caller)
             if not key:
@@ -241,6 +261,44 @@ class EndpointLimits:
                 reset = limiter.get_window_stats(item, *args).reset_time
                 return Pending(limiter, refusal(self.url_rule, int(reset + 1)), deferred)
         return Pending(limiter, None, deferred)
+
+    #: (IP, caller) -> that request's plan (:meth:`_plan`): nothing secret in either.
+    MAX_PLANS = 10_000
+
+    def _plan(self, ip: str, caller: str) -> tuple[tuple, tuple, tuple]:
+        """What :meth:`_check`'s loop does for this address and caller, worked out once:
+        the checks for ``MemoryCounters.admit`` (key, limit, window, counted now), each
+        one's (item, identifiers) to tell a refused caller when to come back, and each
+        one's deferred count (rule, key, limit, window), or None."""
+        admit, items, deferred = [], [], []
+        for item, rule, scope in self.checks:
+            key = rule.key(ip, caller)
+            if not key:
+                continue
+            full_key, expiry = item.key_for(KEY_PREFIX, key, scope), item.get_expiry()
+            admit.append((full_key, item.amount, expiry, rule.deduct_when is None))
+            items.append((item, (KEY_PREFIX, key, scope)))
+            deferred.append(None if rule.deduct_when is None
+                            else (rule, full_key, item.amount, expiry))
+        return tuple(admit), tuple(items), tuple(deferred)
+
+    def _check_here(self, limiter, ip: str, caller: str) -> Pending:
+        """:meth:`_check`'s decisions on this process's counters (``MemoryCounters``) in
+        one call under one lock, with the keys made once per (address, caller): the
+        limits were a fifth of an introspection's CPU (bench/RESULTS.md §19)."""
+        plan = self._plans.get((ip, caller))
+        if plan is None:
+            if len(self._plans) >= self.MAX_PLANS:
+                self._plans.clear()
+            plan = self._plans[(ip, caller)] = self._plan(ip, caller)
+        admit, items, deferred = plan
+        refused = limiter.storage.admit(admit)
+        if refused < 0:
+            return CountedHere(limiter, None, [d for d in deferred if d is not None])
+        item, identifiers = items[refused]
+        reset = limiter.get_window_stats(item, *identifiers).reset_time
+        return CountedHere(limiter, refusal(self.url_rule, int(reset + 1)),
+                           [d for d in deferred[:refused + 1] if d is not None])
 
 
 def enabled(config: dict) -> bool:

@@ -132,6 +132,30 @@ def test_plain_http_is_refused_off_loopback_by_host_header_then_server_name(
         assert response.get_json()["error"] == "insecure_transport"
 
 
+def test_a_flood_of_host_names_does_not_grow_the_remembered_requests(
+        client, machine_user, monkeypatch):
+    """The fast path checks the transport once per URI; the host is the client's to
+    choose, so only so many URIs are remembered, and a refused one never is."""
+    from app.oauth.fastpath import FormRequest
+
+    monkeypatch.setattr(FormRequest, "BLANKS", {})
+    monkeypatch.setattr(FormRequest, "MAX_BLANKS", 2)
+    for n in range(4):
+        for _ in range(2):
+            response = client.post(
+                "/oauth/token", data={"grant_type": "client_credentials"},
+                headers=basic(machine_user.client_id, machine_user.client_secret),
+                environ_overrides={"HTTP_HOST": f"h{n}.example.test"})
+            assert response.get_json()["error"] == "insecure_transport"
+    assert FormRequest.BLANKS == {}
+    for host in ("127.0.0.1", "localhost", "127.0.0.2"):
+        assert client.post(
+            "/oauth/token", data={"grant_type": "client_credentials"},
+            headers=basic(machine_user.client_id, machine_user.client_secret),
+            environ_overrides={"HTTP_HOST": host}).status_code == 200
+    assert len(FormRequest.BLANKS) == 2
+
+
 def test_a_wrong_secret_says_what_to_fix_on_both_endpoints(client, machine_user):
     bad = basic(machine_user.client_id, "not-the-secret")
     token = client.post("/oauth/token", data={"grant_type": "client_credentials"}, headers=bad)

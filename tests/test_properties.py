@@ -261,6 +261,42 @@ def test_the_request_limit_counters_decide_as_limits_stock_sliding_window(steps,
             assert ours.get_window_stats(item, key) == stock.get_window_stats(item, key)
 
 
+@given(st.lists(st.tuples(st.floats(0, 25, allow_nan=False),
+                          st.lists(st.tuples(st.sampled_from(["a", "b", "c"]),
+                                             st.sampled_from([0, 1, 3]), st.booleans()),
+                                   min_size=1, max_size=4)), max_size=40))
+def test_admitting_a_requests_limits_at_once_decides_as_one_by_one(requests):
+    """``MemoryCounters.admit`` (the fast path's limits, under one lock) counts and
+    refuses exactly as the strategy's hit and test would, in order, stopping at the
+    first refusal."""
+    from unittest import mock
+
+    from limits import RateLimitItemPerSecond, strategies
+
+    from app.services.throttle import MemoryCounters
+
+    clock = [1_700_000_000.0]
+    with mock.patch("time.time", lambda: clock[0]):
+        ours, theirs = MemoryCounters(), MemoryCounters()
+        strategy = strategies.SlidingWindowCounterRateLimiter(theirs)
+        for advance, checks in requests:
+            clock[0] += advance
+            items = [(RateLimitItemPerSecond(limit, 10), key, count)
+                     for key, limit, count in checks]
+            expected = -1
+            for index, (item, key, count) in enumerate(items):
+                allowed = (strategy.hit if count else strategy.test)(item, key)
+                if not allowed:
+                    expected = index
+                    break
+            admitted = ours.admit(tuple((item.key_for(key), item.amount, item.get_expiry(), count)
+                                        for item, key, count in items))
+            assert admitted == expected
+            for item, key, _ in items:
+                assert ours.get_sliding_window(item.key_for(key), 10) == \
+                    theirs.get_sliding_window(item.key_for(key), 10)
+
+
 @given(st.text(max_size=64))
 def test_no_password_verifies_against_an_account_without_one(password):
     """An invited person has no hash until they choose a password."""

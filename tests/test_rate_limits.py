@@ -142,6 +142,37 @@ def test_two_hosts_share_counters_through_redis(tmp_path):
         assert_rate_limited(b.get("/me"))
 
 
+@pytest.mark.skipif(not available(), reason="needs Debian's redis-server (.ci/run installs it)")
+def test_token_requests_are_counted_in_redis_when_it_is_configured(tmp_path):
+    """The fast path counts through ``limits``' strategy when the counters live elsewhere
+    (only this process's own counters are read directly)."""
+    from tests.conftest import Machine
+
+    with RedisServer() as redis:
+        app = limited_app(tmp_path, SCOPEGATE_REDIS_URL=redis.url,
+                          SCOPEGATE_RATE_LIMIT_PER_CLIENT="3/minute")
+        api = Api(app.test_client(), make_org(app, "acme").admin_token)
+        api.post("/users", {"name": "bot"})
+        creds = api.post("/users/bot/credentials").get_json()
+        user = Machine("bot", "", creds["client_id"], creds["client_secret"])
+        client = app.test_client()
+        assert [issue(client, user).status_code for _ in range(3)] == [200] * 3
+        assert_rate_limited(issue(client, user))
+
+
+def test_the_fast_paths_remembered_plans_stay_bounded(app, client, machine_user, monkeypatch):
+    """Each (address, caller) gets its counter plan once; a flood of new addresses must
+    not grow them without end."""
+    monkeypatch.setattr(ratelimits.EndpointLimits, "MAX_PLANS", 3)
+    for n in range(5):  # the fixture's allowance per client
+        issue_from = {"REMOTE_ADDR": f"10.0.0.{n}"}
+        assert client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                           headers=basic(machine_user.client_id, machine_user.client_secret),
+                           environ_base=issue_from).status_code == 200
+    plans = app.extensions["scopegate.fastpath"].prepared["limits"]["/oauth/token"]._plans
+    assert 0 < len(plans) <= 3
+
+
 def test_an_unreachable_redis_falls_back_to_counting_in_memory(tmp_path):
     from tests.conftest import free_port
 

@@ -64,12 +64,34 @@ def _form_pairs(body: bytes) -> list[tuple[str, str]]:
 
 
 class FormRequest(OAuth2Request):
-    """An OAuth request whose form was parsed here (no query string: those go to Flask)."""
+    """An OAuth request whose form was parsed here (no query string: those go to Flask).
 
-    def __init__(self, uri: str, headers: dict, form: dict):
-        super().__init__("POST", uri, headers=headers)
-        self._form = form
-        self.payload = BasicOAuth2Payload(form)
+    Made with :meth:`for_form`. Authlib's ``__init__`` checks the transport (it parses the
+    URI, and on plain http the host as an IP address: about a twentieth of an
+    introspection) although the answer depends on the URI alone, which repeats from
+    request to request. So ``__init__`` runs once per URI (:data:`BLANKS`), and each
+    request starts as a copy of that request with its own headers and form: whatever
+    Authlib's ``__init__`` sets, it is what every request starts with."""
+
+    #: URI -> a request Authlib's ``__init__`` built for it (the transport passed). The
+    #: host comes from the client, so at most :data:`MAX_BLANKS` of them; others are
+    #: checked per request, as before.
+    BLANKS: dict[str, FormRequest] = {}
+    MAX_BLANKS = 64
+
+    @classmethod
+    def for_form(cls, uri: str, headers: dict, form: dict) -> FormRequest:
+        blank = cls.BLANKS.get(uri)
+        if blank is None:
+            blank = cls("POST", uri)  # raises InsecureTransportError, as Authlib would
+            if len(cls.BLANKS) < cls.MAX_BLANKS:
+                cls.BLANKS[uri] = blank
+        request = cls.__new__(cls)
+        request.__dict__.update(blank.__dict__)
+        request.headers = headers
+        request._form = form
+        request.payload = BasicOAuth2Payload(form)
+        return request
 
     @property
     def form(self) -> dict:
@@ -237,7 +259,7 @@ class FastPath:
         # Authlib reads only Authorization from these requests' headers (the form was
         # parsed here, and its type checked before the fast path took the request).
         headers = {"Authorization": authorization} if authorization else {}
-        request = FormRequest(uri, headers, form)
+        request = FormRequest.for_form(uri, headers, form)
         if ROUTES[path][1] == "token":
             return authorization_server.create_token_response(request)
         return authorization_server.create_endpoint_response("introspection", request)

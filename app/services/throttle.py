@@ -96,6 +96,28 @@ class MemoryCounters(storage.MemoryStorage):
             window[1] += amount
             return True
 
+    def admit(self, checks: tuple[tuple[str, int, int, bool], ...]) -> int:
+        """Several limits of one request, in order, under one lock: each check is
+        ``(key, limit, expiry, count)``; one with ``count`` counts this request as
+        :meth:`acquire_sliding_window_entry` does, one without only tests it as the
+        sliding window counter's ``test`` does (the weighted count is below the limit).
+        The index of the first check that refuses (the later ones are not looked at,
+        as Flask-Limiter stops at the first breach), or -1."""
+        now = time.time()
+        self._MemoryStorage__schedule_expiry()
+        with self._windows_lock:
+            for index, (key, limit, expiry, count) in enumerate(checks):
+                window = self._window(key, expiry, now)
+                weighted = window[2] * self._previous_ttl(window[2], expiry, now) / expiry \
+                    + window[1]
+                if count:
+                    if floor(weighted) + 1 > limit:
+                        return index
+                    window[1] += 1
+                elif not weighted < limit:
+                    return index
+        return -1
+
     def clear_sliding_window(self, key: str, expiry: int) -> None:
         with self._windows_lock:
             self._windows.pop(key, None)
