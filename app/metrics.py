@@ -17,6 +17,7 @@ This module imports nothing from the app, so any layer may call it.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import os
 import time
@@ -71,8 +72,15 @@ def audited(action: str, outcome: str) -> None:
         counter.labels(label).inc()
 
 
+@functools.cache
+def _introspected(active: bool):
+    """The labelled child, looked up once (``labels`` costs more than ``inc``; a child
+    follows its process across a fork by itself)."""
+    return TOKENS_INTROSPECTED.labels("true" if active else "false")
+
+
 def introspected(active: bool) -> None:
-    TOKENS_INTROSPECTED.labels("true" if active else "false").inc()
+    _introspected(bool(active)).inc()
 
 
 def rate_limited(endpoint: str) -> None:

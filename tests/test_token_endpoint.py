@@ -292,3 +292,7 @@ def test_a_token_that_fails_to_save_leaves_neither_the_token_nor_its_event(
     monkeypatch.undo()
     assert [t for t in api.get("/tokens").get_json()["items"] if t["kind"] == "scoped"] == []
     assert api.get("/activity?action=token.issue").get_json()["items"] == []
+    # The next token on the same thread (the fast path keeps its session) commits only itself.
+    assert issue(client, machine_user).status_code == 200
+    assert len([t for t in api.get("/tokens").get_json()["items"] if t["kind"] == "scoped"]) == 1
+    assert len(api.get("/activity?action=token.issue").get_json()["items"]) == 1

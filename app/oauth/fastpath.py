@@ -55,6 +55,8 @@ _FIXED = [("Content-Type", "application/json"), ("Cache-Control", "no-store"),
           ("Pragma", "no-cache")]
 _FIXED_NAMES = {name for name, _ in _FIXED}
 _STATUS = {status.value: f"{status.value} {status.phrase.upper()}" for status in HTTPStatus}
+#: ``json.dumps(body, sort_keys=True)`` without building an encoder per answer.
+_JSON = json.JSONEncoder(sort_keys=True)
 
 
 def _form_pairs(body: bytes) -> list[tuple[str, str]]:
@@ -210,7 +212,7 @@ class FastPath:
             g.request_id, g.client_ip = request_id, environ.get("REMOTE_ADDR")
             status, body, headers = self._answer(prepared, path, environ, ip)
             if isinstance(body, dict):
-                body = json.dumps(body, sort_keys=True)
+                body = _JSON.encode(body)
             payload = body.encode()
             headers = [*_FIXED, *(h for h in headers if h[0] not in _FIXED_NAMES),
                        ("Content-Length", str(len(payload))),
@@ -219,6 +221,12 @@ class FastPath:
                 metrics.answered(self.app, path, "POST", status, started)
         finally:
             if context is not None:
+                session = self.local.session
+                if (db.session.registry() is session and not session.in_transaction()
+                        and not session.identity_map):
+                    # Nothing to end or let go: Flask-SQLAlchemy's teardown would close
+                    # it all the same (about a twentieth of an introspection).
+                    db.session.registry.clear()
                 context.pop()
         if observability.access_log.isEnabledFor(logging.INFO):
             observability.log_access(
