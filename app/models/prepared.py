@@ -26,6 +26,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
 
+from app.models import writers
 from app.models.base import db
 
 #: Where a session keeps (dialect, DBAPI connection) of its current transaction.
@@ -91,6 +92,8 @@ class Prepared:
     def _cursor(self, params: Mapping[str, Any], read: bool = False) -> tuple[Any, str]:
         """The executed cursor and the dialect's name."""
         dialect, connection = _reader() if read else _connection()
+        if not read and dialect.name == "sqlite":
+            writers.before_write(connection)
         sql, order = self._sql(dialect)
         values = order(params) if order is not None else params
         cursor = connection.cursor()

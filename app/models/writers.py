@@ -1,0 +1,83 @@
+"""SQLite: writers of several processes queue on a file lock, not in SQLite's busy handler.
+
+SQLite lets one connection write at a time. A writer that finds the write lock taken
+sleeps in SQLite's busy handler for 1, 2, 5, 10, 15, 20, 25 ... ms before it looks
+again, although the holder needs a fraction of a millisecond: with two granian workers
+issuing tokens, those sleeps were the token's p99 (43 ms at 16 connections,
+bench/RESULTS.md §19). So a hot-path write (``models.prepared``) first takes an exclusive
+``flock`` on ``<database>-writers.lock`` and lets go when its transaction ends: the
+kernel wakes the next writer the moment the lock is free.
+
+It only orders the queue; SQLite's own locking still decides who writes. A writer that
+does not take it (the CLI, a statement outside ``Prepared``) is waited for by SQLite's
+busy handler as before. It cannot close a cycle: the file lock is only ever requested by
+a connection that holds no SQLite lock (not in a transaction), so whoever holds SQLite's
+write lock never waits for it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from app.models.base import db
+
+#: Where a session keeps the file descriptor whose lock its transaction holds.
+_HELD = "scopegate.writers.held"
+
+
+class WriterQueue:
+    """The queue for one SQLite file: one lock file descriptor per thread (``flock``
+    locks belong to an open file, so threads of a process queue too)."""
+
+    def __init__(self, database_path: str):
+        self.path = database_path + "-writers.lock"
+        self._local = threading.local()
+
+    def _fd(self) -> int:
+        fd = getattr(self._local, "fd", None)
+        if fd is None or getattr(self._local, "pid", None) != os.getpid():
+            fd = self._local.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
+                                          0o600)
+            self._local.pid = os.getpid()
+        return fd
+
+    def enter(self, session: Session) -> None:
+        """Wait for the other writers; held until the session's transaction ends
+        (commit, rollback or close)."""
+        if _HELD in session.info:
+            return
+        fd = self._fd()
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        session.info[_HELD] = fd
+
+
+_QUEUES: dict[str, WriterQueue] = {}
+
+
+def before_write(dbapi_connection: Any) -> None:
+    """Called by ``models.prepared`` before each write on SQLite: the first write of a
+    transaction queues. One already in a transaction may hold SQLite's write lock, which
+    the queue's holder could be waiting for, so it never waits here."""
+    if dbapi_connection.in_transaction:
+        return
+    path = db.engine.url.database
+    if not path or path == ":memory:":
+        return  # one connection's private database: nobody to queue with
+    queue = _QUEUES.get(path)
+    if queue is None:
+        queue = _QUEUES[path] = WriterQueue(path)
+    queue.enter(db.session())
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _let_go(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        fd = session.info.pop(_HELD, None)
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)

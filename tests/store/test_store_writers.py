@@ -1,0 +1,101 @@
+"""SQLite writers queue on a file lock (``models.writers``): a second writer waits for
+the first's transaction to end, woken by the kernel instead of sleeping in SQLite's busy
+handler; a writer that already holds SQLite's lock never waits on the queue (no cycle)."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import stat
+import threading
+
+import pytest
+from sqlalchemy import text
+
+from app.models import db
+from app.services import audit
+from tests.conftest import make_test_app
+from tests.store.conftest import ON_PG
+
+pytestmark = pytest.mark.skipif(ON_PG, reason="SQLite's writer queue")
+
+
+@pytest.fixture
+def app(tmp_path):
+    return make_test_app(tmp_path)
+
+
+@pytest.fixture
+def queue_lock(tmp_path):
+    """Another process's view of the queue: its own descriptor on the lock file."""
+    fd = os.open(tmp_path / "test.db-writers.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    yield fd
+    os.close(fd)
+
+
+def queue_is_free(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    return True
+
+
+def write(app, then):
+    """A hot-path write (an audit event) in a transaction of its own; ``then`` ends it."""
+    with app.app_context():
+        audit.record("token.issue", subject="svc")
+        then()
+
+
+def test_a_write_holds_the_queue_until_its_transaction_commits(app, tmp_path, queue_lock):
+    during = []
+    write(app, lambda: (during.append(queue_is_free(queue_lock)), db.session.commit()))
+    assert during == [False]
+    assert queue_is_free(queue_lock)
+    assert stat.S_IMODE(os.stat(tmp_path / "test.db-writers.lock").st_mode) == 0o600
+
+
+def test_a_rolled_back_or_abandoned_write_lets_go_of_the_queue(app, queue_lock):
+    write(app, db.session.rollback)
+    assert queue_is_free(queue_lock)
+    write(app, lambda: None)  # the app context's teardown closes the session
+    assert queue_is_free(queue_lock)
+
+
+def test_a_second_writer_waits_for_the_first_to_commit(app):
+    first_wrote, order = threading.Event(), []
+
+    def first():
+        def hold():
+            first_wrote.set()
+            threading.Event().wait(0.3)
+            order.append("first commits")
+            db.session.commit()
+        write(app, hold)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    first_wrote.wait(5)
+    write(app, lambda: (order.append("second writes"), db.session.commit()))
+    thread.join(5)
+    assert order == ["first commits", "second writes"]
+
+
+def test_a_writer_already_in_a_transaction_never_waits_on_the_queue(app, queue_lock):
+    """It may hold SQLite's write lock, which the queue's holder could be waiting for."""
+    fcntl.flock(queue_lock, fcntl.LOCK_EX)  # another process is at the head of the queue
+    done = threading.Event()
+
+    def already_writing():
+        with app.app_context():
+            db.session.execute(text("UPDATE organization SET name = name"))
+            audit.record("token.issue", subject="svc")
+            db.session.commit()
+            done.set()
+
+    thread = threading.Thread(target=already_writing, daemon=True)
+    thread.start()
+    assert done.wait(5)
+    fcntl.flock(queue_lock, fcntl.LOCK_UN)
