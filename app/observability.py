@@ -31,6 +31,9 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 #: Paths whose last segment is a secret: the one-time links.
 _SECRET_PATHS = re.compile(r"(/(?:setup|invite|reset)/)[^/?#\s\"]+")
 access_log = logging.getLogger("scopegate.access")
+#: Values that are exactly what the hot paths' URLs hold (the OAuth endpoints, no query):
+#: nothing to redact, so the two patterns are not run over them on every request.
+_PLAIN = frozenset({"", "/oauth/token", "/oauth/introspect", "/oauth/revoke"})
 
 
 def redact(text: str) -> str:
@@ -71,6 +74,13 @@ class FlushedSoonHandler(logging.StreamHandler):
         self._size = 0
 
     def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.write_line(self.format(record))
+        except Exception:  # noqa: BLE001 - as StreamHandler: report, never raise
+            self.handleError(record)
+
+    def write_line(self, line: str) -> None:
+        """One line, as ``emit`` writes a record whose message it is."""
         if self._flusher_pid != os.getpid():  # started lazily: threads do not survive a fork
             self._flusher_pid = os.getpid()
             self._lines, self._size = [], 0  # a forked parent's lines are the parent's to write
@@ -79,15 +89,12 @@ class FlushedSoonHandler(logging.StreamHandler):
             # A multiprocessing worker (granian's) leaves with os._exit, so logging's own
             # flush at exit never runs there; multiprocessing's exit finalizers do.
             multiprocessing.util.Finalize(self, self.flush, exitpriority=10)
-        try:
-            line = self.format(record) + self.terminator
-            with self.lock:
-                self._lines.append(line)
-                self._size += len(line)
-                if self._size >= self.BUFFER_BYTES:
-                    self._write_lines()
-        except Exception:  # noqa: BLE001 - as StreamHandler: report, never raise
-            self.handleError(record)
+        line += self.terminator
+        with self.lock:
+            self._lines.append(line)
+            self._size += len(line)
+            if self._size >= self.BUFFER_BYTES:
+                self._write_lines()
 
     def _write_lines(self) -> None:
         lines, self._lines, self._size = self._lines, [], 0
@@ -105,14 +112,31 @@ class FlushedSoonHandler(logging.StreamHandler):
             self.flush()
 
 
+#: Formats a record as its message alone: the access log's lines are whole JSON documents.
+_MESSAGE_ONLY = logging.Formatter("%(message)s")
+
+
 def _enable_access_log() -> None:
     """One JSON line per request on stdout (what `make serve` turns on)."""
     if not access_log.handlers:
         handler = FlushedSoonHandler(sys.stdout)
-        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler.setFormatter(_MESSAGE_ONLY)
         access_log.addHandler(handler)
         access_log.setLevel(logging.INFO)
         access_log.propagate = False
+
+
+def _direct_handler() -> FlushedSoonHandler | None:
+    """Our own handler when it is all the access log does with a line (the logger and
+    handler as :func:`_enable_access_log` set them up, nothing added since): the line then
+    goes straight to it, without a ``LogRecord`` that would only carry it there."""
+    handlers = access_log.handlers
+    if len(handlers) == 1 and not access_log.filters and not access_log.propagate:
+        handler = handlers[0]
+        if (type(handler) is FlushedSoonHandler and handler.formatter is _MESSAGE_ONLY
+                and not handler.filters and handler.level <= logging.INFO):
+            return handler
+    return None
 
 
 _clock: tuple[int, str] = (0, "")
@@ -136,7 +160,7 @@ def log_access(*, request_id: str, remote_addr: str | None, method: str, path: s
         "request_id": request_id,
         "remote_addr": remote_addr,
         "method": method,
-        "path": redact(path),
+        "path": path if path in _PLAIN else redact(path),
         "query": redact(query) if query else query,
         "status": status,
         "bytes": size,
@@ -144,6 +168,10 @@ def log_access(*, request_id: str, remote_addr: str | None, method: str, path: s
         "user_agent": user_agent,
         "pid": os.getpid(),
     })
+    handler = _direct_handler()
+    if handler is not None:
+        handler.write_line(line)
+        return
     # Logger.info without its caller lookup (a stack walk per line): the record says
     # where it came from by its logger's name.
     access_log.handle(access_log.makeRecord(access_log.name, logging.INFO, __file__, 0,
@@ -173,9 +201,6 @@ def _log_access(response) -> None:
 
 #: The environ keys access logs read the URL from (gunicorn: RAW_URI, PATH_INFO, QUERY_STRING).
 _URL_KEYS = ("RAW_URI", "REQUEST_URI", "PATH_INFO", "QUERY_STRING")
-#: Values that are exactly what the hot paths' URLs hold (the OAuth endpoints, no query):
-#: nothing to redact, so the two patterns are not run over them on every request.
-_PLAIN = frozenset({"", "/oauth/token", "/oauth/introspect", "/oauth/revoke"})
 
 
 class RedactURLForLogs:

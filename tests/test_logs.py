@@ -5,6 +5,7 @@ log line saying what, who and which request; a success is not logged there."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 from app.observability import RedactSecrets, redact
@@ -74,3 +75,35 @@ def test_access_log_lines_are_written_together_and_none_is_left_behind():
     assert stream.getvalue() == ("x" * 99 + "\n") * lines
     assert Stream.writes == 2
 
+
+
+def test_an_operators_own_access_log_handler_still_gets_every_line(monkeypatch):
+    """The line skips logging's record only while our handler is all the access log
+    has; a handler or filter an operator adds sees every line, as before."""
+    import io
+    import time
+
+    from app import observability
+
+    monkeypatch.setattr(observability.access_log, "handlers", [])
+    monkeypatch.setattr(observability.access_log, "propagate", True)
+    monkeypatch.setattr(observability.access_log, "level", observability.access_log.level)
+    observability._enable_access_log()
+    ours = observability.access_log.handlers[0]
+    ours.stream = io.StringIO()
+    theirs = logging.Handler()
+    theirs.emit = lambda record: seen.append(record.getMessage())
+    seen: list[str] = []
+
+    def line(n: int) -> None:
+        observability.log_access(request_id=f"r{n}", remote_addr="127.0.0.1", method="POST",
+                                 path="/oauth/token", query="", status=200, size=1,
+                                 started=time.perf_counter(), user_agent="t")
+
+    line(1)
+    observability.access_log.addHandler(theirs)
+    line(2)
+    ours.flush()
+    assert [json.loads(x)["request_id"] for x in ours.stream.getvalue().splitlines()] == [
+        "r1", "r2"]
+    assert [json.loads(x)["request_id"] for x in seen] == ["r2"]
