@@ -7,7 +7,9 @@ the same Core statement, compiled once per dialect, and executed with the
 DBAPI cursor of the connection that holds the session's current transaction:
 the same SQL, the same transaction, commit and rollback as
 ``db.session.execute`` -- so a token row and its audit event still commit
-together -- without the per-execution machinery.
+together -- without the per-execution machinery. (On the fast path's own SQLite
+connection the writes skip the session's transaction too; the session's commit
+and rollback still end them: see :func:`_connection`.)
 
 Only for statements whose columns need no type processing (integers and
 strings: what the hot paths read and write; a boolean reads as 0/1 on SQLite,
@@ -31,19 +33,75 @@ from app.models.base import db
 
 #: Where a session keeps (dialect, DBAPI connection) of its current transaction.
 _CONNECTION = "scopegate.prepared.connection"
+#: Where a session keeps its own SQLite connection while it holds direct writes.
+_DIRECT = "scopegate.prepared.direct"
 
 
 def _connection() -> tuple[Any, Any]:
     """The dialect and DBAPI connection holding the session's transaction (begun if
     none), looked up through the session once per transaction, not per statement:
-    ``Session.connection()`` costs more than a one-row SQLite read."""
+    ``Session.connection()`` costs more than a one-row SQLite read.
+
+    On SQLite, when the session is bound to one connection of its own
+    (``app.oauth.fastpath``'s, one per thread) and has begun nothing on it, the writes
+    go to that connection directly (the driver begins its transaction), and the
+    session's commit or rollback ends them (the listeners below; the fast path rolls
+    back whatever a request left): SQLAlchemy's transaction around them cost about a
+    tenth of a token on the production server (bench/RESULTS.md §19)."""
     session = db.session()
     cached = session.info.get(_CONNECTION)
     if cached is None:
-        connection = session.connection()
-        cached = session.info[_CONNECTION] = (connection.dialect,
-                                              connection.connection.driver_connection)
+        bind = session.bind
+        if (isinstance(bind, Connection) and bind.dialect.name == "sqlite"
+                and not bind.in_transaction()):
+            cached = (bind.dialect, bind.connection.driver_connection)
+            session.info[_DIRECT] = cached[1]
+        else:
+            connection = session.connection()
+            cached = (connection.dialect, connection.connection.driver_connection)
+        session.info[_CONNECTION] = cached
     return cached
+
+
+@event.listens_for(Session, "after_commit")
+def _commit_direct(session: Session) -> None:
+    connection = session.info.get(_DIRECT)
+    if connection is not None:
+        connection.commit()  # if it fails, the writes stay pending for end_direct
+        del session.info[_DIRECT]
+        session.info.pop(_CONNECTION, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _rollback_direct(session: Session, _previous) -> None:
+    end_direct(session)
+
+
+def commit() -> None:
+    """Commit the session's work; direct writes alone are committed on their connection,
+    without a session transaction begun only to be ended (the token's save)."""
+    session = db.session()
+    connection = session.info.get(_DIRECT)
+    if connection is None or session.in_transaction():
+        session.commit()  # the listener above commits the direct writes with it
+        return
+    connection.commit()
+    del session.info[_DIRECT]
+    session.info.pop(_CONNECTION, None)
+    writers.let_go(session)
+
+
+def end_direct(session: Session) -> None:
+    """Roll back the session's direct writes that nothing committed, and let the next
+    writer go (``Session.rollback`` with no transaction of its own does nothing, so the
+    fast path calls this at the end of every request)."""
+    connection = session.info.pop(_DIRECT, None)
+    if connection is not None:
+        session.info.pop(_CONNECTION, None)
+        try:
+            connection.rollback()
+        finally:
+            writers.let_go(session)
 
 
 def _reader() -> tuple[Any, Any]:

@@ -75,9 +75,14 @@ def before_write(dbapi_connection: Any) -> None:
     queue.enter(db.session())
 
 
+def let_go(session: Session) -> None:
+    """The session's writes are over (committed or rolled back): the next writer may go."""
+    fd = session.info.pop(_HELD, None)
+    if fd is not None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
 @event.listens_for(Session, "after_transaction_end")
 def _let_go(session: Session, transaction) -> None:
     if transaction.parent is None:
-        fd = session.info.pop(_HELD, None)
-        if fd is not None:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+        let_go(session)

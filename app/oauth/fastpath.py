@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from app import errors, metrics, observability, ratelimits
 from app.models import db
+from app.models.prepared import end_direct
 from app.oauth.routes import reject_repeated
 from app.oauth.server import ClearErrors
 
@@ -222,6 +223,7 @@ class FastPath:
         finally:
             if context is not None:
                 session = self.local.session
+                end_direct(session)  # what the request wrote and did not commit
                 if (db.session.registry() is session and not session.in_transaction()
                         and not session.identity_map):
                     # Nothing to end or let go: Flask-SQLAlchemy's teardown would close

@@ -27,7 +27,7 @@ from app.models import (
     MachineUserSnapshot,
     ResourceServer,
     ResourceServerSnapshot,
-    db,
+    prepared,
 )
 from app.models.prepared import Prepared
 from app.oauth import client_auth, oidc
@@ -70,7 +70,7 @@ def query_client(client_id: str
 def save_token(token: dict, request) -> None:
     # The row and its audit event were added by the generator (the value is
     # only hashed there and never stored); commit them together.
-    db.session.commit()
+    prepared.commit()
 
 
 def generate_token(grant_type, client, user=None, scope=None, expires_in=None,

@@ -99,3 +99,43 @@ def test_a_writer_already_in_a_transaction_never_waits_on_the_queue(app, queue_l
     thread.start()
     assert done.wait(5)
     fcntl.flock(queue_lock, fcntl.LOCK_UN)
+
+
+@pytest.fixture
+def machine(app):
+    from tests.conftest import Api, Machine, make_org
+
+    api = Api(app.test_client(), make_org(app, "acme").admin_token)
+    api.post("/users", {"name": "bot"})
+    creds = api.post("/users/bot/credentials").get_json()
+    return Machine("bot", "", creds["client_id"], creds["client_secret"])
+
+
+def scoped_tokens(app) -> int:
+    with app.app_context():
+        return db.session.scalar(text("SELECT count(*) FROM token WHERE kind = 'scoped'"))
+
+
+def test_a_token_lets_the_next_writer_go_once_answered(app, machine, queue_lock):
+    from tests.conftest import issue
+
+    assert issue(app.test_client(), machine).status_code == 200
+    assert queue_is_free(queue_lock)
+    assert scoped_tokens(app) == 1
+
+
+def test_a_token_that_fails_after_writing_leaves_no_row_and_lets_the_next_writer_go(
+        app, machine, queue_lock, monkeypatch):
+    """The fast path writes on its own connection outside the session's transaction; what
+    a failed request wrote is rolled back at its end, and the queue is free again."""
+    from tests.conftest import issue
+
+    def store_down(token, request):
+        raise RuntimeError("store down")
+
+    monkeypatch.setattr(app.extensions["scopegate.authorization"], "_save_token", store_down)
+    assert issue(app.test_client(), machine).status_code == 500
+    assert queue_is_free(queue_lock)
+    monkeypatch.undo()
+    assert issue(app.test_client(), machine).status_code == 200
+    assert scoped_tokens(app) == 1
