@@ -91,6 +91,15 @@ def commit() -> None:
     writers.let_go(session)
 
 
+def rollback() -> None:
+    """Roll back the session's work, direct writes included: ``Session.rollback`` with no
+    transaction of its own would not reach them, and a later commit in the same request
+    would then keep them."""
+    session = db.session()
+    end_direct(session)
+    session.rollback()
+
+
 def end_direct(session: Session) -> None:
     """Roll back the session's direct writes that nothing committed, and let the next
     writer go (``Session.rollback`` with no transaction of its own does nothing, so the

@@ -18,6 +18,7 @@ from app.models import (
     TokenSnapshot,
     db,
     now,
+    prepared,
 )
 from app.models.prepared import Prepared
 from app.services import audit, claims, lifetimes, reach, scopes, secrets, subjects
@@ -84,7 +85,7 @@ def _new(*, kind: str, org_id: int, subject_uid: str, subject_name: str,
         # Its user was deleted meanwhile (the deletion holds the user's row
         # lock, so the foreign key check fails here rather than the token
         # landing, active, after the user's tokens were revoked).
-        db.session.rollback()
+        prepared.rollback()  # the session's and, on the fast path, its direct writes
         raise NotFound(f"No user named {subject_name!r} in this organization.") from None
     return value, IssuedToken(row)
 

@@ -139,3 +139,25 @@ def test_a_token_that_fails_after_writing_leaves_no_row_and_lets_the_next_writer
     monkeypatch.undo()
     assert issue(app.test_client(), machine).status_code == 200
     assert scoped_tokens(app) == 1
+
+
+def test_a_rollback_reaches_direct_writes_before_a_later_commit(app):
+    """On its own SQLite connection the fast path writes outside the session's transaction;
+    ``prepared.rollback`` must still undo them (a plain ``Session.rollback`` with no
+    transaction of its own would not, and the request's next commit would keep them)."""
+    from sqlalchemy.orm import Session
+
+    from app.models import prepared
+
+    with app.app_context():
+        connection = db.engine.connect()
+        db.session.registry.set(Session(bind=connection))
+        audit.record("token.issue", subject="rolled-back")
+        prepared.rollback()
+        audit.record("token.issue", subject="committed")
+        prepared.commit()
+        db.session.remove()
+        connection.close()
+    with app.app_context():
+        subjects = db.session.scalars(text("SELECT subject FROM audit_event")).all()
+    assert subjects == ["committed"]
