@@ -162,7 +162,7 @@ class Pending:
     """The limits one request was checked against: the refusal, if any, and the
     counts that wait for the answer's status."""
 
-    def __init__(self, limiter, refused: RateLimited | None, deferred):
+    def __init__(self, limiter, refused: RateLimited | None, deferred: list):
         self.limiter, self.refused, self.deferred = limiter, refused, deferred
 
     def settle(self, status: int) -> None:

@@ -18,8 +18,9 @@ Variants (each a proposal for app/, see bench/RESULTS.md):
   no-pre-ping PostgreSQL without pool_pre_ping (a round trip on every pool checkout)
   raw-write   SQLite, on the fast path: the token and audit INSERTs run on its per-thread
               connection without beginning the session's transaction, and the token is
-              committed on that connection (research: a failed request's rollback is not
-              handled, so it is no proposal to merge as is; RESULTS.md §18)
+              committed on that connection (research for RESULTS.md §18; since merged,
+              with rollback and the writer queue handled, as models.prepared's direct
+              writes, §19: on today's code this variant measures nothing new)
 """
 
 from __future__ import annotations

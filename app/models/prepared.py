@@ -8,8 +8,8 @@ DBAPI cursor of the connection that holds the session's current transaction:
 the same SQL, the same transaction, commit and rollback as
 ``db.session.execute`` -- so a token row and its audit event still commit
 together -- without the per-execution machinery. (On the fast path's own SQLite
-connection the writes skip the session's transaction too; the session's commit
-and rollback still end them: see :func:`_connection`.)
+connection the writes skip the session's transaction too; the session's commit,
+and :func:`commit` and :func:`rollback` here, still end them: see :func:`_connection`.)
 
 Only for statements whose columns need no type processing (integers and
 strings: what the hot paths read and write; a boolean reads as 0/1 on SQLite,
@@ -45,7 +45,7 @@ def _connection() -> tuple[Any, Any]:
     On SQLite, when the session is bound to one connection of its own
     (``app.oauth.fastpath``'s, one per thread) and has begun nothing on it, the writes
     go to that connection directly (the driver begins its transaction), and the
-    session's commit or rollback ends them (the listeners below; the fast path rolls
+    session's commit, ``commit`` or ``rollback`` below end them (the fast path rolls
     back whatever a request left): SQLAlchemy's transaction around them cost about a
     tenth of a token on the production server (bench/RESULTS.md §19)."""
     session = db.session()
@@ -70,11 +70,6 @@ def _commit_direct(session: Session) -> None:
         connection.commit()  # if it fails, the writes stay pending for end_direct
         del session.info[_DIRECT]
         session.info.pop(_CONNECTION, None)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _rollback_direct(session: Session, _previous) -> None:
-    end_direct(session)
 
 
 def commit() -> None:

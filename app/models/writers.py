@@ -17,6 +17,7 @@ write lock never waits for it.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import threading
@@ -27,8 +28,22 @@ from sqlalchemy.orm import Session
 
 from app.models.base import db
 
-#: Where a session keeps the file descriptor whose lock its transaction holds.
+#: Where a session keeps the lock file whose lock its transaction holds.
 _HELD = "scopegate.writers.held"
+
+
+class _LockFile:
+    """One thread's descriptor on the lock file, closed when the thread's data goes
+    (a development server starts a thread per request: an open descriptor per finished
+    thread would pile up until the process ran out of them)."""
+
+    def __init__(self, path: str):
+        self.pid = os.getpid()
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+
+    def __del__(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
 
 
 class WriterQueue:
@@ -39,22 +54,20 @@ class WriterQueue:
         self.path = database_path + "-writers.lock"
         self._local = threading.local()
 
-    def _fd(self) -> int:
-        fd = getattr(self._local, "fd", None)
-        if fd is None or getattr(self._local, "pid", None) != os.getpid():
-            fd = self._local.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
-                                          0o600)
-            self._local.pid = os.getpid()
-        return fd
+    def _lock_file(self) -> _LockFile:
+        lock_file = getattr(self._local, "lock_file", None)
+        if lock_file is None or lock_file.pid != os.getpid():  # a forked child opens its own
+            lock_file = self._local.lock_file = _LockFile(self.path)
+        return lock_file
 
     def enter(self, session: Session) -> None:
         """Wait for the other writers; held until the session's transaction ends
         (commit, rollback or close)."""
         if _HELD in session.info:
             return
-        fd = self._fd()
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        session.info[_HELD] = fd
+        lock_file = self._lock_file()
+        fcntl.flock(lock_file.fd, fcntl.LOCK_EX)
+        session.info[_HELD] = lock_file  # kept open while held, whatever its thread does
 
 
 _QUEUES: dict[str, WriterQueue] = {}
@@ -77,9 +90,9 @@ def before_write(dbapi_connection: Any) -> None:
 
 def let_go(session: Session) -> None:
     """The session's writes are over (committed or rolled back): the next writer may go."""
-    fd = session.info.pop(_HELD, None)
-    if fd is not None:
-        fcntl.flock(fd, fcntl.LOCK_UN)
+    lock_file = session.info.pop(_HELD, None)
+    if lock_file is not None:
+        fcntl.flock(lock_file.fd, fcntl.LOCK_UN)
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -65,6 +65,8 @@ def test_a_rolled_back_or_abandoned_write_lets_go_of_the_queue(app, queue_lock):
 
 
 def test_a_second_writer_waits_for_the_first_to_commit(app):
+    """It waits in the queue, not in SQLite's busy handler: with that handler off
+    (busy_timeout 0) a writer that did not queue would fail with "database is locked"."""
     first_wrote, order = threading.Event(), []
 
     def first():
@@ -75,10 +77,21 @@ def test_a_second_writer_waits_for_the_first_to_commit(app):
             db.session.commit()
         write(app, hold)
 
+    def second():
+        with app.app_context():
+            db.session.connection().exec_driver_sql("PRAGMA busy_timeout=0")
+            try:
+                audit.record("token.issue", subject="svc")
+                order.append("second writes")
+                db.session.commit()
+            finally:
+                db.session.connection().exec_driver_sql("PRAGMA busy_timeout=5000")
+                db.session.commit()
+
     thread = threading.Thread(target=first)
     thread.start()
     first_wrote.wait(5)
-    write(app, lambda: (order.append("second writes"), db.session.commit()))
+    second()
     thread.join(5)
     assert order == ["first commits", "second writes"]
 
@@ -161,3 +174,39 @@ def test_a_rollback_reaches_direct_writes_before_a_later_commit(app):
     with app.app_context():
         subjects = db.session.scalars(text("SELECT subject FROM audit_event")).all()
     assert subjects == ["committed"]
+
+
+def test_the_sessions_own_commit_keeps_direct_writes_too(app, queue_lock):
+    """Code that commits the usual way (``db.session.commit()``) after a direct write on
+    the fast path's connection commits it, and lets the next writer go."""
+    from sqlalchemy.orm import Session
+
+    with app.app_context():
+        connection = db.engine.connect()
+        db.session.registry.set(Session(bind=connection))
+        audit.record("token.issue", subject="committed")
+        db.session.commit()
+        assert queue_is_free(queue_lock)
+        db.session.remove()
+        connection.close()
+    with app.app_context():
+        subjects = db.session.scalars(text("SELECT subject FROM audit_event")).all()
+    assert subjects == ["committed"]
+
+
+def test_a_finished_threads_descriptor_on_the_queue_is_closed(app):
+    """A development server starts a thread per request; each writer thread's descriptor
+    on the lock file must go with it, or the process runs out of descriptors."""
+    def write_once():
+        write(app, db.session.commit)
+
+    def open_descriptors() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    write_once()  # this thread's own descriptor, kept while it lives
+    before = open_descriptors()
+    for _ in range(20):
+        thread = threading.Thread(target=write_once)
+        thread.start()
+        thread.join()
+    assert open_descriptors() <= before + 1
