@@ -2,10 +2,11 @@
 
     python3 bench/thread_cpu.py <server pid> -- wrk ... (a post_form.lua run)
 
-Reads utime+stime of every thread of the server's process tree from /proc before and after
-the command, and divides by the requests the command reports (``WRK_JSON`` from
-harness/post_form.lua, or wrk's "N requests in"). Separates granian's Rust runtime
-threads from the Python thread (bench/RESULTS.md §15). Not a test; asserts nothing.
+Reads utime and stime (user and kernel time) of every thread of the server's process
+tree from /proc before and after the command, and divides by the requests the command
+reports (``WRK_JSON`` from harness/post_form.lua, or wrk's "N requests in"). Separates
+granian's Rust runtime threads from the Python thread (bench/RESULTS.md §15). Not a test;
+asserts nothing.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def _tree(root: int) -> list[int]:
     return found
 
 
-def _threads(pids: list[int]) -> dict[tuple[int, int, str], int]:
+def _threads(pids: list[int]) -> dict[tuple[int, int, str], tuple[int, int]]:
     ticks = {}
     for pid in pids:
         try:
@@ -48,7 +49,7 @@ def _threads(pids: list[int]) -> dict[tuple[int, int, str], int]:
                 continue
             fields = data[data.rindex(")") + 2:].split()
             ticks[(pid, int(tid), data[data.index("(") + 1:data.rindex(")")])] = (
-                int(fields[11]) + int(fields[12]))
+                int(fields[11]), int(fields[12]))
     return ticks
 
 
@@ -63,14 +64,21 @@ def main() -> None:
     stats = json.loads(match.group(1)) if match else {}
     requests = stats.get("requests") or int(re.search(r"(\d+) requests in", text).group(1))
     print(f"requests {requests} p99 {stats.get('lat_ms', {}).get('p99')} ms")
-    per_name: dict[tuple[int, str], int] = {}
-    for key, value in after.items():
-        per_name[(key[0], key[2])] = per_name.get((key[0], key[2]), 0) + value - before.get(key, 0)
-    tick = os.sysconf("SC_CLK_TCK")
-    for (pid, name), used in sorted(per_name.items(), key=lambda item: -item[1]):
-        if used:
-            print(f"pid {pid} {name}: {used / tick / requests * 1000:.3f} ms/req")
-    print(f"total {sum(per_name.values()) / tick / requests * 1000:.3f} ms/req")
+    per_name: dict[tuple[int, str], list[int]] = {}
+    for key, (user, system) in after.items():
+        was_user, was_system = before.get(key, (0, 0))
+        used = per_name.setdefault((key[0], key[2]), [0, 0])
+        used[0] += user - was_user
+        used[1] += system - was_system
+    per_request = 1000 / os.sysconf("SC_CLK_TCK") / requests
+    for (pid, name), (user, system) in sorted(per_name.items(), key=lambda item: -sum(item[1])):
+        if user + system:
+            print(f"pid {pid} {name}: {(user + system) * per_request:.3f} ms/req"
+                  f" (user {user * per_request:.3f}, kernel {system * per_request:.3f})")
+    user = sum(used[0] for used in per_name.values())
+    system = sum(used[1] for used in per_name.values())
+    print(f"total {(user + system) * per_request:.3f} ms/req"
+          f" (user {user * per_request:.3f}, kernel {system * per_request:.3f})")
 
 
 if __name__ == "__main__":

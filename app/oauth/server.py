@@ -40,7 +40,8 @@ from sdk.auth.redaction import redact
 
 def _by_client_id(model) -> Prepared:
     table = model.__table__
-    return Prepared(select(table).where(table.c.client_id == bindparam("client_id")))
+    return Prepared(select(table).where(table.c.client_id == bindparam("client_id")),
+                    remember=True)
 
 
 _USER_BY_ID, _SERVER_BY_ID = _by_client_id(MachineUser), _by_client_id(ResourceServer)

@@ -43,7 +43,7 @@ _BY_HASH = Prepared(select(_TOKEN, _ORG.c.name.label("org_name"),
                            _ACCOUNT.c.role.label("account_role"))
                     .join(_ORG, _ORG.c.id == _TOKEN.c.org_id)
                     .outerjoin(_ACCOUNT, _ACCOUNT.c.id == _TOKEN.c.account_id)
-                    .where(_TOKEN.c.token_hash == bindparam("token_hash")))
+                    .where(_TOKEN.c.token_hash == bindparam("token_hash")), remember=True)
 
 
 def _new(*, kind: str, org_id: int, subject_uid: str, subject_name: str,
