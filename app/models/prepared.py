@@ -134,7 +134,7 @@ class Remembered:
     other, commits; ``total_changes`` counts the rows this connection itself changed
     (committed or not). While both are what they were when a row was read, reading it
     again would return the same row, so it is returned from here (about 3 µs instead of
-    10-15, bench/RESULTS.md §20). Any change at all, a revocation, a new secret, a token
+    10-15 in process, bench/RESULTS.md §20). Any change at all, a revocation, a new secret, a token
     issued, forgets every row: nothing is ever answered that a fresh read would not.
 
     Never inside a transaction (its rows may be rolled back), at most :data:`MAX_ROWS`
@@ -144,20 +144,27 @@ class Remembered:
     MAX_ROWS = 2048
 
     def __init__(self) -> None:
-        self.stamp: tuple[int, int] | None = None
+        self.changes = 0  # the connection's total_changes when last seen here
+        self.version: int | None = None  # data_version when the rows were read
         self.rows: dict[tuple, dict[str, Any] | None] = {}
 
     def first(self, prepared: Prepared, params: Mapping[str, Any],
               connection: Any) -> dict[str, Any] | None:
-        stamp = (connection.execute("PRAGMA data_version").fetchone()[0],
-                 connection.total_changes)
-        if stamp != self.stamp:
-            self.stamp, self.rows = stamp, {}
+        changes = connection.total_changes
+        if changes != self.changes:
+            # This connection wrote since: forget, and read. Remembering starts again at
+            # the next read, so a connection that writes between its reads (the token
+            # endpoint's) never pays for asking SQLite.
+            self.changes, self.version, self.rows = changes, None, {}
+            return prepared.read(params)
+        version = connection.execute("PRAGMA data_version").fetchone()[0]
+        if version != self.version:
+            self.version, self.rows = version, {}
         key = (prepared, *params.items())
         try:
             row = self.rows[key]
         except KeyError:
-            # Read after the stamp: never older than it, so never kept past a change.
+            # Read after the version was asked: never older, so never kept past a change.
             row = prepared.read(params)
             if len(self.rows) >= self.MAX_ROWS:
                 self.rows = {}

@@ -49,6 +49,7 @@ def token(client, machine_user) -> str:
 def remembered(client, machine_user, token, reads) -> str:
     """The token, introspected until its rows are answered from memory."""
     introspect(client, machine_user, token)  # records the token's first use: a change
+    introspect(client, machine_user, token)  # the first read after it is not remembered
     introspect(client, machine_user, token)
     before = len(reads)
     assert introspect(client, machine_user, token)["active"] is True
@@ -99,24 +100,26 @@ def test_a_change_made_on_the_same_connection_is_read_at_once(app, token):
     rows does not."""
     with app.app_context():
         connection = own_connection(app)
-        assert tokens.find(token).revoked_at is None
+        for _ in range(3):  # remembered from the second read on
+            assert tokens.find(token).revoked_at is None
         db.session.execute(text("UPDATE token SET revoked_at = 5 WHERE kind = 'scoped'"))
         db.session.commit()
-        assert tokens.find(token).revoked_at == 5
+        for _ in range(3):
+            assert tokens.find(token).revoked_at == 5
         db.session.remove()
         connection.close()
 
 
-def test_nothing_is_remembered_inside_a_transaction(app, token, reads):
+def test_nothing_is_remembered_inside_a_transaction(app, token):
     """A row read after this connection's own uncommitted write could be rolled back."""
     with app.app_context():
         connection = own_connection(app)
         db.session.execute(text("UPDATE token SET revoked_at = 7 WHERE kind = 'scoped'"))
         assert tokens.find(token).revoked_at == 7
+        assert tokens.find(token).revoked_at == 7
         db.session.rollback()
         assert tokens.find(token).revoked_at is None
         assert tokens.find(token).revoked_at is None
-        assert len(reads) == 2  # the first read in the transaction, then one remembered
         db.session.remove()
         connection.close()
 
