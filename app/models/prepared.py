@@ -134,8 +134,9 @@ class Remembered:
     other, commits; ``total_changes`` counts the rows this connection itself changed
     (committed or not). While both are what they were when a row was read, reading it
     again would return the same row, so it is returned from here (about 3 µs instead of
-    10-15 in process, bench/RESULTS.md §20). Any change at all, a revocation, a new secret, a token
-    issued, forgets every row: nothing is ever answered that a fresh read would not.
+    10-15 in process, bench/RESULTS.md §20). Any change at all (a revocation, a new
+    secret, a token issued) forgets every row: nothing is ever answered that a fresh read
+    would not.
 
     Never inside a transaction (its rows may be rolled back), at most :data:`MAX_ROWS`
     rows per connection (the keys come from requests), and only on the fast path's own
