@@ -71,3 +71,43 @@ def test_metrics_add_up_every_worker(deployment, tmp_path):
         'scopegate_http_requests_total{endpoint="/healthz"'))
     assert float(line.rsplit(" ", 1)[1]) == 40  # both workers' counts, added up
     assert requests.get(f"{host.url}/metrics", timeout=10).status_code == 404
+
+
+def test_revocation_and_new_credentials_reach_every_worker_at_once(deployment):
+    """On SQLite both workers remember the client and token rows they read while nothing
+    changes (``models.prepared.Remembered``); a revocation or new credentials committed by
+    one process must be seen by every worker at its next request."""
+    h = deployment.headers()
+    host = deployment.start("prod", production=True, workers=2, threads=1)
+    assert requests.post(f"{host.url}/api/v1/users", json={"name": "svc"}, headers=h,
+                         timeout=30).status_code == 201
+    creds = requests.post(f"{host.url}/api/v1/users/svc/credentials", headers=h,
+                          timeout=30).json()
+    auth = basic(creds["client_id"], creds["client_secret"])
+
+    def token() -> str:
+        return requests.post(f"{host.url}/oauth/token", data={"grant_type":
+                             "client_credentials"}, headers=auth, timeout=10).json()[
+                                 "access_token"]
+
+    def introspections(value: str, n: int = 24) -> list:
+        # A new connection each: granian's workers share the listening socket.
+        return [requests.post(f"{host.url}/oauth/introspect", data={"token": value},
+                              headers={**auth, "Connection": "close"}, timeout=10)
+                for _ in range(n)]
+
+    value = token()
+    answers = introspections(value)
+    assert all(r.json()["active"] is True for r in answers)
+    token_id = answers[0].json()["token_id"]
+    assert requests.delete(f"{host.url}/api/v1/tokens/{token_id}", headers=h,
+                           timeout=10).status_code == 204
+    assert all(r.json() == {"active": False} for r in introspections(value))
+
+    fresh = token()
+    assert all(r.json()["active"] is True for r in introspections(fresh))
+    assert requests.post(f"{host.url}/api/v1/users/svc/credentials", headers=h,
+                         timeout=30).status_code == 201
+    # The old secret authenticates nowhere (after a few refusals the limits answer 429).
+    statuses = [r.status_code for r in introspections(fresh)]
+    assert statuses[0] == 401 and set(statuses) <= {401, 429}, statuses
