@@ -22,13 +22,19 @@ def timed(call) -> tuple[requests.Response, float]:
     return response, time.monotonic() - started
 
 
-def test_sixty_stalled_and_sixty_idle_connections_do_not_stop_healthz_or_tokens(deployment):
+def two_workers_with_machine_user(deployment):
+    """The production server with two workers, and a machine user ``svc``'s credentials."""
     h = deployment.headers()
     host = deployment.start("prod", production=True, workers=2, threads=1)
     assert requests.post(f"{host.url}/api/v1/users", json={"name": "svc"}, headers=h,
                          timeout=30).status_code == 201
     creds = requests.post(f"{host.url}/api/v1/users/svc/credentials", headers=h,
                           timeout=30).json()
+    return host, creds
+
+
+def test_sixty_stalled_and_sixty_idle_connections_do_not_stop_healthz_or_tokens(deployment):
+    host, creds = two_workers_with_machine_user(deployment)
     sockets = [stalled_body("127.0.0.1", host.port) for _ in range(STALLED)]
     sockets += [idle("127.0.0.1", host.port) for _ in range(STALLED)]
     try:
@@ -78,11 +84,7 @@ def test_revocation_and_new_credentials_reach_every_worker_at_once(deployment):
     changes (``models.prepared.Remembered``); a revocation or new credentials committed by
     one process must be seen by every worker at its next request."""
     h = deployment.headers()
-    host = deployment.start("prod", production=True, workers=2, threads=1)
-    assert requests.post(f"{host.url}/api/v1/users", json={"name": "svc"}, headers=h,
-                         timeout=30).status_code == 201
-    creds = requests.post(f"{host.url}/api/v1/users/svc/credentials", headers=h,
-                          timeout=30).json()
+    host, creds = two_workers_with_machine_user(deployment)
     auth = basic(creds["client_id"], creds["client_secret"])
 
     def token() -> str:
