@@ -57,8 +57,11 @@ def remembered(client, machine_user, token, reads) -> str:
     return token
 
 
-def test_a_repeated_introspection_reads_nothing_from_the_database(remembered):
-    pass  # the fixture's assertions are the test
+def test_a_repeated_introspection_reads_nothing_from_the_database(client, machine_user,
+                                                                 remembered, reads):
+    before = len(reads)
+    assert introspect(client, machine_user, remembered)["active"] is True
+    assert len(reads) == before
 
 
 def test_a_token_revoked_through_the_admin_api_is_inactive_at_the_next_introspection(
@@ -88,7 +91,7 @@ def test_an_old_secret_stops_working_at_once_after_new_credentials(client, api, 
     assert response.status_code == 401
 
 
-def own_connection(app):
+def own_connection():
     """The fast path's arrangement: a session bound to one connection of its own."""
     connection = db.engine.connect()
     db.session.registry.set(Session(bind=connection))
@@ -99,7 +102,7 @@ def test_a_change_made_on_the_same_connection_is_read_at_once(app, token):
     """SQLite's data_version ignores the connection's own commits; its count of changed
     rows does not."""
     with app.app_context():
-        connection = own_connection(app)
+        connection = own_connection()
         for _ in range(3):  # remembered from the second read on
             assert tokens.find(token).revoked_at is None
         db.session.execute(text("UPDATE token SET revoked_at = 5 WHERE kind = 'scoped'"))
@@ -113,7 +116,7 @@ def test_a_change_made_on_the_same_connection_is_read_at_once(app, token):
 def test_nothing_is_remembered_inside_a_transaction(app, token):
     """A row read after this connection's own uncommitted write could be rolled back."""
     with app.app_context():
-        connection = own_connection(app)
+        connection = own_connection()
         db.session.execute(text("UPDATE token SET revoked_at = 7 WHERE kind = 'scoped'"))
         assert tokens.find(token).revoked_at == 7
         assert tokens.find(token).revoked_at == 7
@@ -127,7 +130,7 @@ def test_nothing_is_remembered_inside_a_transaction(app, token):
 def test_remembered_rows_stay_bounded(app, token, monkeypatch):
     monkeypatch.setattr(prepared.Remembered, "MAX_ROWS", 3)
     with app.app_context():
-        connection = own_connection(app)
+        connection = own_connection()
         for n in range(10):
             assert tokens._BY_HASH.first({"token_hash": f"{n:064d}"}) is None
         remembered = db.session.bind.info[prepared._REMEMBERED]
@@ -138,7 +141,7 @@ def test_remembered_rows_stay_bounded(app, token, monkeypatch):
 
 def test_a_remembered_row_is_a_copy_the_caller_cannot_spoil(app, token):
     with app.app_context():
-        connection = own_connection(app)
+        connection = own_connection()
         statement = tokens._BY_HASH
         params = {"token_hash": tokens.secrets.digest(token)}
         statement.first(params)["revoked_at"] = 99
