@@ -44,6 +44,13 @@ _BY_HASH = Prepared(select(_TOKEN, _ORG.c.name.label("org_name"),
                     .join(_ORG, _ORG.c.id == _TOKEN.c.org_id)
                     .outerjoin(_ACCOUNT, _ACCOUNT.c.id == _TOKEN.c.account_id)
                     .where(_TOKEN.c.token_hash == bindparam("token_hash")), remember=True)
+# Use is recorded by the first introspection of a token in each window; many tokens make
+# that common, so it is a prepared statement in the writers' queue like issuance.
+_MARK_USED = Prepared(update(_TOKEN)
+                      .where(_TOKEN.c.id == bindparam("row_id"),
+                             or_(_TOKEN.c.last_used_at.is_(None),
+                                 _TOKEN.c.last_used_at <= bindparam("since")))
+                      .values(last_used_at=bindparam("at")))
 
 
 def _new(*, kind: str, org_id: int, subject_uid: str, subject_name: str,
@@ -207,17 +214,11 @@ def mark_used(token: Token | TokenSnapshot) -> None:
     the common case (used recently) is a read only.
     """
     at = now()
-    resolution = current_app.config["SCOPEGATE_LAST_USED_RESOLUTION"]
-    if token.last_used_at is not None and token.last_used_at > at - resolution:
+    since = at - current_app.config["SCOPEGATE_LAST_USED_RESOLUTION"]
+    if token.last_used_at is not None and token.last_used_at > since:
         return
-    db.session.execute(
-        update(Token)
-        .where(Token.id == token.id)
-        .where(or_(Token.last_used_at.is_(None), Token.last_used_at <= at - resolution))
-        .values(last_used_at=at)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
+    _MARK_USED.execute({"row_id": token.id, "since": since, "at": at})
+    prepared.commit()
 
 
 def _no_such_token(token_id: str) -> NotFound:

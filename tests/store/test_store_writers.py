@@ -154,6 +154,30 @@ def test_a_token_that_fails_after_writing_leaves_no_row_and_lets_the_next_writer
     assert scoped_tokens(app) == 1
 
 
+def test_a_tokens_first_use_waits_in_the_queue_like_any_write(app, machine, queue_lock):
+    """Introspecting a token for the first time writes ``last_used_at``: many fresh tokens
+    make that a hot-path write, so it queues behind the writer holding the lock (another
+    process, here) instead of sleeping in SQLite's busy handler."""
+    from tests.conftest import basic, issue
+
+    value = issue(app.test_client(), machine).get_json()["access_token"]
+    answers = []
+    fcntl.flock(queue_lock, fcntl.LOCK_EX)
+    introspecting = threading.Thread(target=lambda: answers.append(app.test_client().post(
+        "/oauth/introspect", data={"token": value},
+        headers=basic(machine.client_id, machine.client_secret))))
+    introspecting.start()
+    introspecting.join(0.5)
+    waited = introspecting.is_alive()
+    fcntl.flock(queue_lock, fcntl.LOCK_UN)
+    introspecting.join(10)
+    assert waited
+    assert answers[0].get_json()["active"] is True
+    with app.app_context():
+        assert db.session.scalar(text("SELECT last_used_at FROM token WHERE kind = 'scoped'"))
+    assert queue_is_free(queue_lock)
+
+
 def test_a_rollback_reaches_direct_writes_before_a_later_commit(app):
     """On its own SQLite connection the fast path writes outside the session's transaction;
     ``prepared.rollback`` must still undo them (a plain ``Session.rollback`` with no
