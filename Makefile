@@ -67,7 +67,7 @@ clean:
 bench:  ## Scopegate vs node-oidc-provider and django-oauth-toolkit, side by side, one table
 	bash bench/run.sh
 
-bench-scale:  ## cost of token issuance/introspection at 10^3, 10^5, 10^6 live tokens
+bench-scale:  ## cost of token issuance and introspection at 10^3 to 10^6 live tokens
 	BENCH_SCALE=1 bash bench/run.sh
 
 soak: $(STAMP)  ## 30 minutes of mixed load, slow clients and guessing on two hosts sharing PostgreSQL and Redis

@@ -177,8 +177,11 @@ start_scopegate() {
   if [ "$ntok" -gt 0 ] || [ "$naudit" -gt 0 ]; then
     # bulk rows straight into the store (same hashing as the server); the server is up, WAL lets it read
     log "seeding $ntok tokens, $naudit audit events"
+    # some of the values are kept (SG_TOKEN_SAMPLE) for bench/introspect_many.py
     (cd "$ROOT" && "$PY" "$BENCH_DIR/seed_tokens.py" --tokens "$ntok" --audit-events "$naudit" \
-        --client-id "$SG_CLIENT_ID") | tee -a "$SG_LOGDIR/seed.log" >&2
+        --client-id "$SG_CLIENT_ID" --sample-file "$SG_DBDIR/token-values.txt") \
+        | tee -a "$SG_LOGDIR/seed.log" >&2
+    SG_TOKEN_SAMPLE="$SG_DBDIR/token-values.txt"
   fi
   log "Scopegate up: pid=$SG_PID client_id=$SG_CLIENT_ID db=$SCOPEGATE_DATABASE_URL" \
       "($([ "$BENCH_PROCESS" = prod ] || echo "$BENCH_SERVER ")$(process_desc))"

@@ -18,7 +18,7 @@
 #      BENCH_WORKERS (2) BENCH_WORKER_CLASS (sync|gthread) BENCH_THREADS (1) BENCH_PORT (5055)
 #      BENCH_SERVER (gunicorn | granian: same app on granian's WSGI interface, an experiment)
 #      BENCH_DB (sqlite | postgres: a throwaway PostgreSQL with fsync on, a fresh database per start)
-#      SCALE_LEVELS ("1000 100000 1000000") SCALE_AUDIT ("0": audit-event levels, e.g. "0 10000000",
+#      SCALE_LEVELS ("1000 10000 100000 1000000") SCALE_AUDIT ("0": audit-event levels, e.g. "0 10000000",
 #      each combined with each token level)
 #      BENCH_NICE (-10: renice this script and so every server and wrk it starts; 0 = off)
 #      FLOORS ("": add e.g. "wsgi flask orm core" for the stack's floor rows, see bench/floor.py)
@@ -32,7 +32,7 @@ PEERS="${PEERS-node20 node22 dot dot-hashed}"
 export DUR_HASHED="${DUR_HASHED:-10}"
 TARGET_NAME="${TARGET_NAME:-scopegate}"
 FLOORS="${FLOORS:-}"
-SCALE_LEVELS="${SCALE_LEVELS:-1000 100000 1000000}"
+SCALE_LEVELS="${SCALE_LEVELS:-1000 10000 100000 1000000}"
 SCALE_AUDIT="${SCALE_AUDIT:-0}"
 OUT="${OUT:-$BENCH_DIR/results/$(date +%Y%m%d-%H%M%S)$([ -n "${BENCH_SCALE:-}" ] && echo -scale || true)}"
 mkdir -p "$OUT/logs"
@@ -92,6 +92,15 @@ if [ -n "${BENCH_SCALE:-}" ]; then
         tag="tokens$n$([ "$a" != 0 ] && echo "-audit$a" || true)-r$rep"
         start_scopegate "$OUT/logs/$tag" "$n" "$a"
         bench_scopegate "$OUT/r$rep" "$tag" unpinned
+        # the harness introspects one token (remembered after its first read): this reads
+        # the index, over many different seeded tokens
+        if [ "$n" -gt 0 ]; then
+          "$PY" "$BENCH_DIR/introspect_many.py" --server-pid "$SG_PID" --base-url "$BENCH_URL" \
+            --client-id "$SG_CLIENT_ID" --client-secret "$SG_CLIENT_SECRET" \
+            --tokens "$SG_TOKEN_SAMPLE" --shared-bench "$SHARED_BENCH" --name "$TARGET_NAME" \
+            --tag "$tag" --out "$OUT/r$rep" --connections "$CONN" --duration "$DUR" \
+            --warmup "$WARM" | tee -a "$OUT/logs/bench.log"
+        fi
         stop_scopegate
       done
     done

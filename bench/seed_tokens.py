@@ -6,6 +6,12 @@ SQLAlchemy Core ``executemany`` in large batches: about a minute for 10^6 on a
 2-core machine. Uses SCOPEGATE_DATABASE_URL like the server.
 
     .venv/bin/python bench/seed_tokens.py --tokens 1000000 --client-id <machine user client_id>
+        [--sample-file values.txt]
+
+``--sample-file`` keeps the values of up to :data:`SAMPLE` tokens spread evenly over the
+seeded ones, one per line, for ``bench/introspect_many.py``: introspecting many different
+tokens reads the token index at every size (one token, introspected again and again, is
+answered by the remembered rows of ``models.prepared``).
 """
 
 from __future__ import annotations
@@ -24,19 +30,25 @@ from app.models import MachineUser, Token, db, now  # noqa: E402
 from app.services import secrets  # noqa: E402
 
 BATCH = 20_000
+#: Token values kept for ``--sample-file``: far more than ``models.prepared.Remembered``
+#: keeps, so nearly every introspection of a sampled token reads the index.
+SAMPLE = 20_000
 
 
-def seed_tokens(user: MachineUser, n: int) -> None:
+def seed_tokens(user: MachineUser, n: int, sample: list[str] | None = None) -> None:
     t0 = time.monotonic()
     issued = now()
     expires = issued + 30 * 86400
     table = Token.__table__
+    every = max(1, n // SAMPLE)
     done = 0
     while done < n:
         k = min(BATCH, n - done)
         rows = []
-        for _ in range(k):
+        for i in range(k):
             value = secrets.generate(secrets.SCOPED)
+            if sample is not None and (done + i) % every == 0 and len(sample) < SAMPLE:
+                sample.append(value)
             rows.append({
                 "token_id": secrets.new_token_id(), "token_hash": secrets.digest(value),
                 "kind": "scoped", "org_id": user.org_id, "account_id": None,
@@ -83,14 +95,16 @@ def main() -> None:
     ap.add_argument("--tokens", type=int, default=0)
     ap.add_argument("--audit-events", type=int, default=0)
     ap.add_argument("--client-id", required=True, help="the machine user the tokens belong to")
+    ap.add_argument("--sample-file", help="write some seeded token values here, one per line")
     args = ap.parse_args()
+    sample: list[str] | None = [] if args.sample_file else None
     app = create_app()
     with app.app_context():
         user = db.session.execute(
             select(MachineUser).where(MachineUser.client_id == args.client_id)
         ).scalar_one()
         if args.tokens:
-            seed_tokens(user, args.tokens)
+            seed_tokens(user, args.tokens, sample)
         if args.audit_events:
             seed_audit(user, args.audit_events)
         if db.engine.dialect.name == "sqlite":
@@ -99,6 +113,10 @@ def main() -> None:
         counts = {t: db.session.scalar(text(f"SELECT count(*) FROM {t}"))  # noqa: S608
                   for t in ("token", "audit_event")}
         print(f"rows now: {counts}", flush=True)
+    if args.sample_file:
+        with open(args.sample_file, "w") as fh:
+            fh.write("".join(f"{value}\n" for value in sample or []))
+        os.chmod(args.sample_file, 0o600)
 
 
 if __name__ == "__main__":
