@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 
@@ -53,13 +54,30 @@ def _threads(pids: list[int]) -> dict[tuple[int, int, str], tuple[int, int]]:
     return ticks
 
 
+def connections_per_process(pids: list[int]) -> dict[int, int]:
+    """Established TCP connections each server process holds (``ss -tnp``). A wrk
+    connection stays with the worker that accepted it, so an uneven split gives one
+    worker's queue more of the load and its latency (bench/RESULTS.md §21)."""
+    listing = subprocess.run(["ss", "-tnpH", "state", "established"],
+                             capture_output=True, text=True).stdout
+    counts = {pid: 0 for pid in pids}
+    for pid in map(int, re.findall(r"pid=(\d+)", listing)):
+        if pid in counts:
+            counts[pid] += 1
+    return {pid: n for pid, n in counts.items() if n}
+
+
 def main() -> None:
     root, command = int(sys.argv[1]), sys.argv[sys.argv.index("--") + 1:]
     pids = _tree(root)
     before = _threads(pids)
-    out = subprocess.run(command, capture_output=True, text=True)
+    load = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(2)
+    split = connections_per_process(pids)
+    text = load.communicate()[0]
     after = _threads(pids)
-    text = out.stdout + out.stderr
+    print("connections per server process: "
+          + ", ".join(f"pid {pid}: {n}" for pid, n in sorted(split.items())))
     match = re.search(r"WRK_JSON (\{.*\})", text)
     stats = json.loads(match.group(1)) if match else {}
     requests = stats.get("requests") or int(re.search(r"(\d+) requests in", text).group(1))
