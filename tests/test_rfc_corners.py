@@ -15,6 +15,29 @@ def test_every_oauth_401_carries_a_basic_challenge(client, org, path, headers):
     assert response.headers["WWW-Authenticate"].startswith("Basic")
 
 
+@pytest.mark.parametrize("grant", ["authorization_code", "refresh_token"])
+@pytest.mark.parametrize("header", ["Basic Zm9vOmJhcg==", "Basic ", "Basic Zm9v"])
+def test_failed_basic_authentication_is_401_even_with_a_client_id_in_the_form(
+        client, org, grant, header):
+    """RFC 6749 §5.2: a client that tried the Authorization header gets 401 and a challenge,
+    also when the form names a (public) client as apps' grants allow."""
+    response = client.post("/oauth/token", headers={"Authorization": header}, data={
+        "grant_type": grant, "code": "x", "refresh_token": "x", "client_id": "app-unknown",
+        "redirect_uri": "https://app.example/cb", "code_verifier": "v" * 43})
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "invalid_client"
+    assert response.headers["WWW-Authenticate"].startswith("Basic")
+
+
+def test_a_client_that_sent_no_authorization_header_gets_400_invalid_client(client, org):
+    response = client.post("/oauth/token", data={
+        "grant_type": "authorization_code", "code": "x", "client_id": "app-unknown",
+        "redirect_uri": "https://app.example/cb", "code_verifier": "v" * 43})
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_client"
+    assert "WWW-Authenticate" not in response.headers
+
+
 @pytest.mark.parametrize("header", ["Bearer nope", "Basic abc", "Bearer"])
 def test_every_api_401_carries_a_bearer_challenge(client, org, header):
     response = client.get("/api/v1/me", headers={"Authorization": header})

@@ -169,10 +169,14 @@ class ClearErrors:
 
     def authenticate_client(self, request, methods, endpoint="token"):
         """A client-authentication failure says what to fix instead of listing
-        the methods tried (a Python list)."""
+        the methods tried (a Python list), and is a 401 with a challenge whenever the
+        client tried the Authorization header (RFC 6749 §5.2 says MUST). Authlib's ``none``
+        method answers 400 for an unknown ``client_id`` in the form even then."""
         try:
             return super().authenticate_client(request, methods, endpoint)
         except InvalidClientError as error:
+            if request.headers.get("Authorization"):
+                error.status_code = 401
             error.description = (
                 "The client id or client secret is wrong (send them with HTTP Basic "
                 "authentication), or the bearer token is invalid, expired or revoked."
