@@ -154,27 +154,49 @@ def test_a_token_that_fails_after_writing_leaves_no_row_and_lets_the_next_writer
     assert scoped_tokens(app) == 1
 
 
-def test_a_tokens_first_use_waits_in_the_queue_like_any_write(app, machine, queue_lock):
+def test_a_tokens_first_use_waits_in_the_queue_like_any_write(app, machine, queue_lock,
+                                                              monkeypatch):
     """Introspecting a token for the first time writes ``last_used_at``: many fresh tokens
     make that a hot-path write, so it queues behind the writer holding the lock (another
     process, here) instead of sleeping in SQLite's busy handler."""
+    from app.models import writers
     from tests.conftest import basic, issue
 
     value = issue(app.test_client(), machine).get_json()["access_token"]
+    queued = threading.Event()
+
+    class SpyFcntl:  # the real fcntl, telling the test when a writer asks for the queue
+        def __getattr__(self, name):
+            return getattr(fcntl, name)
+
+        def flock(self, fd, operation):
+            if operation == fcntl.LOCK_EX:
+                queued.set()
+            return fcntl.flock(fd, operation)
+
+    monkeypatch.setattr(writers, "fcntl", SpyFcntl())
+
+    def last_used_at():
+        with app.app_context():
+            return db.session.scalar(text("SELECT last_used_at FROM token "
+                                          "WHERE kind = 'scoped'"))
+
     answers = []
     fcntl.flock(queue_lock, fcntl.LOCK_EX)
     introspecting = threading.Thread(target=lambda: answers.append(app.test_client().post(
         "/oauth/introspect", data={"token": value},
         headers=basic(machine.client_id, machine.client_secret))))
     introspecting.start()
-    introspecting.join(0.5)
-    waited = introspecting.is_alive()
-    fcntl.flock(queue_lock, fcntl.LOCK_UN)
-    introspecting.join(10)
-    assert waited
+    try:
+        assert queued.wait(10), "the first use never asked for the writers' queue"
+        introspecting.join(0.2)
+        assert introspecting.is_alive()  # waiting in the queue,
+        assert last_used_at() is None  # with nothing written yet
+    finally:
+        fcntl.flock(queue_lock, fcntl.LOCK_UN)
+        introspecting.join(10)
     assert answers[0].get_json()["active"] is True
-    with app.app_context():
-        assert db.session.scalar(text("SELECT last_used_at FROM token WHERE kind = 'scoped'"))
+    assert last_used_at() is not None
     assert queue_is_free(queue_lock)
 
 
