@@ -12,6 +12,8 @@ this stack. Chosen with FLOOR:
             introspect = client SELECT + token SELECT by SHA-256 digest
   core      the same statements through SQLAlchemy Core (rows, not ORM objects)
   raw       a WSGI fast path: no Flask, no SQLAlchemy; stdlib sqlite3, the same reads/writes
+  schema    raw on Scopegate's own migrated schema (every index and foreign key a token
+            writes), its pragmas and its writers' queue: the floor of Scopegate's store
 
     FLOOR=flask gunicorn -w 2 --chdir bench floor:app
 """
@@ -177,7 +179,111 @@ def make_db_app(kind: str):
     return app
 
 
-def make_raw_app():
+class _RawStore:
+    """The raw floor's own small schema: 6 B-trees written per token, no writers' queue."""
+
+    def setup(self, c, path: str) -> None:
+        c.executescript("""
+            CREATE TABLE IF NOT EXISTS client (id INTEGER PRIMARY KEY, client_id TEXT UNIQUE
+                NOT NULL, secret_hash TEXT NOT NULL, scope TEXT NOT NULL, org_id INTEGER);
+            CREATE TABLE IF NOT EXISTS tok (id INTEGER PRIMARY KEY, token_id TEXT UNIQUE NOT NULL,
+                token_hash TEXT UNIQUE NOT NULL, client_id TEXT NOT NULL, org_id INTEGER,
+                scope TEXT NOT NULL, issued_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+                revoked_at INTEGER, last_used_at INTEGER);
+            CREATE INDEX IF NOT EXISTS ix_tok_subject ON tok (client_id);
+            CREATE TABLE IF NOT EXISTS audit (id INTEGER PRIMARY KEY, at INTEGER NOT NULL,
+                org_id INTEGER, actor TEXT, action TEXT NOT NULL, target TEXT, outcome TEXT,
+                ip TEXT);
+            CREATE INDEX IF NOT EXISTS ix_audit_org ON audit (org_id, id);
+            CREATE INDEX IF NOT EXISTS ix_audit_actor ON audit (org_id, actor, id);
+        """)
+        c.execute("INSERT OR IGNORE INTO client (client_id, secret_hash, scope, org_id) "
+                  "VALUES (?, ?, 'cli', 1)", (CLIENT_ID, SECRET_HASH))
+
+    def client(self, c, cid: str):
+        """-> (secret_hash, scope, org_id, row id) or None."""
+        return c.execute("SELECT secret_hash, scope, org_id, id FROM client WHERE client_id = ?",
+                         (cid,)).fetchone()
+
+    def issue(self, c, value: str, tid: str, who: tuple, now: int, ip: str) -> None:
+        cid, scope, org, _ = who
+        c.execute("BEGIN")
+        c.execute("INSERT INTO tok (token_id, token_hash, client_id, org_id, scope, "
+                  "issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                  (tid, hashlib.sha256(value.encode()).hexdigest(), cid, org, scope, now,
+                   now + 2592000))
+        c.execute("INSERT INTO audit (at, org_id, actor, action, target, outcome, ip) "
+                  "VALUES (?, ?, ?, 'token.issue', ?, 'success', ?)", (now, org, cid, tid, ip))
+        c.execute("COMMIT")
+
+    def lookup(self, c, digest: str):
+        """-> (client_id, org_id, scope, issued_at, expires_at, revoked_at) or None."""
+        return c.execute("SELECT client_id, org_id, scope, issued_at, expires_at, revoked_at "
+                         "FROM tok WHERE token_hash = ?", (digest,)).fetchone()
+
+
+class _SchemaStore(_RawStore):
+    """Scopegate's own schema, made by its migrations (``bench/store_floor.py``), with its
+    pragmas and its writers' queue: every row, column, index and foreign key Scopegate
+    writes per token (14 B-trees), and the same join for introspection. What is left
+    between this floor and Scopegate is the Python above the store."""
+
+    def setup(self, c, path: str) -> None:
+        import shutil
+
+        import store_floor
+
+        if c.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0:
+            made = store_floor.migrated_database(tempfile.mkdtemp(prefix="scopegate-floor."))
+            c.close()
+            for suffix in ("-wal", "-shm"):
+                if os.path.exists(path + suffix):
+                    os.remove(path + suffix)
+            shutil.copy(made, path)
+            shutil.rmtree(os.path.dirname(made), ignore_errors=True)
+        self.writers = open(path + "-writers.lock", "a")  # noqa: SIM115 - the process's queue
+        self.INSERT_TOKEN = (f"INSERT INTO token ({', '.join(store_floor.TOKEN)}) "
+                             f"VALUES ({', '.join('?' * len(store_floor.TOKEN))})")
+        self.INSERT_EVENT = (f"INSERT INTO audit_event ({', '.join(store_floor.EVENT)}) "
+                             f"VALUES ({', '.join('?' * len(store_floor.EVENT))})")
+
+    def seed(self, c) -> None:
+        c.execute("PRAGMA foreign_keys=ON")
+        org = c.execute("SELECT id FROM organization").fetchone()[0]
+        c.execute("INSERT OR IGNORE INTO machine_user (org_id, name, client_id, "
+                  "client_secret_hash, scope, created_by, created_at) "
+                  "VALUES (?, 'bench', ?, ?, 'cli', 'bench', 0)", (org, CLIENT_ID, SECRET_HASH))
+
+    def client(self, c, cid: str):
+        return c.execute("SELECT client_secret_hash, scope, org_id, id, name FROM machine_user "
+                         "WHERE client_id = ?", (cid,)).fetchone()
+
+    def issue(self, c, value: str, tid: str, who: tuple, now: int, ip: str) -> None:
+        cid, scope, org, row = who
+        fcntl.flock(self.writers, fcntl.LOCK_EX)
+        try:
+            c.execute("BEGIN")
+            c.execute(self.INSERT_TOKEN, (
+                tid, hashlib.sha256(value.encode()).hexdigest(), "scoped", "opaque", org, None,
+                row[3], cid, row[4], cid, cid, None, scope, now, now + 2592000, None, None,
+                None, None, None))
+            c.execute(self.INSERT_EVENT, (
+                now, org, cid, row[4], cid, row[4], "token.issue", tid, "success", ip,
+                secrets.token_hex(8), None, 1, None, None))
+            c.execute("COMMIT")
+        finally:
+            fcntl.flock(self.writers, fcntl.LOCK_UN)
+
+    def lookup(self, c, digest: str):
+        return c.execute(
+            "SELECT token.client_id, token.org_id, token.scope, token.issued_at, "
+            "token.expires_at, token.revoked_at, organization.name, account.role FROM token "
+            "JOIN organization ON organization.id = token.org_id "
+            "LEFT OUTER JOIN account ON account.id = token.account_id "
+            "WHERE token.token_hash = ?", (digest,)).fetchone()
+
+
+def make_raw_app(store: _RawStore):
     """What a WSGI fast path for the two endpoints could cost: no Flask, no SQLAlchemy, the
     stdlib sqlite3 module with prepared statements, the same reads and writes as Scopegate
     (client by id + secret digest check; token INSERT + audit INSERT + COMMIT; token by digest)."""
@@ -196,28 +302,15 @@ def make_raw_app():
             c.execute("PRAGMA journal_mode=WAL")
             c.execute("PRAGMA busy_timeout=5000")
             c.execute("PRAGMA synchronous=NORMAL")
+            if isinstance(store, _SchemaStore):
+                c.execute("PRAGMA foreign_keys=ON")
             local.c = c
         return c
 
     with open(path + ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        c = conn()
-        c.executescript("""
-            CREATE TABLE IF NOT EXISTS client (id INTEGER PRIMARY KEY, client_id TEXT UNIQUE
-                NOT NULL, secret_hash TEXT NOT NULL, scope TEXT NOT NULL, org_id INTEGER);
-            CREATE TABLE IF NOT EXISTS tok (id INTEGER PRIMARY KEY, token_id TEXT UNIQUE NOT NULL,
-                token_hash TEXT UNIQUE NOT NULL, client_id TEXT NOT NULL, org_id INTEGER,
-                scope TEXT NOT NULL, issued_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
-                revoked_at INTEGER, last_used_at INTEGER);
-            CREATE INDEX IF NOT EXISTS ix_tok_subject ON tok (client_id);
-            CREATE TABLE IF NOT EXISTS audit (id INTEGER PRIMARY KEY, at INTEGER NOT NULL,
-                org_id INTEGER, actor TEXT, action TEXT NOT NULL, target TEXT, outcome TEXT,
-                ip TEXT);
-            CREATE INDEX IF NOT EXISTS ix_audit_org ON audit (org_id, id);
-            CREATE INDEX IF NOT EXISTS ix_audit_actor ON audit (org_id, actor, id);
-        """)
-        c.execute("INSERT OR IGNORE INTO client (client_id, secret_hash, scope, org_id) "
-                  "VALUES (?, ?, 'cli', 1)", (CLIENT_ID, SECRET_HASH))
+        store.setup(sqlite3.connect(path, isolation_level=None), path)
+        getattr(store, "seed", lambda c: None)(conn())
         fcntl.flock(lock, fcntl.LOCK_UN)
 
     def reply(start_response, status, obj):
@@ -236,12 +329,11 @@ def make_raw_app():
         except ValueError:
             return None
         cid, secret = urllib.parse.unquote(cid), urllib.parse.unquote(secret)
-        row = conn().execute("SELECT secret_hash, scope, org_id FROM client WHERE client_id = ?",
-                             (cid,)).fetchone()
+        row = store.client(conn(), cid)
         if row is None or not hmac.compare_digest(
                 row[0], hashlib.sha256(secret.encode()).hexdigest()):
             return None
-        return cid, row[1], row[2]
+        return cid, row[1], row[2], row
 
     def app(environ, start_response):
         n = int(environ.get("CONTENT_LENGTH") or 0)
@@ -251,7 +343,7 @@ def make_raw_app():
         who = client(environ)
         if who is None:
             return reply(start_response, "401 Unauthorized", {"error": "invalid_client"})
-        cid, scope, org = who
+        cid, scope, org, _ = who
         now = int(time.time())
         c = conn()
         if environ["PATH_INFO"] == "/token":
@@ -259,23 +351,12 @@ def make_raw_app():
                 return reply(start_response, "400 Bad Request",
                              {"error": "unsupported_grant_type"})
             value = "sgt_" + secrets.token_urlsafe(30)
-            tid = secrets.token_hex(16)
-            c.execute("BEGIN")
-            c.execute("INSERT INTO tok (token_id, token_hash, client_id, org_id, scope, "
-                      "issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                      (tid, hashlib.sha256(value.encode()).hexdigest(), cid, org, scope, now,
-                       now + 2592000))
-            c.execute("INSERT INTO audit (at, org_id, actor, action, target, outcome, ip) "
-                      "VALUES (?, ?, ?, 'token.issue', ?, 'success', ?)",
-                      (now, org, cid, tid, environ.get("REMOTE_ADDR")))
-            c.execute("COMMIT")
+            store.issue(c, value, secrets.token_hex(16), who, now, environ.get("REMOTE_ADDR"))
             return reply(start_response, "200 OK", {"access_token": value,
                                                     "token_type": "Bearer",
                                                     "expires_in": 2592000, "scope": scope})
         value = (form.get("token") or [""])[0]
-        row = c.execute("SELECT client_id, org_id, scope, issued_at, expires_at, revoked_at "
-                        "FROM tok WHERE token_hash = ?",
-                        (hashlib.sha256(value.encode()).hexdigest(),)).fetchone()
+        row = store.lookup(c, hashlib.sha256(value.encode()).hexdigest())
         if row is None or row[5] is not None or row[4] <= now or row[0] != cid:
             return reply(start_response, "200 OK", {"active": False})
         return reply(start_response, "200 OK", {
@@ -290,6 +371,8 @@ if FLOOR == "wsgi":
 elif FLOOR == "flask":
     app = make_flask()
 elif FLOOR == "raw":
-    app = make_raw_app()
+    app = make_raw_app(_RawStore())
+elif FLOOR == "schema":
+    app = make_raw_app(_SchemaStore())
 else:
     app = make_db_app(FLOOR)

@@ -237,5 +237,5 @@ start_floor() {
 stop_floor() {
   local pid="$SG_PID"
   stop_scopegate
-  rm -f "/tmp/scopegate-floor-$pid.db" "/tmp/scopegate-floor-$pid.db.lock" "/tmp/scopegate-floor-$pid.db-wal" "/tmp/scopegate-floor-$pid.db-shm"
+  rm -f "/tmp/scopegate-floor-$pid.db" "/tmp/scopegate-floor-$pid.db.lock" "/tmp/scopegate-floor-$pid.db-wal" "/tmp/scopegate-floor-$pid.db-shm" "/tmp/scopegate-floor-$pid.db-writers.lock"
 }
