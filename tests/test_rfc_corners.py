@@ -29,6 +29,28 @@ def test_failed_basic_authentication_is_401_even_with_a_client_id_in_the_form(
     assert response.headers["WWW-Authenticate"].startswith("Basic")
 
 
+@pytest.mark.parametrize("path", ["/oauth/introspect", "/oauth/revoke"])
+@pytest.mark.parametrize("header", ["Bearer nope", "bearer nope", "Bearer"])
+def test_a_failed_bearer_token_is_challenged_bearer_where_one_is_taken(
+        client, org, path, header):
+    """RFC 6749 §5.2: the challenge matches the scheme the client used; RFC 6750 §3 names
+    the bearer token's error (the body keeps RFC 7662's and RFC 7009's ``invalid_client``)."""
+    response = client.post(path, data={"token": "x"}, headers={"Authorization": header})
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "invalid_client"
+    challenge = response.headers.getlist("WWW-Authenticate")
+    assert len(challenge) == 1
+    assert challenge[0].startswith('Bearer realm="scopegate", error="invalid_token"')
+
+
+def test_a_bearer_token_at_the_token_endpoint_is_challenged_with_the_scheme_it_takes(
+        client, org):
+    response = client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                           headers={"Authorization": "Bearer nope"})
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Basic")
+
+
 def test_a_client_that_sent_no_authorization_header_gets_400_invalid_client(client, org):
     response = client.post("/oauth/token", data={
         "grant_type": "authorization_code", "code": "x", "client_id": "app-unknown",

@@ -171,19 +171,40 @@ class ClearErrors:
         """A client-authentication failure says what to fix instead of listing
         the methods tried (a Python list), and is a 401 with a challenge whenever the
         client tried the Authorization header (RFC 6749 §5.2 says MUST). Authlib's ``none``
-        method answers 400 for an unknown ``client_id`` in the form even then."""
+        method answers 400 for an unknown ``client_id`` in the form even then.
+
+        The challenge matches the scheme the client used (§5.2 again): a bearer token
+        where the endpoint takes one (an admin's, at introspection and revocation) is
+        challenged ``Bearer`` as RFC 6750 §3 says; Authlib always writes ``Basic``. Where
+        no bearer token is taken (the token endpoint), ``Basic`` names what is."""
         try:
             return super().authenticate_client(request, methods, endpoint)
         except InvalidClientError as error:
-            if request.headers.get("Authorization"):
+            authorization = request.headers.get("Authorization") or ""
+            if authorization:
                 error.status_code = 401
+            if "bearer" not in methods:
+                error.description = ("The client id or client secret is wrong (send them "
+                                     "with HTTP Basic authentication).")
+                raise
             error.description = (
                 "The client id or client secret is wrong (send them with HTTP Basic "
-                "authentication), or the bearer token is invalid, expired or revoked."
-                if "bearer" in methods else
-                "The client id or client secret is wrong (send them with HTTP Basic "
-                "authentication).")
+                "authentication), or the bearer token is invalid, expired or revoked.")
+            if authorization.partition(" ")[0].lower() == "bearer":
+                raise BearerClientError(description=error.description) from None
             raise
+
+
+class BearerClientError(InvalidClientError):
+    """``invalid_client`` for a failed bearer token, challenged the RFC 6750 §3 way."""
+
+    status_code = 401
+
+    def get_headers(self):
+        description = self.get_error_description().replace('"', "'")
+        return [*(h for h in super().get_headers() if h[0] != "WWW-Authenticate"),
+                ("WWW-Authenticate", f'Bearer realm="scopegate", error="invalid_token", '
+                                     f'error_description="{description}"')]
 
 
 class ScopegateAuthorizationServer(ClearErrors, AuthorizationServer):
