@@ -8,7 +8,8 @@ or power loss may drop the last commits). The one pool setting: SQLAlchemy's
 default ``QueuePool`` (5 connections + 10 overflow per process) is kept for
 SQLite, which is enough as long as a gunicorn worker runs at most 15 threads;
 PostgreSQL adds ``pool_pre_ping`` so a restarted or failed-over database
-costs no request an error.
+costs no request an error (the fast path's reads keep a connection of their
+own per thread: ``models.prepared.Reads``).
 
 The schema is owned by the Alembic migrations in ``app/migrations``
 (Flask-Migrate): :func:`upgrade` brings an empty or older database to head.

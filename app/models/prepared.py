@@ -27,7 +27,7 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
@@ -112,17 +112,64 @@ def end_direct(session: Session) -> None:
             writers.let_go(session)
 
 
-def _reader() -> tuple[Any, Any]:
-    """Where a read runs: the session's transaction, except on SQLite when the session is
-    bound to one connection of its own (``app.oauth.fastpath``'s, one per thread). There
-    the read runs on that connection without beginning the session's transaction: the
-    pysqlite driver runs a SELECT outside any transaction whether or not SQLAlchemy began
-    one (its begin emits nothing on SQLite), and within one after a write, so the rows are
-    the same; a read-only request then has no transaction to end (about 20 µs less)."""
-    bind = db.session().bind
+def _reader() -> tuple[Any, Any, Reads | None]:
+    """Where a read runs: the session's transaction, except on the fast path.
+
+    On SQLite the fast path's session is bound to one connection of its own, one per
+    thread, and the read runs on that connection without beginning the session's
+    transaction: the pysqlite driver runs a SELECT outside any transaction whether or not
+    SQLAlchemy began one (its begin emits nothing on SQLite), and within one after a
+    write, so the rows are the same; a read-only request then has no transaction to end
+    (about 20 µs less). On a server database, until the session begins a transaction,
+    the read runs on the thread's :class:`Reads` connection."""
+    session = db.session()
+    bind = session.bind
     if isinstance(bind, Connection) and bind.dialect.name == "sqlite":
-        return bind.dialect, bind.connection.driver_connection
-    return _connection()
+        return bind.dialect, bind.connection.driver_connection, None
+    reads = session.info.get(READS)
+    if reads is not None and not session.in_transaction():
+        return reads.dialect, reads.connection(), reads
+    return (*_connection(), None)
+
+
+#: Where the fast path's session keeps its thread's :class:`Reads` (server databases).
+READS = "scopegate.prepared.reads"
+
+
+class Reads:
+    """A server database's reads outside any transaction, on one connection a thread keeps.
+
+    An introspection on PostgreSQL sent five round trips for its two reads (the pool's
+    pre-ping, BEGIN, the two SELECTs, ROLLBACK) and spent about a third of its client CPU
+    checking a connection out of the pool and back (bench/RESULTS.md §21). On this
+    connection, kept checked out and in autocommit, a read is its statement alone. At
+    PostgreSQL's READ COMMITTED each statement sees what was committed when it began,
+    inside a transaction or not, so the rows are the same. It serves only while the
+    session has begun nothing, so a request still reads its own writes in its
+    transaction, and writes keep that transaction (a token and its audit event commit
+    together).
+
+    A connection the database dropped (a restart, a failover) is replaced and the read
+    sent once more, as the pool's pre-ping would have: a restarted database costs no read
+    an error. The engine's ``dispose`` closes it, like the pool's connections."""
+
+    def __init__(self, engine: Engine):
+        self.engine, self.dialect = engine, engine.dialect
+        self._kept: Connection | None = None
+        event.listen(engine, "engine_disposed", lambda _engine: self.drop())
+
+    def connection(self) -> Any:
+        if self._kept is None:
+            self._kept = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        return self._kept.connection.driver_connection
+
+    def drop(self) -> None:
+        """Close the connection for good (never back to a pool): the database dropped it,
+        or the engine was disposed."""
+        kept, self._kept = self._kept, None
+        if kept is not None:
+            kept.invalidate()
+            kept.close()
 
 
 class Remembered:
@@ -228,9 +275,12 @@ class Prepared:
 
     def _cursor(self, params: Mapping[str, Any], read: bool = False) -> tuple[Any, str]:
         """The executed cursor and the dialect's name."""
-        dialect, connection = _reader() if read else _connection()
-        if not read and dialect.name == "sqlite":
-            writers.before_write(connection)
+        if read:
+            dialect, connection, reads = _reader()
+        else:
+            (dialect, connection), reads = _connection(), None
+            if dialect.name == "sqlite":
+                writers.before_write(connection)
         sql, order = self._sql(dialect)
         values = order(params) if order is not None else params
         cursor = connection.cursor()
@@ -238,6 +288,16 @@ class Prepared:
             cursor.execute(sql, values)
         except dialect.loaded_dbapi.Error as error:
             cursor.close()
+            if reads is not None and dialect.is_disconnect(error, connection, cursor):
+                reads.drop()  # and once more, on a new connection
+                connection = reads.connection()
+                cursor = connection.cursor()
+                try:
+                    cursor.execute(sql, values)
+                    return cursor, dialect.name
+                except dialect.loaded_dbapi.Error as again:
+                    cursor.close()
+                    error = again
             # The same exception classes db.session.execute raises (IntegrityError, ...).
             raise DBAPIError.instance(sql, values, error, dialect.loaded_dbapi.Error,
                                       dialect=dialect) from error

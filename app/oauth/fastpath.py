@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 
 from app import errors, metrics, observability, ratelimits
 from app.models import db
-from app.models.prepared import end_direct
+from app.models.prepared import READS, Reads, end_direct
 from app.oauth.routes import reject_repeated
 from app.oauth.server import ClearErrors
 
@@ -174,8 +174,9 @@ class FastPath:
         teardown: its transaction ends) but not rebuilt for the next (about 30 µs).
 
         On SQLite it is bound to one connection the thread keeps, so no request pays for a
-        pool checkout and return (another 35 µs); on a server database the pool stays,
-        with its pre-ping, so a restarted database costs no request an error."""
+        pool checkout and return (another 35 µs). On a server database the pool stays for
+        writes, with its pre-ping, and reads go to a connection the thread keeps
+        (``prepared.Reads``): a restarted database costs no request an error either way."""
         session = getattr(self.local, "session", None)
         if session is None:
             engine = db.engine
@@ -183,6 +184,7 @@ class FastPath:
                 session = Session(bind=engine.connect())
             else:
                 session = db.session.session_factory()
+                session.info[READS] = Reads(engine)
             self.local.session = session
         return session
 

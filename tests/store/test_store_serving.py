@@ -35,15 +35,22 @@ def test_readyz_is_200_on_a_reachable_database(fresh_url):
 @requires_pg
 def test_a_server_whose_postgresql_stops_turns_unready_then_recovers(tmp_path):
     """A live host on its own PostgreSQL: stop the database under it -> 503;
-    start it again -> ready, and requests work (pool_pre_ping drops the dead
-    connections)."""
+    start it again -> ready, and requests work: pool_pre_ping drops the dead pooled
+    connections, and the fast path replaces the connection it keeps for reads."""
     cluster = pg.Cluster()
     try:
         dep = Deployment(cluster.create_database("app"), tmp_path)
         dep.admin_token = prepare(dep.db_url)
         host = dep.start("host")
+
+        def introspected():
+            return requests.post(f"{host.url}/oauth/introspect", headers=dep.headers(),
+                                 data={"token": dep.admin_token}, timeout=30)
+
         assert requests.get(f"{host.url}/api/v1/me", headers=dep.headers(),
                             timeout=30).status_code == 200
+        for _ in range(4):  # each worker keeps a connection for its reads
+            assert introspected().json()["active"] is True
         cluster.stop("fast")
         assert requests.get(f"{host.url}/readyz", timeout=30).status_code == 503
         cluster.start()
@@ -51,6 +58,8 @@ def test_a_server_whose_postgresql_stops_turns_unready_then_recovers(tmp_path):
             assert requests.get(f"{host.url}/readyz", timeout=30).status_code == 200
             assert requests.get(f"{host.url}/api/v1/me", headers=dep.headers(),
                                 timeout=30).status_code == 200
+            answer = introspected()
+            assert answer.status_code == 200 and answer.json()["active"] is True
         dep.stop(host)
     finally:
         cluster.destroy()
