@@ -85,7 +85,10 @@ def test_authorization_scheme_with_nothing_after_it_is_401(client, org, method, 
                            data={"grant_type": "client_credentials", "token": "x"}
                            if method == "POST" else None)
     assert_json_error(response, 401, "invalid_client")
-    assert response.headers["WWW-Authenticate"].startswith("Basic")
+    # The scheme the client used where the endpoint takes it (RFC 6749 §5.2), else Basic.
+    takes_bearer = path in ("/oauth/introspect", "/oauth/revoke")
+    scheme = "Bearer" if takes_bearer and header.startswith("Bearer") else "Basic"
+    assert response.headers["WWW-Authenticate"].startswith(scheme)
 
 
 def test_setup_email_with_quoted_local_part_is_422_and_keeps_the_link(app, client):
