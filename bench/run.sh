@@ -21,7 +21,7 @@
 #      SCALE_LEVELS ("1000 10000 100000 1000000") SCALE_AUDIT ("0": audit-event levels, e.g. "0 10000000",
 #      each combined with each token level)
 #      BENCH_NICE (-10: renice this script and so every server and wrk it starts; 0 = off)
-#      FLOORS ("": add e.g. "wsgi flask orm core" for the stack's floor rows, see bench/floor.py)
+#      FLOORS ("": add e.g. "raw schema" for the stack's floor rows, see bench/floor.py)
 #      TARGET_NAME (scopegate) OUT (bench/results/<timestamp>) SHARED_BENCH PEERS_HOME
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

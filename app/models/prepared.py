@@ -13,7 +13,9 @@ and :func:`commit` and :func:`rollback` here, still end them: see :func:`_connec
 
 Only for statements whose columns need no type processing (integers and
 strings: what the hot paths read and write; a boolean reads as 0/1 on SQLite,
-so the snapshots only test its truth: ``App.public``, ``may_revoke``).
+so the snapshots only test its truth: ``App.public``, ``may_revoke``), and for reads
+that lock nothing (no ``FOR UPDATE``): on the fast path a read may run outside any
+transaction (:func:`_reader`). A locking read goes through ``db.session.execute``.
 
 A read made with ``remember=True`` (the client and token lookups) is remembered on the
 fast path's SQLite connection for as long as nothing has changed the database since:
