@@ -37,10 +37,13 @@ def test_a_failed_bearer_token_is_challenged_bearer_where_one_is_taken(
     the bearer token's error (the body keeps RFC 7662's and RFC 7009's ``invalid_client``)."""
     response = client.post(path, data={"token": "x"}, headers={"Authorization": header})
     assert response.status_code == 401
-    assert response.get_json()["error"] == "invalid_client"
-    challenge = response.headers.getlist("WWW-Authenticate")
-    assert len(challenge) == 1
-    assert challenge[0].startswith('Bearer realm="scopegate", error="invalid_token"')
+    body = response.get_json()
+    assert body == {"error": "invalid_client", "error_description": (
+        "The client id or client secret is wrong (send them with HTTP Basic "
+        "authentication), or the bearer token is invalid, expired or revoked.")}
+    assert response.headers.getlist("WWW-Authenticate") == [
+        'Bearer realm="scopegate", error="invalid_token", '
+        f'error_description="{body["error_description"]}"']
 
 
 def test_a_bearer_token_at_the_token_endpoint_is_challenged_with_the_scheme_it_takes(
@@ -48,6 +51,8 @@ def test_a_bearer_token_at_the_token_endpoint_is_challenged_with_the_scheme_it_t
     response = client.post("/oauth/token", data={"grant_type": "client_credentials"},
                            headers={"Authorization": "Bearer nope"})
     assert response.status_code == 401
+    assert response.get_json()["error_description"] == (
+        "The client id or client secret is wrong (send them with HTTP Basic authentication).")
     assert response.headers["WWW-Authenticate"].startswith("Basic")
 
 

@@ -201,10 +201,10 @@ class BearerClientError(InvalidClientError):
     status_code = 401
 
     def get_headers(self):
-        description = self.get_error_description().replace('"', "'")
+        # The description is ClearErrors' own sentence: no quote to escape.
         return [*(h for h in super().get_headers() if h[0] != "WWW-Authenticate"),
                 ("WWW-Authenticate", f'Bearer realm="scopegate", error="invalid_token", '
-                                     f'error_description="{description}"')]
+                                     f'error_description="{self.get_error_description()}"')]
 
 
 class ScopegateAuthorizationServer(ClearErrors, AuthorizationServer):
