@@ -41,7 +41,7 @@ def test_a_server_whose_postgresql_stops_turns_unready_then_recovers(tmp_path):
     try:
         dep = Deployment(cluster.create_database("app"), tmp_path)
         dep.admin_token = prepare(dep.db_url)
-        host = dep.start("host")
+        host = dep.start("host", production=True)  # what `make serve` runs
 
         def introspected():
             return requests.post(f"{host.url}/oauth/introspect", headers=dep.headers(),
