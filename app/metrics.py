@@ -49,7 +49,9 @@ AUTH_FAILURES = Counter("scopegate_auth_failures_total",
 RATE_LIMITED = Counter("scopegate_rate_limited_total", "Requests refused with 429.",
                        ["endpoint"])
 DB_POOL = Gauge("scopegate_db_pool_connections",
-                "Database connections of the pools (summed over live processes).",
+                "Database connections of the pools (summed over live processes). On "
+                "PostgreSQL each thread that has served the fast path keeps one checked "
+                "out for its reads.",
                 ["state"], multiprocess_mode="livesum")
 
 #: Audit events that are also counted here: (action, outcome) -> counter and label.
