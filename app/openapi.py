@@ -79,7 +79,9 @@ _ERRORS = {
     429: "rate limited; retry after the Retry-After seconds",
 }
 
-_CHALLENGE = {"description": "RFC 6750 §3 bearer challenge (RFC 6749 §5.2 Basic at /oauth/*)",
+_CHALLENGE = {"description": "RFC 6750 §3 bearer challenge (at /oauth/*, RFC 6749 §5.2: "
+                             "the scheme the client used: Basic, or Bearer where an "
+                             "admin's token is taken)",
               "schema": {"type": "string"}}
 
 

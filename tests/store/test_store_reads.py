@@ -66,6 +66,25 @@ def test_a_read_connection_the_database_dropped_is_replaced_without_an_error(
     assert backend_pid(app) != dropped
 
 
+def test_a_request_reads_its_own_writes_in_its_transaction(app):
+    """Once the session has begun a transaction, reads run in it, not on the kept
+    connection, which could not see what is not committed yet."""
+    from sqlalchemy import bindparam, insert, select
+
+    from app.models import Organization
+    from app.models.prepared import Prepared
+
+    table = Organization.__table__
+    by_name = Prepared(select(table.c.name).where(table.c.name == bindparam("name")))
+    with app.app_context():
+        db.session.registry.set(app.extensions["scopegate.fastpath"]._session())
+        assert by_name.first({"name": "uncommitted"}) is None  # on the kept connection
+        db.session.execute(insert(table).values(name="uncommitted", created_at=0))
+        assert by_name.first({"name": "uncommitted"}) == {"name": "uncommitted"}
+        db.session.rollback()
+        assert by_name.first({"name": "uncommitted"}) is None
+
+
 def scoped_tokens(app) -> int:
     with app.app_context():
         count = db.session.scalar(text("SELECT count(*) FROM token WHERE kind = 'scoped'"))
