@@ -200,6 +200,9 @@ class _RawStore:
         c.execute("INSERT OR IGNORE INTO client (client_id, secret_hash, scope, org_id) "
                   "VALUES (?, ?, 'cli', 1)", (CLIENT_ID, SECRET_HASH))
 
+    def seed(self, c) -> None:
+        """Rows the store needs beyond ``setup`` (the raw schema's client is made there)."""
+
     def client(self, c, cid: str):
         """-> (secret_hash, scope, org_id, row id) or None."""
         return c.execute("SELECT secret_hash, scope, org_id, id FROM client WHERE client_id = ?",
@@ -235,7 +238,7 @@ class _SchemaStore(_RawStore):
 
         if c.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0:
             made = store_floor.migrated_database(tempfile.mkdtemp(prefix="scopegate-floor."))
-            c.close()
+            c.close()  # before the file is replaced under it
             for suffix in ("-wal", "-shm"):
                 if os.path.exists(path + suffix):
                     os.remove(path + suffix)
@@ -309,8 +312,10 @@ def make_raw_app(store: _RawStore):
 
     with open(path + ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        store.setup(sqlite3.connect(path, isolation_level=None), path)
-        getattr(store, "seed", lambda c: None)(conn())
+        setup = sqlite3.connect(path, isolation_level=None)
+        store.setup(setup, path)
+        setup.close()
+        store.seed(conn())
         fcntl.flock(lock, fcntl.LOCK_UN)
 
     def reply(start_response, status, obj):
